@@ -1,0 +1,144 @@
+/**
+ * The donor role (sst-contract.md 2.2, 3.4, 3.5): check the joiner before taking any lock, `flush tables`,
+ * send the data set with rsync through the TLS connector, `continue`, send the magic file last, and print
+ * `done` only after every connection is closed.
+ */
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DonorFlushError, TransferError, UsageError } from '../errors.js';
+import { logger } from '../log.js';
+import { connectorRsh } from '../tunnel/connector.js';
+import { moduleOf } from './address.js';
+import { BINLOG_TAR, binlogNames, packBinlogs } from './binlog.js';
+import { classFiles, databaseDirs } from './datadirScan.js';
+import { magicPass, planPasses, RSH_HOST, type Pass } from './passes.js';
+import { parseState, type SstState } from './protocol.js';
+import { runPass, runPool, type PassRunner } from './rsyncPass.js';
+import { reportSummary, type RoleContext } from './roleContext.js';
+
+const log = logger('donor');
+
+/** The names mysqld uses to answer `flush tables` (contract 2.2.2, 2.2.3). */
+export const TABLES_FLUSHED = 'tables_flushed';
+export const SST_ERROR = 'sst_error';
+
+/** Waits for mysqld's answer to `flush tables`: the state it wrote, or `sst_error` (exit 255). */
+export async function waitForFlush(datadir: string, signal: AbortSignal, pollMs = 200): Promise<SstState> {
+  const flushed = join(datadir, TABLES_FLUSHED);
+  const error = join(datadir, SST_ERROR);
+  for (;;) {
+    if (existsSync(error)) throw new DonorFlushError('mysqld could not flush tables for the SST (sst_error)');
+    let text: string | undefined;
+    try {
+      text = readFileSync(flushed, 'utf8');
+    } catch {
+      text = undefined;
+    }
+    // "readable and contains ':'" (contract 6.10): never act on a partly written file.
+    if (text !== undefined && text.includes(':')) {
+      const state = parseState(text.split('\n')[0] ?? '');
+      if (state === undefined) throw new DonorFlushError(`Cannot parse "${text.trim()}" in ${TABLES_FLUSHED}`);
+      rmSync(flushed, { force: true });
+      return state;
+    }
+    await sleep(pollMs, undefined, { signal });
+  }
+}
+
+/** The state to send with `--bypass` (IST): the position mysqld passed. */
+export function bypassState(gtid: string | undefined, domainId: number | undefined): SstState {
+  const state = gtid === undefined ? undefined : parseState(`${gtid} ${domainId ?? 0}`);
+  if (state === undefined) throw new UsageError(`Cannot run an IST (--bypass) without a valid --gtid (got "${gtid ?? ''}")`);
+  return state;
+}
+
+/** Lists the joiner's rsync modules; also proves TLS and the joiner's identity before anything is locked. */
+async function listModules(runner: PassRunner, cwd: string, signal: AbortSignal): Promise<Set<string>> {
+  const pass: Pass = { name: 'module listing', cwd, args: [`${RSH_HOST}::`], first: true, bytes: 0 };
+  const result = await runPass(runner, pass, signal);
+  const names = result.stdout
+    .split('\n')
+    .map((line) => line.split(/\s/)[0] ?? '')
+    .filter((name) => name !== '');
+  return new Set(names);
+}
+
+/** Runs the donor role to `done`. */
+export async function runDonor(ctx: RoleContext): Promise<void> {
+  const { prepared, lifecycle, protocol, signal, tmpdir } = ctx;
+  const { args, settings, layout } = prepared;
+  const module = moduleOf(args.address);
+  const magicName = `${module}_complete`;
+  const magicPath = join(args.datadir, magicName);
+  const tarPath = join(args.datadir, BINLOG_TAR);
+  for (const stale of [magicPath, tarPath]) rmSync(stale, { force: true });
+  lifecycle.onCleanup('donor files', () => {
+    for (const path of [magicPath, tarPath]) rmSync(path, { force: true });
+  });
+
+  const expectedName = settings.sockopt.commonname ?? args.address.host;
+  const reportDir = join(tmpdir, 'reports');
+  const rsh = (reportName: string): PassRunner => {
+    const { rsh: command, env } = connectorRsh(
+      {
+        host: args.address.host,
+        port: args.address.port,
+        paths: ctx.prepared.credentials.paths,
+        policy: { ...prepared.policy, expectedName },
+        idleTimeoutMs: settings.idleTimeoutMs,
+        reportFile: join(reportDir, `${reportName}.json`),
+      },
+      ctx.cli,
+    );
+    return { rsync: settings.rsync, rsh: command, env };
+  };
+  let counter = 0;
+  const runnerFor = (): PassRunner => rsh(String(counter++).padStart(4, '0'));
+
+  let state: SstState;
+  const started = Date.now();
+  if (args.bypass) {
+    state = bypassState(args.gtid, args.gtidDomainId);
+    log.info(`IST requested: sending only the position ${args.gtid ?? ''}`);
+  } else {
+    // Reach the joiner and verify it before mysqld takes the global read lock.
+    const offered = await listModules(runnerFor(), args.datadir, signal);
+    if (!offered.has(module)) {
+      throw new TransferError(`The joiner does not offer rsync module "${module}" (it lists: ${[...offered].join(', ')})`);
+    }
+    protocol.flushTables();
+    state = await waitForFlush(args.datadir, signal);
+    log.info(`Tables flushed at position ${state.uuid}:${state.seqno}`);
+    if (args.binlog !== undefined) {
+      await packBinlogs(args.datadir, binlogNames(args.datadir, args.binlog, args.binlogIndex), settings.sstMaxBinlogs, tarPath);
+    }
+    const dirs = databaseDirs(args.datadir);
+    const plan = planPasses({
+      layout,
+      module,
+      offered,
+      classFiles: classFiles(layout),
+      dirs,
+      binlogTarBytes: existsSync(tarPath) ? statSync(tarPath).size : 0,
+      wholeFile: true,
+    });
+    const total = [plan.root, ...plan.classes, ...plan.dirs].reduce((sum, pass) => sum + pass.bytes, 0);
+    log.info(`Sending ${dirs.length} database directories and ${plan.classes.length} file groups, ${total} bytes`);
+    await runPass(runnerFor(), plan.root, signal);
+    for (const pass of plan.classes) await runPass(runnerFor(), pass, signal);
+    await runPool(plan.dirs, settings.backupThreads, signal, (pass, passSignal) => runPass(runnerFor(), pass, passSignal));
+    rmSync(tarPath, { force: true });
+  }
+  protocol.continue();
+
+  writeFileSync(magicPath, `${state.uuid}:${state.seqno} ${state.domainId ?? 0}\n${args.bypass ? 'bypass\n' : ''}`, {
+    mode: 0o640,
+  });
+  await runPass(runnerFor(), magicPass(args.datadir, module, magicName), signal);
+  rmSync(magicPath, { force: true });
+  // Every connection is closed here (each rsync waited for its connector): only now may mysqld hear `done`.
+  reportSummary('donor', reportDir, Date.now() - started);
+  protocol.done(state);
+}
+

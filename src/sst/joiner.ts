@@ -1,0 +1,166 @@
+/**
+ * The joiner role (sst-contract.md 2.1, 3.3, 4.3): listen with TLS on the advertised address, print `ready`,
+ * let each authenticated connection run an rsync daemon on its stdio, wait for the magic file the donor sends
+ * last, put the binary logs in place, close the listener, and only then print the state line.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SstTimeoutError, TransferError } from '../errors.js';
+import { logger } from '../log.js';
+import { renderRsyncdConf, type RsyncModule } from '../rsync/conf.js';
+import { startListener, type Listener } from '../tunnel/listener.js';
+import { DEFAULT_MODULE, hostForUrl } from './address.js';
+import { BINLOG_TAR, binlogNames, installBinlogs } from './binlog.js';
+import { chooseBindHost } from './bindHost.js';
+import { FILE_CLASSES, type DataLayout } from './layout.js';
+import { parseState, type SstState } from './protocol.js';
+import { formatBytes, summaryLine, type RoleContext, type SessionFigures } from './roleContext.js';
+
+const log = logger('joiner');
+
+/** The joiner's marker while a transfer runs (contract 3.1). */
+export const SST_IN_PROGRESS = 'sst_in_progress';
+
+/** The rsync modules the joiner serves: the datadir, and one per file class (contract 3.3.4). */
+export function joinerModules(module: string, layout: DataLayout): RsyncModule[] {
+  return [
+    { name: module, path: layout.datadir, comment: 'datadir' },
+    ...FILE_CLASSES.map((fileClass) => ({
+      name: `${module}${fileClass.moduleSuffix}`,
+      path: fileClass.dirOf(layout),
+      comment: fileClass.key,
+    })),
+  ];
+}
+
+/** What the magic file says: the state (first line) and whether this was an IST (`bypass`). */
+export function parseMagic(text: string): { state: SstState; bypass: boolean } | undefined {
+  const lines = text.split('\n').map((line) => line.trim());
+  const state = parseState(lines[0] ?? '');
+  if (state === undefined) return undefined;
+  return { state, bypass: lines.includes('bypass') };
+}
+
+/** Timeouts of the wait for the donor; the clock is injectable for tests. */
+export interface WaitLimits {
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  pollMs: number;
+  now?: () => number;
+}
+
+/**
+ * Waits for the magic file. Between connections the connect timeout bounds the wait (the donor may be waiting
+ * for FLUSH TABLES WITH READ LOCK); while a connection is open the idle timeout bounds time without bytes.
+ */
+export async function waitForMagic(
+  magicPath: string,
+  listener: Pick<Listener, 'stats'>,
+  limits: WaitLimits,
+  signal: AbortSignal,
+): Promise<string> {
+  const now = limits.now ?? Date.now;
+  const readyAt = now();
+  let lastChange = readyAt;
+  let lastSeen = '';
+  for (;;) {
+    if (existsSync(magicPath)) return readFileSync(magicPath, 'utf8');
+    const stats = listener.stats();
+    const seen = `${stats.sessions}/${stats.active}/${stats.bytesIn}/${stats.bytesOut}`;
+    if (seen !== lastSeen) {
+      lastSeen = seen;
+      lastChange = now();
+    }
+    const quiet = now() - lastChange;
+    if (stats.active === 0 && limits.connectTimeoutMs > 0 && quiet > limits.connectTimeoutMs) {
+      throw new SstTimeoutError(
+        stats.sessions === 0
+          ? `No donor connected within ${limits.connectTimeoutMs / 1000} s ([sst] connect-timeout)`
+          : `The donor opened no new connection for ${limits.connectTimeoutMs / 1000} s and never sent the completion marker ([sst] connect-timeout)`,
+      );
+    }
+    if (stats.active > 0 && limits.idleTimeoutMs > 0 && quiet > limits.idleTimeoutMs) {
+      throw new SstTimeoutError(`No data moved for ${limits.idleTimeoutMs / 1000} s ([sst] idle-timeout)`);
+    }
+    await sleep(limits.pollMs, undefined, { signal });
+  }
+}
+
+/** Runs the joiner role to the state line. */
+export async function runJoiner(ctx: RoleContext): Promise<void> {
+  const { prepared, lifecycle, protocol, signal, tmpdir } = ctx;
+  const { args, settings, layout } = prepared;
+  const module = DEFAULT_MODULE;
+  const magicPath = join(args.datadir, `${module}_complete`);
+  const tarPath = join(args.datadir, BINLOG_TAR);
+  const progressPath = join(args.datadir, SST_IN_PROGRESS);
+  for (const stale of [magicPath, tarPath]) rmSync(stale, { force: true });
+  for (const dir of new Set([layout.dataHome, layout.logDir, layout.undoDir, layout.ariaDir])) {
+    mkdirSync(dir, { recursive: true });
+  }
+  writeFileSync(progressPath, '');
+  lifecycle.onCleanup('joiner files', () => {
+    for (const path of [magicPath, tarPath, progressPath]) rmSync(path, { force: true });
+  });
+
+  const configPath = join(tmpdir, 'rsyncd.conf');
+  writeFileSync(
+    configPath,
+    renderRsyncdConf({
+      modules: joinerModules(module, layout),
+      uid: process.getuid?.() ?? 0,
+      gid: process.getgid?.() ?? 0,
+      timeoutSeconds: Math.max(1, Math.ceil((settings.idleTimeoutMs || 300_000) / 1000)),
+    }),
+    { mode: 0o600 },
+  );
+
+  const { bind, warning } = await chooseBindHost(args.address.host);
+  if (warning !== undefined) log.warn(warning);
+  const sessions: SessionFigures[] = [];
+  const listener = await startListener({
+    host: bind,
+    port: args.address.port,
+    credentials: prepared.credentials,
+    policy: prepared.policy,
+    rsync: { binary: settings.rsync, configPath },
+    idleTimeoutMs: settings.idleTimeoutMs,
+    onSession: (session) => {
+      const figures: SessionFigures = { bytesIn: session.bytesIn, bytesOut: session.bytesOut };
+      figures.protocol = session.protocol;
+      figures.cipher = session.cipher;
+      figures.peer = session.peer;
+      if (session.match !== undefined) figures.match = session.match;
+      if (session.error !== undefined) figures.error = session.error;
+      sessions.push(figures);
+    },
+  });
+  lifecycle.onCleanup('listener', () => listener.close());
+  const started = Date.now();
+  protocol.ready(`${hostForUrl(args.address.host)}:${listener.address.port}/${module}`);
+  log.info(`Listening for the donor on ${hostForUrl(bind)}:${listener.address.port} (TLS, client certificate required)`);
+
+  const text = await waitForMagic(
+    magicPath,
+    listener,
+    { connectTimeoutMs: settings.connectTimeoutMs, idleTimeoutMs: settings.idleTimeoutMs, pollMs: 200 },
+    signal,
+  );
+  // Close before the state line: rsync daemons ended, port free, nothing writes into the datadir any more.
+  await listener.close();
+  const magic = parseMagic(text);
+  if (magic === undefined) {
+    throw new TransferError(`Cannot parse the state "${text.split('\n')[0] ?? ''}" sent by the donor`, { exitCode: 32 });
+  }
+  if (magic.state.seqno < 0n) {
+    throw new TransferError(`The donor sent an undefined position (${text.split('\n')[0] ?? ''})`, { exitCode: 32 });
+  }
+  if (!magic.bypass && args.binlog !== undefined) {
+    await installBinlogs(args.datadir, binlogNames(args.datadir, args.binlog, args.binlogIndex), tarPath);
+  }
+  const totals = sessions.reduce((sum, s) => sum + s.bytesIn + s.bytesOut, 0);
+  log.info(summaryLine('joiner', sessions, Date.now() - started));
+  log.debug(`Received ${formatBytes(totals)} in ${sessions.length} connection(s)`);
+  protocol.state(magic.state);
+}

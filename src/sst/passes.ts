@@ -1,0 +1,114 @@
+/**
+ * The donor's rsync passes (sst-contract.md 3.4, 4.4.5), planned as plain data: which files, from which
+ * directory, to which module, with which flags. Pure; the donor role runs them.
+ *
+ * Order: the datadir root (directories created, stale ones deleted, the binlog tarball), then each file class
+ * (InnoDB system tablespace, redo log, undo tablespaces, Aria logs) into its own module when the joiner offers
+ * one and into the datadir otherwise (an original socat-based joiner has only the main and `-log_dir`
+ * modules), then every database directory recursively, in parallel. The magic file goes last, separately.
+ */
+import { BINLOG_TAR } from './binlog.js';
+import { FILE_CLASSES, NEVER_SENT, type DataLayout } from './layout.js';
+
+/** rsync's host part for daemon-over-remote-shell; the connector ignores it and dials its own target. */
+export const RSH_HOST = 'sst-joiner';
+
+/** One rsync invocation. */
+export interface Pass {
+  name: string;
+  cwd: string;
+  args: string[];
+  /** The first transfer maps rsync's exit codes 12 and 22 specially (contract 3.4.5). */
+  first: boolean;
+  /** Bytes this pass is expected to move (file sizes), for progress. */
+  bytes: number;
+}
+
+/** What the plan is built from: the donor's files as found on disk, and the joiner's modules. */
+export interface PassInputs {
+  layout: DataLayout;
+  module: string;
+  /** Modules the joiner lists; a class module missing here falls back to the main module. */
+  offered: ReadonlySet<string>;
+  /** Files of each class found in that class's directory, with sizes. */
+  classFiles: Record<string, { name: string; size: number }[]>;
+  /** Top-level database directories, with their total sizes. */
+  dirs: { name: string; size: number }[];
+  /** Whether the binlog tarball was written (its size). */
+  binlogTarBytes: number;
+  /** false only for a `_wan` variant: let rsync send deltas. */
+  wholeFile: boolean;
+}
+
+/** Flags every data pass uses (contract 3.4.4). */
+export function baseFlags(wholeFile: boolean): string[] {
+  const flags = ['--owner', '--group', '--perms', '--links', '--specials', '--ignore-times', '--inplace', '--quiet'];
+  return wholeFile ? [...flags, '--whole-file'] : flags;
+}
+
+/** `./name`: a file name can never be taken for an option, whatever it starts with. */
+function local(name: string): string {
+  return `./${name}`;
+}
+
+/** Plans every data pass; run `root` first, then `classes` in order, then `dirs` in parallel. */
+export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; dirs: Pass[] } {
+  const { layout, module } = inputs;
+  const flags = baseFlags(inputs.wholeFile);
+  const rootFilters = [
+    ...NEVER_SENT.map((name) => `--filter=- /${name}`),
+    `--filter=+ /${BINLOG_TAR}`,
+    '--filter=+ /*/',
+    '--filter=- /*',
+  ];
+  const root: Pass = {
+    name: 'datadir root',
+    cwd: layout.datadir,
+    args: [...flags, '--dirs', '--delete', ...rootFilters, './', `${RSH_HOST}::${module}/`],
+    first: true,
+    bytes: inputs.binlogTarBytes,
+  };
+  const classes: Pass[] = [];
+  for (const fileClass of FILE_CLASSES) {
+    const files = inputs.classFiles[fileClass.key] ?? [];
+    if (files.length === 0) continue;
+    const own = `${module}${fileClass.moduleSuffix}`;
+    const target = inputs.offered.has(own) ? own : module;
+    classes.push({
+      name: `${fileClass.key} files to ${target}`,
+      cwd: fileClass.dirOf(layout),
+      args: [...flags, ...files.map((f) => local(f.name)), `${RSH_HOST}::${target}/`],
+      first: false,
+      bytes: files.reduce((sum, f) => sum + f.size, 0),
+    });
+  }
+  const dirs = inputs.dirs.map(
+    (dir): Pass => ({
+      name: `directory ${dir.name}`,
+      cwd: layout.datadir,
+      // Trailing slashes: copy the contents, and follow a top-level symlink to a directory (as `find -L` does).
+      args: [...flags, '--recursive', '--delete', `${local(dir.name)}/`, `${RSH_HOST}::${module}/${dir.name}/`],
+      first: false,
+      bytes: dir.size,
+    }),
+  );
+  return { root, classes, dirs };
+}
+
+/** The pass that sends the magic file last; without --inplace rsync renames it into place atomically. */
+export function magicPass(datadir: string, module: string, magicName: string): Pass {
+  return {
+    name: 'completion marker',
+    cwd: datadir,
+    args: ['--archive', '--quiet', '--checksum', local(magicName), `${RSH_HOST}::${module}/`],
+    first: false,
+    bytes: 0,
+  };
+}
+
+/** Maps a failed pass's rsync exit code to the SST's (contract 3.4.5: the first transfer is special). */
+export function passExitCode(pass: Pass, rsyncExit: number): number {
+  if (pass.first && rsyncExit === 12) return 71;
+  if (pass.first && rsyncExit === 22) return 12;
+  return 255;
+}

@@ -1,0 +1,104 @@
+/**
+ * Preflight shared by both roles: options as mysqld reads them, the typed settings, rsync present, the TLS
+ * credentials loaded and checked, the TLS policy. Runs before anything listens or mysqld is told anything,
+ * so a broken setup fails in milliseconds with one precise message (design.md "Fail before ready").
+ */
+import { spawnSync } from 'node:child_process';
+import { loadNodeOptions } from '../config/optionFiles.js';
+import { settingsFrom, type SstSettings } from '../config/settings.js';
+import { ConfigError, ExitCode, MissingProgramError } from '../errors.js';
+import { logger } from '../log.js';
+import { loadCredentials, type Credentials } from '../tls/credentials.js';
+import type { TlsPolicy } from '../tls/context.js';
+import type { SstArgs } from './args.js';
+import { resolveLayout, type DataLayout } from './layout.js';
+
+const log = logger('preflight');
+
+/** Everything a role needs, checked. */
+export interface Prepared {
+  args: SstArgs;
+  settings: SstSettings;
+  credentials: Credentials;
+  /** The policy both roles start from; the donor adds the expected name. */
+  policy: TlsPolicy;
+  layout: DataLayout;
+  rsyncVersion: string;
+  optionFiles: string[];
+}
+
+/** `rsync --version`'s first line; MissingProgramError (exit 2) when rsync cannot be run. */
+export function checkRsync(binary: string): string {
+  const result = spawnSync(binary, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (result.error !== undefined || result.status !== 0) {
+    throw new MissingProgramError(
+      `Cannot run "${binary}": rsync is required for this SST method (install the rsync package or set [sst] rsync)`,
+      { cause: result.error },
+    );
+  }
+  return (result.stdout.split('\n')[0] ?? '').trim();
+}
+
+/** The TLS policy from the settings (sockopt compatibility included), logging what lowers security. */
+export function policyFrom(settings: SstSettings): TlsPolicy {
+  const { sockopt } = settings;
+  for (const notice of sockopt.notices) log.info(`sockopt: ${notice}`);
+  for (const token of sockopt.insecure) {
+    log.warn(`sockopt "${token}" lowers the security of this SST: peer certificates are not verified`);
+  }
+  const policy: TlsPolicy = {
+    verify: sockopt.verify ?? true,
+    allowedPeers: settings.allowedDonors,
+    strictIdentity: settings.strictIdentity,
+    minVersion: sockopt.minVersion ?? 'TLSv1.2',
+    handshakeTimeoutMs: settings.handshakeTimeoutMs,
+  };
+  if (sockopt.cipher !== undefined) policy.ciphers = sockopt.cipher;
+  if (sockopt.noSni === true) policy.servername = false;
+  else if (sockopt.snihost !== undefined) policy.servername = sockopt.snihost;
+  if (sockopt.family !== undefined) policy.family = sockopt.family;
+  return policy;
+}
+
+/** Runs the preflight for `args`; every failure is a typed error with the contract's exit code. */
+export function prepare(args: SstArgs, env: NodeJS.ProcessEnv = process.env): Prepared {
+  const sources = {
+    ...(args.defaultsFile !== undefined && { defaultsFile: args.defaultsFile }),
+    ...(args.defaultsExtraFile !== undefined && { defaultsExtraFile: args.defaultsExtraFile }),
+    ...(args.defaultsGroupSuffix !== undefined && { defaultsGroupSuffix: args.defaultsGroupSuffix }),
+  };
+  const options = loadNodeOptions(sources);
+  const settings = settingsFrom(options.sst, options.mysqld, env);
+  const rsyncVersion = checkRsync(settings.rsync);
+  if (settings.tcert === undefined) {
+    // Fail closed: this method is encrypted or it does not run (design.md).
+    throw new ConfigError(
+      `Cannot start an encrypted SST: [sst] tcert is not set in ${options.files.join(', ') || 'any option file'}`,
+      { exitCode: ExitCode.ENOENT },
+    );
+  }
+  const credentials = loadCredentials({
+    tcert: settings.tcert,
+    ...(settings.tkey !== undefined && { tkey: settings.tkey }),
+    ...(settings.tca !== undefined && { tca: settings.tca }),
+  });
+  const layout = resolveLayout(args.datadir, {
+    args,
+    env,
+    options: {
+      ...(settings.innodbDataHomeDir !== undefined && { innodbDataHomeDir: settings.innodbDataHomeDir }),
+      ...(settings.innodbLogGroupHomeDir !== undefined && { innodbLogGroupHomeDir: settings.innodbLogGroupHomeDir }),
+      ...(settings.innodbUndoDirectory !== undefined && { innodbUndoDirectory: settings.innodbUndoDirectory }),
+      ...(settings.ariaLogDirPath !== undefined && { ariaLogDirPath: settings.ariaLogDirPath }),
+    },
+  });
+  return {
+    args,
+    settings,
+    credentials,
+    policy: policyFrom(settings),
+    layout,
+    rsyncVersion,
+    optionFiles: options.files,
+  };
+}

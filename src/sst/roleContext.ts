@@ -1,0 +1,83 @@
+/**
+ * What a role runs with, and the end-of-SST summary line (design.md "Numbers"): bytes, duration, rate, TLS
+ * version and cipher, and the verified peer identity.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { logger } from '../log.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { Prepared } from './prepare.js';
+import type { Protocol } from './protocol.js';
+
+/** The running role's world. */
+export interface RoleContext {
+  prepared: Prepared;
+  lifecycle: Lifecycle;
+  protocol: Protocol;
+  signal: AbortSignal;
+  /** A private (0700) directory for this SST's transient files, removed at exit. */
+  tmpdir: string;
+  /** How to start this program again (the connector rsync runs as its remote shell). */
+  cli: { node: string; script: string };
+}
+
+/** One connection's figures, as the connector reports them or the listener counts them. */
+export interface SessionFigures {
+  bytesIn: number;
+  bytesOut: number;
+  protocol?: string;
+  cipher?: string;
+  peer?: string;
+  match?: { field: string; value: string };
+  error?: string;
+}
+
+/** Human-readable bytes, binary units. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}
+
+/** The one summary line of an SST side. */
+export function summaryLine(role: string, sessions: SessionFigures[], durationMs: number): string {
+  const bytes = sessions.reduce((sum, s) => sum + s.bytesIn + s.bytesOut, 0);
+  const seconds = Math.max(durationMs, 1) / 1000;
+  const tls = sessions.find((s) => s.protocol !== undefined);
+  const matched = sessions.find((s) => s.match !== undefined);
+  const parts = [
+    `SST ${role} finished: ${formatBytes(bytes)} in ${seconds.toFixed(1)} s`,
+    `(${formatBytes(bytes / seconds)}/s)`,
+    `over ${sessions.length} TLS connection(s)`,
+  ];
+  if (tls?.protocol !== undefined) parts.push(`${tls.protocol} ${tls.cipher ?? ''}`.trim());
+  if (matched?.match !== undefined) parts.push(`peer verified by ${matched.match.field} "${matched.match.value}"`);
+  return parts.join(', ');
+}
+
+/** Reads the connectors' report files of a donor run. */
+export function readReports(dir: string): SessionFigures[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    try {
+      return [JSON.parse(readFileSync(join(dir, name), 'utf8')) as SessionFigures];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Logs the donor's summary from its connectors' reports. */
+export function reportSummary(role: string, reportDir: string, durationMs: number): void {
+  logger(role).info(summaryLine(role, readReports(reportDir), durationMs));
+}

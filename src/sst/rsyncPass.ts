@@ -1,0 +1,120 @@
+/**
+ * Runs one donor rsync pass through the TLS connector. rsync runs in its own process group so that ending it
+ * also ends the connector it spawned as its remote shell: no orphan survives an abort. Its stderr is the
+ * SST's stderr (mysqld's error log), as in the original scripts; its stdout never reaches mysqld.
+ */
+import { spawn } from 'node:child_process';
+import { TransferError } from '../errors.js';
+import { logger } from '../log.js';
+import type { Pass } from './passes.js';
+import { passExitCode } from './passes.js';
+
+const log = logger('rsync');
+
+/** How rsync is started for every pass: the binary, the remote shell and its environment. */
+export interface PassRunner {
+  rsync: string;
+  rsh: string;
+  env: Record<string, string>;
+  /** Time between SIGTERM and SIGKILL when a pass must be ended. */
+  killAfterMs?: number;
+}
+
+/** The outcome of a pass: rsync's exit code, its stdout (module listings), and how long it took. */
+export interface PassResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  durationMs: number;
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Spawns rsync with `args` in `cwd`; on abort the whole process group gets TERM, then KILL. */
+export function spawnRsync(runner: PassRunner, args: string[], cwd: string, signal: AbortSignal): Promise<PassResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(runner.rsync, [`--rsh=${runner.rsh}`, ...args], {
+      cwd,
+      env: { ...process.env, ...runner.env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      if (stdout.length < 1 << 20) stdout += chunk;
+    });
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      if (child.pid === undefined) return;
+      killGroup(child.pid, 'SIGTERM');
+      killTimer = setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), runner.killAfterMs ?? 3000);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    child.on('error', (error) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(new TransferError(`Cannot start "${runner.rsync}"`, { cause: error, exitCode: 2 }));
+    });
+    child.on('close', (exitCode, exitSignal) => {
+      signal.removeEventListener('abort', onAbort);
+      if (killTimer !== undefined) clearTimeout(killTimer);
+      // The connector may still be finishing in the group after rsync exits on an error: end it.
+      if (exitCode !== 0 && child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      resolve({ exitCode, signal: exitSignal, stdout, durationMs: Date.now() - started });
+    });
+  });
+}
+
+/** Runs a data pass and throws a TransferError with the contract's exit code when it fails. */
+export async function runPass(runner: PassRunner, pass: Pass, signal: AbortSignal): Promise<PassResult> {
+  log.debug({ cwd: pass.cwd, args: pass.args }, `rsync pass: ${pass.name}`);
+  const result = await spawnRsync(runner, pass.args, pass.cwd, signal);
+  if (signal.aborted) throw signal.reason;
+  if (result.exitCode !== 0) {
+    const how = result.exitCode === null ? `signal ${result.signal ?? '?'}` : `exit code ${result.exitCode}`;
+    throw new TransferError(`rsync pass "${pass.name}" failed with ${how} (rsync's own message is above)`, {
+      exitCode: passExitCode(pass, result.exitCode ?? 255),
+    });
+  }
+  return result;
+}
+
+/** Runs `tasks` with at most `limit` at a time; the first failure aborts the rest and is rethrown. */
+export async function runPool<T>(
+  items: readonly T[],
+  limit: number,
+  parent: AbortSignal,
+  task: (item: T, signal: AbortSignal) => Promise<unknown>,
+): Promise<void> {
+  const controller = new AbortController();
+  const forward = (): void => controller.abort(parent.reason);
+  parent.addEventListener('abort', forward, { once: true });
+  let next = 0;
+  let failure: unknown;
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await task(item, controller.signal);
+      } catch (error) {
+        if (failure === undefined) {
+          failure = error;
+          controller.abort(error);
+        }
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  } finally {
+    parent.removeEventListener('abort', forward);
+  }
+  if (failure !== undefined) throw failure;
+}

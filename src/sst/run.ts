@@ -1,0 +1,44 @@
+/**
+ * Entry of an SST role as mysqld runs it: parse argv, preflight, then the joiner or donor inside a lifecycle
+ * that owns signals, the parent watch and cleanup.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir as osTmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { logger } from '../log.js';
+import { parseSstArgs } from './args.js';
+import { runDonor } from './donor.js';
+import { runJoiner } from './joiner.js';
+import { Lifecycle, ancestorsToWatch } from './lifecycle.js';
+import { acquireSstLock } from './lock.js';
+import { prepare } from './prepare.js';
+import { Protocol } from './protocol.js';
+
+const log = logger();
+
+/** Runs one SST role to completion; throws a typed error (with its exit code) on failure. */
+export async function runSst(argv: readonly string[]): Promise<void> {
+  const args = parseSstArgs(argv);
+  log.info(`rsync_tunnel ${args.bypass ? 'IST' : 'SST'} started on ${args.role} (sst-tunnel, pid ${process.pid})`);
+  const watchPids = args.role === 'joiner' && args.parent !== undefined ? [args.parent] : ancestorsToWatch();
+  const lifecycle = new Lifecycle({ watchPids });
+  await lifecycle.run(async (signal) => {
+    const prepared = prepare(args);
+    lifecycle.throwIfAborted();
+    const release = await acquireSstLock(args.datadir, { signal });
+    lifecycle.onCleanup('sst lock', release);
+    const tmpdir = mkdtempSync(join(prepared.settings.tmpdir ?? osTmpdir(), 'sst-tunnel-'));
+    lifecycle.onCleanup('private temp dir', () => rmSync(tmpdir, { recursive: true, force: true }));
+    const ctx = {
+      prepared,
+      lifecycle,
+      protocol: new Protocol(args.role),
+      signal,
+      tmpdir,
+      cli: { node: process.execPath, script: fileURLToPath(new URL('../cli.js', import.meta.url)) },
+    };
+    if (args.role === 'joiner') await runJoiner(ctx);
+    else await runDonor(ctx);
+  });
+}
