@@ -3,18 +3,18 @@
  * let each authenticated connection run an rsync daemon on its stdio, wait for the magic file the donor sends
  * last, put the binary logs in place, close the listener, and only then print the state line.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { SstTimeoutError, TransferError } from '../errors.js';
+import { TransferError } from '../errors.js';
 import { logger } from '../log.js';
 import { renderRsyncdConf, type RsyncModule } from '../rsync/conf.js';
-import { startListener, type Listener } from '../tunnel/listener.js';
+import { startListener } from '../tunnel/listener.js';
 import { DEFAULT_MODULE, hostForUrl } from './address.js';
 import { BINLOG_TAR, binlogNames, installBinlogs } from './binlog.js';
 import { chooseBindHost } from './bindHost.js';
 import { FILE_CLASSES, type DataLayout } from './layout.js';
 import { parseState, type SstState } from './protocol.js';
+import { waitForMagic } from './waitMagic.js';
 import { formatBytes, summaryLine, type RoleContext, type SessionFigures } from './roleContext.js';
 
 const log = logger('joiner');
@@ -40,51 +40,6 @@ export function parseMagic(text: string): { state: SstState; bypass: boolean } |
   const state = parseState(lines[0] ?? '');
   if (state === undefined) return undefined;
   return { state, bypass: lines.includes('bypass') };
-}
-
-/** Timeouts of the wait for the donor; the clock is injectable for tests. */
-export interface WaitLimits {
-  connectTimeoutMs: number;
-  idleTimeoutMs: number;
-  pollMs: number;
-  now?: () => number;
-}
-
-/**
- * Waits for the magic file. Between connections the connect timeout bounds the wait (the donor may be waiting
- * for FLUSH TABLES WITH READ LOCK); while a connection is open the idle timeout bounds time without bytes.
- */
-export async function waitForMagic(
-  magicPath: string,
-  listener: Pick<Listener, 'stats'>,
-  limits: WaitLimits,
-  signal: AbortSignal,
-): Promise<string> {
-  const now = limits.now ?? Date.now;
-  const readyAt = now();
-  let lastChange = readyAt;
-  let lastSeen = '';
-  for (;;) {
-    if (existsSync(magicPath)) return readFileSync(magicPath, 'utf8');
-    const stats = listener.stats();
-    const seen = `${stats.sessions}/${stats.active}/${stats.bytesIn}/${stats.bytesOut}`;
-    if (seen !== lastSeen) {
-      lastSeen = seen;
-      lastChange = now();
-    }
-    const quiet = now() - lastChange;
-    if (stats.active === 0 && limits.connectTimeoutMs > 0 && quiet > limits.connectTimeoutMs) {
-      throw new SstTimeoutError(
-        stats.sessions === 0
-          ? `No donor connected within ${limits.connectTimeoutMs / 1000} s ([sst] connect-timeout)`
-          : `The donor opened no new connection for ${limits.connectTimeoutMs / 1000} s and never sent the completion marker ([sst] connect-timeout)`,
-      );
-    }
-    if (stats.active > 0 && limits.idleTimeoutMs > 0 && quiet > limits.idleTimeoutMs) {
-      throw new SstTimeoutError(`No data moved for ${limits.idleTimeoutMs / 1000} s ([sst] idle-timeout)`);
-    }
-    await sleep(limits.pollMs, undefined, { signal });
-  }
 }
 
 /** Runs the joiner role to the state line. */
