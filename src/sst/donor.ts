@@ -12,10 +12,11 @@ import { connectorRsh } from '../tunnel/connector.js';
 import { moduleOf } from './address.js';
 import { BINLOG_TAR, binlogNames, packBinlogs } from './binlog.js';
 import { classFiles, databaseDirs } from './datadirScan.js';
-import { magicPass, planPasses, RSH_HOST, type Pass } from './passes.js';
+import { magicPass, planPasses, PROGRESS_MODULE_SUFFIX, RSH_HOST, TOTAL_FILE, totalPass, type Pass } from './passes.js';
+import { ProgressTicker } from './progress.js';
 import { parseState, type SstState } from './protocol.js';
 import { runPass, runPool, type PassRunner } from './rsyncPass.js';
-import { reportSummary, type RoleContext } from './roleContext.js';
+import { formatBytes, reportSummary, type RoleContext } from './roleContext.js';
 
 const log = logger('donor');
 
@@ -124,10 +125,30 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
       wholeFile: true,
     });
     const total = [plan.root, ...plan.classes, ...plan.dirs].reduce((sum, pass) => sum + pass.bytes, 0);
-    log.info(`Sending ${dirs.length} database directories and ${plan.classes.length} file groups, ${total} bytes`);
-    await runPass(runnerFor(), plan.root, signal);
-    for (const pass of plan.classes) await runPass(runnerFor(), pass, signal);
-    await runPool(plan.dirs, settings.backupThreads, signal, (pass, passSignal) => runPass(runnerFor(), pass, passSignal));
+    const files = dirs.reduce((sum, dir) => sum + dir.files, 0);
+    log.info(
+      `Sending ${formatBytes(total)}: ${dirs.length} database directories (${files} files), ${plan.classes.length} InnoDB/Aria file groups`,
+    );
+    if (offered.has(`${module}${PROGRESS_MODULE_SUFFIX}`)) {
+      // Our joiner takes the total into a private directory, for mysqld's `total` line; nothing lands in its datadir.
+      writeFileSync(join(tmpdir, TOTAL_FILE), `${total}\n`);
+      await runPass(runnerFor(), totalPass(tmpdir, module), signal);
+    }
+    let done = 0;
+    const ticker = new ProgressTicker(() => done, (line) => log.info(`Progress: ${line}`), {
+      intervalMs: settings.progressIntervalMs,
+      totalBytes: total,
+    });
+    lifecycle.onCleanup('progress', () => ticker.stop());
+    const counted = async (pass: Pass, passSignal: AbortSignal): Promise<void> => {
+      const result = await runPass(runnerFor(), pass, passSignal);
+      done += pass.bytes;
+      log.debug(`Pass "${pass.name}" done in ${(result.durationMs / 1000).toFixed(1)} s`);
+    };
+    await counted(plan.root, signal);
+    for (const pass of plan.classes) await counted(pass, signal);
+    await runPool(plan.dirs, settings.backupThreads, signal, counted);
+    ticker.stop();
     rmSync(tarPath, { force: true });
   }
   protocol.continue();

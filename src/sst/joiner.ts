@@ -3,7 +3,7 @@
  * let each authenticated connection run an rsync daemon on its stdio, wait for the magic file the donor sends
  * last, put the binary logs in place, close the listener, and only then print the state line.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TransferError } from '../errors.js';
 import { logger } from '../log.js';
@@ -13,6 +13,8 @@ import { DEFAULT_MODULE, hostForUrl } from './address.js';
 import { BINLOG_TAR, binlogNames, installBinlogs } from './binlog.js';
 import { chooseBindHost } from './bindHost.js';
 import { FILE_CLASSES, type DataLayout } from './layout.js';
+import { PROGRESS_MODULE_SUFFIX, TOTAL_FILE } from './passes.js';
+import { ProgressTicker } from './progress.js';
 import { parseState, type SstState } from './protocol.js';
 import { waitForMagic } from './waitMagic.js';
 import { formatBytes, summaryLine, type RoleContext, type SessionFigures } from './roleContext.js';
@@ -22,8 +24,11 @@ const log = logger('joiner');
 /** The joiner's marker while a transfer runs (contract 3.1). */
 export const SST_IN_PROGRESS = 'sst_in_progress';
 
-/** The rsync modules the joiner serves: the datadir, and one per file class (contract 3.3.4). */
-export function joinerModules(module: string, layout: DataLayout): RsyncModule[] {
+/**
+ * The rsync modules the joiner serves: the datadir, one per file class (contract 3.3.4), and a private
+ * directory where the donor drops its byte total.
+ */
+export function joinerModules(module: string, layout: DataLayout, progressDir: string): RsyncModule[] {
   return [
     { name: module, path: layout.datadir, comment: 'datadir' },
     ...FILE_CLASSES.map((fileClass) => ({
@@ -31,7 +36,18 @@ export function joinerModules(module: string, layout: DataLayout): RsyncModule[]
       path: fileClass.dirOf(layout),
       comment: fileClass.key,
     })),
+    { name: `${module}${PROGRESS_MODULE_SUFFIX}`, path: progressDir, comment: 'progress' },
   ];
+}
+
+/** Reads the donor's byte total once it has arrived. */
+function readTotal(path: string): number | undefined {
+  try {
+    const total = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
+    return Number.isSafeInteger(total) && total >= 0 ? total : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What the magic file says: the state (first line) and whether this was an IST (`bypass`). */
@@ -59,11 +75,13 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
     for (const path of [magicPath, tarPath, progressPath]) rmSync(path, { force: true });
   });
 
+  const progressDir = join(tmpdir, 'progress');
+  mkdirSync(progressDir, { mode: 0o700 });
   const configPath = join(tmpdir, 'rsyncd.conf');
   writeFileSync(
     configPath,
     renderRsyncdConf({
-      modules: joinerModules(module, layout),
+      modules: joinerModules(module, layout, progressDir),
       uid: process.getuid?.() ?? 0,
       gid: process.getgid?.() ?? 0,
       timeoutSeconds: Math.max(1, Math.ceil((settings.idleTimeoutMs || 300_000) / 1000)),
@@ -96,12 +114,35 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   protocol.ready(`${hostForUrl(args.address.host)}:${listener.address.port}/${module}`);
   log.info(`Listening for the donor on ${hostForUrl(bind)}:${listener.address.port} (TLS, client certificate required)`);
 
+  const ticker = new ProgressTicker(
+    () => listener.stats().bytesIn,
+    (line, sample) => {
+      log.info(`Progress: ${line}`);
+      if (args.progress && sample.totalBytes !== undefined) protocol.complete(sample.doneBytes);
+    },
+    { intervalMs: settings.progressIntervalMs },
+  );
+  const totalWatch = setInterval(() => {
+    const total = readTotal(join(progressDir, TOTAL_FILE));
+    if (total === undefined) return;
+    clearInterval(totalWatch);
+    ticker.totalBytes = total;
+    log.info(`The donor is sending ${formatBytes(total)}`);
+    if (args.progress) protocol.total(total);
+  }, 200);
+  lifecycle.onCleanup('progress', () => {
+    clearInterval(totalWatch);
+    ticker.stop();
+  });
+
   const text = await waitForMagic(
     magicPath,
     listener,
     { connectTimeoutMs: settings.connectTimeoutMs, idleTimeoutMs: settings.idleTimeoutMs, pollMs: 200 },
     signal,
   );
+  clearInterval(totalWatch);
+  ticker.stop();
   // Close before the state line: rsync daemons ended, port free, nothing writes into the datadir any more.
   await listener.close();
   const magic = parseMagic(text);

@@ -106,6 +106,22 @@ export function magicPass(datadir: string, module: string, magicName: string): P
   };
 }
 
+/** Our joiner's module for the donor's byte total (a private directory, never the datadir). */
+export const PROGRESS_MODULE_SUFFIX = '-progress';
+/** The file that carries the total. */
+export const TOTAL_FILE = 'sst_total_bytes';
+
+/** The pass that tells our joiner how many bytes to expect, so it can speak mysqld's `total` line. */
+export function totalPass(dir: string, module: string): Pass {
+  return {
+    name: 'byte total',
+    cwd: dir,
+    args: ['--quiet', local(TOTAL_FILE), `${RSH_HOST}::${module}${PROGRESS_MODULE_SUFFIX}/`],
+    first: false,
+    bytes: 0,
+  };
+}
+
 /** Maps a failed pass's rsync exit code to the SST's (contract 3.4.5: the first transfer is special). */
 export function passExitCode(pass: Pass, rsyncExit: number): number {
   if (pass.first && rsyncExit === 12) return 71;

@@ -51,9 +51,7 @@ export function summaryLine(role: string, sessions: SessionFigures[], durationMs
   const tls = sessions.find((s) => s.protocol !== undefined);
   const matched = sessions.find((s) => s.match !== undefined);
   const parts = [
-    `SST ${role} finished: ${formatBytes(bytes)} in ${seconds.toFixed(1)} s`,
-    `(${formatBytes(bytes / seconds)}/s)`,
-    `over ${sessions.length} TLS connection(s)`,
+    `SST ${role} finished: ${formatBytes(bytes)} in ${seconds.toFixed(1)} s (${formatBytes(bytes / seconds)}/s) over ${sessions.length} TLS connection(s)`,
   ];
   if (tls?.protocol !== undefined) parts.push(`${tls.protocol} ${tls.cipher ?? ''}`.trim());
   if (matched?.match !== undefined) parts.push(`peer verified by ${matched.match.field} "${matched.match.value}"`);
