@@ -1,0 +1,183 @@
+/**
+ * A stand-in for mysqld's side of the SST contract (sst-contract.md 1.1-2.2): it builds the exact command
+ * string mysqld builds, runs it with `sh -c`, reads stdout line by line as mysqld does, and as a donor answers
+ * `flush tables` by writing `tables_flushed` atomically (tmp, fsync, rename). The demo uses it when MariaDB is
+ * not installed; the integration tests use it to drive the wrapper exactly as mysqld would.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The installation root (this file is src/demo/ or dist/demo/ below it). */
+export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+/** The directory holding the wrapper script, to put first on PATH. */
+export const SCRIPTS = join(REPO, 'scripts');
+
+const q = (value: string): string => `'${value}'`;
+
+/** Options shared by both roles' command lines. */
+export interface CommandOptions {
+  method?: string;
+  address: string;
+  datadir: string;
+  defaultsFile?: string;
+  defaultsExtraFile?: string;
+  defaultsGroupSuffix?: string;
+  progress?: 0 | 1;
+  binlog?: string;
+  binlogIndex?: string;
+  mysqldArgs?: string[];
+}
+
+function defaults(o: CommandOptions): string {
+  let text = '';
+  if (o.defaultsFile !== undefined) text += `--defaults-file ${q(o.defaultsFile)} `;
+  if (o.defaultsExtraFile !== undefined) text += `--defaults-extra-file ${q(o.defaultsExtraFile)} `;
+  if (o.defaultsGroupSuffix !== undefined) text += `--defaults-group-suffix ${q(o.defaultsGroupSuffix)} `;
+  return text;
+}
+
+function tail(o: CommandOptions): string {
+  let text = '';
+  if (o.binlog !== undefined) text += ` --binlog ${q(o.binlog)}`;
+  if (o.binlogIndex !== undefined) text += ` --binlog-index ${q(o.binlogIndex)}`;
+  return text;
+}
+
+function mysqldArgs(o: CommandOptions): string {
+  return o.mysqldArgs === undefined || o.mysqldArgs.length === 0 ? '' : ` --mysqld-args ${o.mysqldArgs.join(' ')}`;
+}
+
+/** The joiner command exactly as mysqld 10.11 formats it (contract 1.2). */
+export function joinerCommand(o: CommandOptions & { parent: number }): string {
+  const dd = o.datadir.endsWith('/') ? o.datadir : `${o.datadir}/`;
+  return (
+    `wsrep_sst_${o.method ?? 'rsync_tunnel'} --role 'joiner' --address ${q(o.address)} --datadir ${q(dd)} ` +
+    `${defaults(o)}--parent ${o.parent} --progress ${o.progress ?? 0}${tail(o)}${mysqldArgs(o)}`
+  );
+}
+
+/** The donor command exactly as mysqld 10.11 formats it (contract 1.3). */
+export function donorCommand(
+  o: CommandOptions & { gtid: string; domainId?: number; localPort?: number; socket?: string; bypass?: boolean },
+): string {
+  const dd = o.datadir.endsWith('/') ? o.datadir : `${o.datadir}/`;
+  return (
+    `wsrep_sst_${o.method ?? 'rsync_tunnel'} --role 'donor' --address ${q(o.address)} --local-port ${o.localPort ?? 3306} ` +
+    `--socket ${q(o.socket ?? '/tmp/none.sock')} --progress ${o.progress ?? 0} --datadir ${q(dd)} ${defaults(o)}` +
+    `--gtid ${q(o.gtid)} --gtid-domain-id ${o.domainId ?? 0}${tail(o)}${o.bypass === true ? ' --bypass' : ''}${mysqldArgs(o)}`
+  );
+}
+
+/** Writes a file the way mysqld does: tmp, fsync, rename (contract 2.2.2). */
+export function writeAtomically(path: string, text: string): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w', 0o660);
+  writeSync(fd, text);
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(tmp, path);
+}
+
+/** How a stand-in run ended. */
+export interface StandinResult {
+  lines: string[];
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+/** One SST script run driven like mysqld drives it. */
+export class StandinMysqld {
+  readonly lines: string[] = [];
+  stderr = '';
+  private readonly child: ChildProcess;
+  private readonly done: Promise<StandinResult>;
+  private lineWaiters: (() => void)[] = [];
+
+  constructor(
+    command: string,
+    options: {
+      datadir: string;
+      env?: NodeJS.ProcessEnv;
+      /** Donor: the state to write into tables_flushed on `flush tables`; 'error' writes sst_error. */
+      flushAnswer?: string | 'error';
+      /** Joiner: called with the ready payload (the donor's --address). */
+      onReady?: (payload: string) => void;
+      stdin?: 'ignore' | 'pipe';
+      /** Copy the script's stderr to ours as it arrives. */
+      echoStderr?: boolean;
+    },
+  ) {
+    this.child = spawn('sh', ['-c', command], {
+      cwd: options.datadir,
+      env: { ...process.env, PATH: `${SCRIPTS}:${process.env.PATH ?? ''}`, ...options.env },
+      stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
+    });
+    let pending = '';
+    this.child.stdout?.setEncoding('utf8');
+    this.child.stdout?.on('data', (chunk: string) => {
+      pending += chunk;
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) !== -1) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        this.lines.push(line);
+        if (line === 'flush tables' && options.flushAnswer !== undefined) {
+          if (options.flushAnswer === 'error') writeAtomically(join(options.datadir, 'sst_error'), '');
+          else writeAtomically(join(options.datadir, 'tables_flushed'), `${options.flushAnswer}\n`);
+        }
+        if (this.lines.length === 1 && line.startsWith('ready ')) options.onReady?.(line.slice(6));
+        for (const wake of this.lineWaiters.splice(0)) wake();
+      }
+    });
+    this.child.stderr?.setEncoding('utf8');
+    this.child.stderr?.on('data', (chunk: string) => {
+      this.stderr += chunk;
+      if (options.echoStderr === true || process.env.SST_TEST_VERBOSE === '1') process.stderr.write(chunk);
+    });
+    // Like mysqld 10.11, write nothing on stdin; a later mysqld writes sst_user lines there and closes it.
+    this.child.stdin?.end();
+    this.done = new Promise((resolveDone) => {
+      this.child.on('close', (exitCode, signal) => {
+        if (pending !== '') this.lines.push(pending);
+        for (const wake of this.lineWaiters.splice(0)) wake();
+        resolveDone({ lines: this.lines, exitCode, signal, stderr: this.stderr });
+      });
+    });
+  }
+
+  /** The pid of the `sh -c` process. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Resolves with the first line (mysqld blocks on it, contract 2.1.1), or undefined if stdout closed first. */
+  async firstLine(timeoutMs = 30_000): Promise<string | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.lines.length === 0 && this.child.exitCode === null && this.child.signalCode === null) {
+      if (Date.now() > deadline) throw new Error(`No first line within ${timeoutMs} ms; stderr:\n${this.stderr}`);
+      await new Promise<void>((wake) => {
+        this.lineWaiters.push(wake);
+        setTimeout(wake, 100);
+      });
+    }
+    return this.lines[0];
+  }
+
+  /** Sends a signal to the script (through the shell's child: sh may or may not have exec'd it). */
+  kill(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** Waits for the script to exit. */
+  wait(timeoutMs = 120_000): Promise<StandinResult> {
+    return Promise.race([
+      this.done,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`SST script still running after ${timeoutMs} ms; stderr:\n${this.stderr}`)), timeoutMs).unref(),
+      ),
+    ]);
+  }
+}
