@@ -5,7 +5,7 @@
  * not installed; the integration tests use it to drive the wrapper exactly as mysqld would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -166,9 +166,26 @@ export class StandinMysqld {
     return this.lines[0];
   }
 
-  /** Sends a signal to the script (through the shell's child: sh may or may not have exec'd it). */
+  /**
+   * The pid of the SST program itself: Debian's sh (dash) does not exec the last command of `sh -c`, so the
+   * script runs as the shell's child, as it does under mysqld.
+   */
+  scriptPid(): number | undefined {
+    const shell = this.child.pid;
+    if (shell === undefined) return undefined;
+    try {
+      const children = readFileSync(`/proc/${shell}/task/${shell}/children`, 'utf8').trim().split(/\s+/);
+      const first = Number(children[0]);
+      return Number.isInteger(first) && first > 0 ? first : shell;
+    } catch {
+      return shell;
+    }
+  }
+
+  /** Sends a signal to the SST program (not to the waiting shell), as systemd's cgroup-wide stop would. */
   kill(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
+    const pid = this.scriptPid();
+    if (pid !== undefined) process.kill(pid, signal);
   }
 
   /** Waits for the script to exit. */
