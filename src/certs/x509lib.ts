@@ -1,0 +1,12 @@
+/**
+ * @peculiar/x509, ready to use: the Reflect metadata it needs is installed first (ES modules evaluate their imports
+ * in order) and its crypto provider is Node's WebCrypto. Import the library from here, never directly.
+ */
+import './reflectMetadata.js';
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+
+// The library signs and hashes through this provider; Node 20's webcrypto is a complete implementation.
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+export * from '@peculiar/x509';
