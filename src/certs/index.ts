@@ -9,3 +9,5 @@ export {
 } from './inspect.js';
 export { DEFAULT_KEY_TYPE, KEY_TYPES, type KeyType } from './keyType.js';
 export { DEFAULT_CA_DAYS, DEFAULT_NODE_DAYS } from './x509.js';
+export { loadCa, type LoadedCa } from './loadCa.js';
+export { formatCertificate, validityState } from './report.js';

@@ -7,6 +7,6 @@ import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
 // The library signs and hashes through this provider; Node 20's webcrypto is a complete implementation.
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+x509.cryptoProvider.set(webcrypto);
 
 export * from '@peculiar/x509';
