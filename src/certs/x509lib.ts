@@ -1,8 +1,8 @@
 /**
- * @peculiar/x509, ready to use: the Reflect metadata it needs is installed first (ES modules evaluate their imports
+ * @peculiar/x509, ready to use: the Reflect metadata polyfill tsyringe needs (reflect-metadata) is loaded first (ES modules evaluate their imports
  * in order) and its crypto provider is Node's WebCrypto. Import the library from here, never directly.
  */
-import './reflectMetadata.js';
+import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
