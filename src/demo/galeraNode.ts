@@ -1,0 +1,225 @@
+/**
+ * Process control for one real mariadbd + Galera node: init its datadir, start it in its own process group,
+ * wait for Synced, query it through its socket, and stop it (and any SST script it left behind) for sure.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { SstTunnelError } from '../errors.js';
+import { reapGroup, trackGroup } from './processGroup.js';
+import { nodePaths, renderNodeConfig, type GaleraNodePaths, type GaleraNodeSpec } from './galeraConfig.js';
+
+/** A harness step failed: mariadbd would not start, sync, answer or stop. */
+export class GaleraHarnessError extends SstTunnelError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { code: 'GALERA_HARNESS', exitCode: 1, cause: options.cause });
+  }
+}
+
+/** Timeouts of a node, all overridable so tests can shrink them. */
+export interface GaleraNodeTimeouts {
+  /** How long SIGTERM may take before SIGKILL (a clean InnoDB shutdown is well under a second here). */
+  stopMs: number;
+  /** One client call (a status poll, a query). Loading data uses `query(sql, { timeoutMs })`. */
+  queryMs: number;
+  /** Interval between Synced polls. */
+  pollMs: number;
+}
+
+const DEFAULT_TIMEOUTS: GaleraNodeTimeouts = { stopMs: 30_000, queryMs: 30_000, pollMs: 250 };
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** uid/gid of the OS user mariadbd runs as; undefined for root (nothing to chown). */
+function ownerOf(user: 'root' | 'mysql'): { uid: number; gid: number } | undefined {
+  if (user === 'root') return undefined;
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`));
+  const [, , uid, gid] = line?.split(':') ?? [];
+  if (uid === undefined || gid === undefined)
+    throw new GaleraHarnessError(`Cannot find OS user "${user}" in /etc/passwd`);
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** Runs a program (argv, no shell) and resolves with stdout; the error carries stderr. */
+function run(file: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error === null) resolve(stdout);
+      else
+        reject(
+          new GaleraHarnessError(
+            `Command "${file} ${args.join(' ')}" failed: ${stderr.trim() || error.message}`,
+            { cause: error },
+          ),
+        );
+    });
+  });
+}
+
+/** One node of a loopback Galera cluster. */
+export class GaleraNode {
+  readonly spec: GaleraNodeSpec;
+  readonly paths: GaleraNodePaths;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly timeouts: GaleraNodeTimeouts;
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+
+  /** Writes nothing yet; `cluster` is every node's address, `pathPrepend` is where mysqld finds wsrep_sst_<method>. */
+  constructor(
+    spec: GaleraNodeSpec,
+    cluster: string[],
+    opts: {
+      pathPrepend?: string[];
+      env?: Record<string, string>;
+      timeouts?: Partial<GaleraNodeTimeouts>;
+    } = {},
+  ) {
+    this.spec = spec;
+    this.paths = nodePaths(spec);
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+    const path = [...(opts.pathPrepend ?? []), process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'].join(':');
+    this.env = { ...process.env, ...opts.env, PATH: path };
+    this.prepare(renderNodeConfig(spec, cluster));
+  }
+
+  /** The node's name. */
+  get name(): string {
+    return this.spec.name;
+  }
+
+  // The base dir, an empty datadir and the error log exist before anything runs, owned by the server's user:
+  // mariadbd opens its log after dropping privileges, and the SST's rsync daemon writes the datadir as it.
+  private prepare(config: string): void {
+    mkdirSync(this.paths.datadir, { recursive: true });
+    writeFileSync(this.paths.config, config, { mode: 0o644 });
+    closeSync(openSync(this.paths.errorLog, 'a', 0o644));
+    this.chownForServer();
+  }
+
+  /** Gives the node's files (and any extra paths, such as key files it must read) to the server's OS user. */
+  chownForServer(extra: string[] = []): void {
+    const owner = ownerOf(this.spec.user);
+    if (owner === undefined) return;
+    for (const path of [
+      this.spec.baseDir,
+      this.paths.datadir,
+      this.paths.config,
+      this.paths.errorLog,
+      ...extra,
+    ]) {
+      chownSync(path, owner.uid, owner.gid);
+    }
+  }
+
+  /** Creates the system tables in the (empty) datadir with mariadb-install-db; only the bootstrap node needs it. */
+  async init(): Promise<void> {
+    const args = [`--defaults-file=${this.paths.config}`, `--user=${this.spec.user}`, '--skip-test-db'];
+    await run('mariadb-install-db', args, 120_000);
+  }
+
+  /** Spawns mariadbd detached in its own process group (so stop() can reap SST scripts too), output to the error log. */
+  async start(opts: { bootstrap?: boolean } = {}): Promise<void> {
+    if (this.child !== undefined)
+      throw new GaleraHarnessError(`Cannot start node "${this.name}": it is running`);
+    // --defaults-file must come first; --user is explicit because mariadbd refuses to run as root otherwise.
+    const args = [`--defaults-file=${this.paths.config}`, `--user=${this.spec.user}`];
+    if (opts.bootstrap === true) args.push('--wsrep-new-cluster');
+    const fd = openSync(this.paths.errorLog, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn('mariadbd', args, {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        env: this.env,
+        cwd: this.spec.baseDir,
+      });
+    } finally {
+      closeSync(fd); // the child holds its own copy
+    }
+    // Wait for 'spawn' or 'error' first: after an 'error' (ENOENT) no 'exit' ever comes (execa exit-async.js).
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (error) =>
+        reject(new GaleraHarnessError(`Cannot start mariadbd for node "${this.name}"`, { cause: error })),
+      );
+    });
+    const pid = child.pid as number;
+    this.child = child;
+    trackGroup(pid);
+    this.exited = new Promise((resolve) => {
+      child.once('exit', () => {
+        if (this.child === child) this.child = undefined;
+        resolve();
+      });
+    });
+    child.unref();
+  }
+
+  /** The pid of the running mariadbd, if any. */
+  pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** The whole error log (mariadbd's own lines and everything SST scripts wrote to stderr). */
+  errorLog(): string {
+    return existsSync(this.paths.errorLog) ? readFileSync(this.paths.errorLog, 'utf8') : '';
+  }
+
+  /** The last lines of the error log, for failure messages. */
+  errorLogTail(lines = 30): string {
+    return this.errorLog().trimEnd().split('\n').slice(-lines).join('\n');
+  }
+
+  /** Runs SQL through the node's socket as root and returns the raw tab-separated output, without a final newline. */
+  async query(sql: string, opts: { timeoutMs?: number } = {}): Promise<string> {
+    const args = [`--defaults-file=${this.paths.config}`, '-N', '-B', '-e', sql];
+    const out = await run('mariadb', args, opts.timeoutMs ?? this.timeouts.queryMs);
+    return out.replace(/\n$/, '');
+  }
+
+  /** Polls wsrep_local_state_comment until Synced; fails at once, with the error log tail, if mariadbd exits. */
+  async waitSynced(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = 'no answer';
+    while (Date.now() < deadline) {
+      if (this.child === undefined) {
+        throw new GaleraHarnessError(
+          `Node "${this.name}" exited before reaching Synced; error log tail:\n${this.errorLogTail()}`,
+        );
+      }
+      try {
+        const row = await this.query("SHOW STATUS LIKE 'wsrep_local_state_comment'", { timeoutMs: 5_000 });
+        last = row.split('\t')[1] ?? row;
+        if (last === 'Synced') return;
+      } catch {
+        // The socket does not exist until the SST is over and the engines are up: keep polling.
+      }
+      await sleep(this.timeouts.pollMs);
+    }
+    throw new GaleraHarnessError(
+      `Node "${this.name}" did not reach Synced within ${timeoutMs} ms (state "${last}"); error log tail:\n${this.errorLogTail()}`,
+    );
+  }
+
+  /** SIGTERM, SIGKILL after the stop deadline, then SIGKILL to whatever is left in its process group. Idempotent. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child?.pid !== undefined) {
+      const pgid = child.pid;
+      child.kill('SIGTERM');
+      const timedOut = await Promise.race([
+        this.exited.then(() => false),
+        sleep(this.timeouts.stopMs).then(() => true),
+      ]);
+      if (timedOut) {
+        child.kill('SIGKILL');
+        await this.exited;
+      }
+      // SST scripts and their rsync daemons share mariadbd's group (sst-contract.md 1.1.3) and may outlive it.
+      await reapGroup(pgid);
+    }
+    this.child = undefined;
+  }
+}
