@@ -16,10 +16,9 @@
  *   above `[mysqld]`. Group names match case-insensitively; trailing blanks in `[name ]` are ignored.
  */
 import { posix } from 'node:path';
-import { ConfigError, ExitCode } from '../errors.js';
 import { nodeOptionFs, type OptionFs } from './optionFs.js';
-import { parseOptionFile } from './optionParse.js';
-import { normalizeOptionName, OptionSet, type OptionEntry } from './optionSet.js';
+import { readOptionFiles } from './optionReader.js';
+import { OptionSet, type OptionEntry } from './optionSet.js';
 
 export { OptionSet, normalizeOptionName, type OptionEntry } from './optionSet.js';
 export type { OptionFs } from './optionFs.js';
@@ -52,9 +51,6 @@ export const SERVER_GROUPS: readonly string[] = Object.freeze([
   'galera',
 ]);
 
-/** mysys stops following `!include`/`!includedir` below this depth (the top file is depth 0). */
-const MAX_INCLUDE_DEPTH = 10;
-
 function groupSuffix(sources: OptionSources): string {
   const env = sources.env ?? process.env;
   return sources.defaultsGroupSuffix ?? env.MARIADB_GROUP_SUFFIX ?? env.MYSQL_GROUP_SUFFIX ?? '';
@@ -83,119 +79,29 @@ export function defaultOptionFiles(sources: OptionSources): string[] {
   return files;
 }
 
-interface Reading {
-  fs: OptionFs;
-  groups: ReadonlySet<string>;
-  entries: OptionEntry[];
-  files: string[];
-  warn: (message: string) => void;
-}
-
-type FileResult = { status: 'read' | 'missing'; why?: string } | { status: 'error'; message: string };
-
-function readFile(r: Reading, path: string, depth: number): FileResult {
-  const file = posix.resolve(r.fs.cwd(), path);
-  const stat = r.fs.stat(file);
-  if (stat === undefined) return { status: 'missing', why: 'no such file or directory' };
-  if (stat.regular && (stat.mode & 0o002) !== 0) {
-    r.warn(`Ignoring world-writable option file "${file}", as mysqld does`);
-    return { status: 'read' };
-  }
-  const opened = r.fs.read(file);
-  if ('error' in opened) return { status: 'missing', why: opened.error };
-  if (!r.files.includes(file)) r.files.push(file);
-  let group = '';
-  let wanted = false;
-  for (const event of parseOptionFile(opened.content)) {
-    if (event.kind === 'error')
-      return { status: 'error', message: `Cannot read option file "${file}": ${event.message}` };
-    if (event.kind === 'group') {
-      group = event.name;
-      wanted = r.groups.has(group.toLowerCase());
-    } else if (event.kind === 'option') {
-      if (wanted) {
-        const { rawName, value, line } = event;
-        r.entries.push({ name: normalizeOptionName(rawName), rawName, value, file, line, group });
-      }
-    } else if (depth >= MAX_INCLUDE_DEPTH) {
-      r.warn(
-        `Skipping a "!${event.kind === 'bad-directive' ? event.keyword : event.kind}" directive in "${file}" at line ${event.line}: includes nest at most ${MAX_INCLUDE_DEPTH} deep`,
-      );
-    } else if (event.kind === 'bad-directive') {
-      return {
-        status: 'error',
-        message: `Cannot read option file "${file}": wrong "!${event.keyword}" directive at line ${event.line}: no path`,
-      };
-    } else {
-      const included = event.kind === 'include' ? [event.path] : listIncludeDir(r, event.path);
-      if (typeof included === 'string') {
-        return {
-          status: 'error',
-          message: `Cannot read option file "${file}": cannot read directory "${event.path}" of the "!includedir" at line ${event.line}: ${included}`,
-        };
-      }
-      for (const child of included) {
-        const result = readFile(r, child, depth + 1);
-        // mysys ignores what an included file returns: its error stops that file, the includer carries on.
-        if (result.status === 'error')
-          r.warn(`${result.message}; the rest of that file is ignored, as mysqld does`);
-      }
-    }
-  }
-  return { status: 'read' };
-}
-
-/** The `.cnf` files of an includedir in byte order (mysys my_dir with MY_WANT_SORT), or why it cannot be read. */
-function listIncludeDir(r: Reading, dir: string): string[] | string {
-  let names: string[];
-  try {
-    names = r.fs.list(posix.resolve(r.fs.cwd(), dir));
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-  return names
-    .filter((name) => name.endsWith('.cnf'))
-    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
-    .map((name) => posix.join(dir, name));
-}
-
 function collect(
   groups: readonly string[],
   sources: OptionSources,
 ): { entries: OptionEntry[]; files: string[]; warnings: string[] } {
   const suffix = groupSuffix(sources);
-  const names = groups.flatMap((group) => (suffix === '' ? [group] : [group, group + suffix]));
+  const fs = sources.fs ?? nodeOptionFs;
   const warnings: string[] = [];
-  const r: Reading = {
-    fs: sources.fs ?? nodeOptionFs,
-    groups: new Set(names.map((name) => name.toLowerCase())),
-    entries: [],
-    files: [],
-    warn: (message) => {
+  const required = new Map<string, string>();
+  if (sources.defaultsFile !== undefined) {
+    required.set(posix.resolve(fs.cwd(), sources.defaultsFile), '--defaults-file');
+  } else if (sources.defaultsExtraFile !== undefined) {
+    required.set(posix.resolve(fs.cwd(), sources.defaultsExtraFile), '--defaults-extra-file');
+  }
+  const read = readOptionFiles(
+    defaultOptionFiles(sources).map((path) => ({ path, requiredBy: required.get(path) })),
+    groups.flatMap((group) => (suffix === '' ? [group] : [group, group + suffix])),
+    fs,
+    (message) => {
       warnings.push(message);
       sources.onWarning?.(message);
     },
-  };
-  const required = new Map<string, string>();
-  if (sources.defaultsFile !== undefined)
-    required.set(posix.resolve(r.fs.cwd(), sources.defaultsFile), '--defaults-file');
-  else if (sources.defaultsExtraFile !== undefined) {
-    required.set(posix.resolve(r.fs.cwd(), sources.defaultsExtraFile), '--defaults-extra-file');
-  }
-  for (const file of defaultOptionFiles(sources)) {
-    const result = readFile(r, file, 0);
-    if (result.status === 'error') throw new ConfigError(result.message);
-    const option = required.get(file);
-    if (result.status === 'missing' && option !== undefined) {
-      throw new ConfigError(
-        `Cannot open required defaults file "${file}" (${option}): ${result.why ?? 'cannot open'}`,
-        {
-          exitCode: ExitCode.ENOENT,
-        },
-      );
-    }
-  }
-  return { entries: r.entries, files: r.files, warnings };
+  );
+  return { ...read, warnings };
 }
 
 /** Every entry of `groups` (and each group + the suffix), in the order mysqld reads them. */

@@ -9,12 +9,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  loadNodeOptions,
   defaultOptionFiles,
   readOptions,
   SERVER_GROUPS,
   type OptionSources,
 } from '../../src/config/optionFiles.js';
 import { nodeOptionFs } from '../../src/config/optionFs.js';
+import { settingsFrom } from '../../src/config/settings.js';
 
 const probe = spawnSync('my_print_defaults', ['--version'], { encoding: 'utf8' });
 const available = probe.status === 0;
@@ -382,5 +384,30 @@ describe.skipIf(!available)('option files: our reader agrees with my_print_defau
         ).toEqual(listed);
       }
     }
+  });
+});
+
+describe('option files to settings', () => {
+  it('reads the Debian-style fixture and names the file and line of a bad value', () => {
+    const dir = join(FIXTURES, 'debian');
+    const loaded = loadNodeOptions({
+      defaultsFile: 'my.cnf',
+      env: {},
+      fs: { ...nodeOptionFs, cwd: () => dir },
+    });
+    expect(loaded.files.map((f) => f.slice(dir.length + 1))).toEqual([
+      'my.cnf',
+      'conf.d/mysql.cnf',
+      'conf.d/mysqldump.cnf',
+      'mariadb.conf.d/.hidden.cnf',
+      'mariadb.conf.d/50-server.cnf',
+      'mariadb.conf.d/60-galera.cnf',
+      'mariadb.conf.d/99-local.cnf',
+    ]);
+    expect(loaded.sst.get('tcert')).toBe('/etc/mysql/certs/node1.pem');
+    // "; ..." after a value is not a comment: the value is the whole rest of the line.
+    expect(() => settingsFrom(loaded.sst, loaded.mysqld, {}, 2)).toThrow(
+      `Cannot use [sst] idle_timeout = "60   ; a semicolon is no comment here" (${dir}/mariadb.conf.d/60-galera.cnf:15): expected a whole number of seconds`,
+    );
   });
 });

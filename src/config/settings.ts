@@ -1,0 +1,192 @@
+/**
+ * The typed, validated SST settings: `[sst]` and the server groups in, one frozen object out. Pure (the CPU
+ * count and environment are parameters). Every bad value is a ConfigError naming the option, its file and line,
+ * and what was expected, so a broken setup fails before anything listens (design.md "Fail before ready").
+ *
+ * Like the original rsync_tunnel script, key material comes only from `[sst] tca/tcert/tkey`; mysqld's
+ * ssl-ca/ssl-cert/ssl-key are not a fallback (MariaDB's own rsync method uses them; a notice says so).
+ * Where MariaDB's rsync method has a name (backup-threads, sst-max-binlogs) we use it with its lookup rule:
+ * the server groups first, then `[sst]`, and an empty value counts as unset (wsrep_sst_common parse_cnf).
+ */
+import { availableParallelism } from 'node:os';
+import { isAbsolute } from 'node:path';
+import type { OptionSet } from './optionSet.js';
+import { parseSockopt, SockoptError, type SockoptSettings } from './sockopt.js';
+import { badValue, boolean, editDistance, integer, pick, seconds, text } from './settingValues.js';
+
+/** Everything an SST run reads from option files, validated. */
+export interface SstSettings {
+  tca?: string;
+  tcert?: string;
+  tkey?: string;
+  sockopt: SockoptSettings;
+  sockoptRaw?: string;
+  /** `[sst] allowed-donors`: DNS names, IPs or CNs accepted as donor identities (empty = any valid chain). */
+  allowedDonors: string[];
+  /** `[sst] strict-identity` (default off: socat-compatible, CN accepted even when SANs exist). */
+  strictIdentity: boolean;
+  /** `[sst] connect-timeout`, default 300 s; 0 = wait for the donor's first connection forever. */
+  connectTimeoutMs: number;
+  /** `[sst] handshake-timeout`, default 10 s; at least 1: a handshake that never ends would pin the listener. */
+  handshakeTimeoutMs: number;
+  /** `[sst] idle-timeout`, default 120 s without bytes moved in either direction; 0 = no limit. */
+  idleTimeoutMs: number;
+  /** backup-threads (server groups, then `[sst]`), default the CPU count, 1 to 1024. */
+  backupThreads: number;
+  /** sst-max-binlogs (server groups, then `[sst]`), default 1; 0 = none; negative = all. */
+  sstMaxBinlogs: number;
+  /** `[sst] progress-interval`, default 10 s; 0 = no periodic progress lines. */
+  progressIntervalMs: number;
+  /** `[sst] tmpdir`, else $TMPDIR of mysqld's environment, else unset (callers use os.tmpdir()); absolute. */
+  tmpdir?: string;
+  /** `[sst] rsync`: the rsync binary, default "rsync" (found on PATH). */
+  rsync: string;
+  innodbDataHomeDir?: string;
+  innodbLogGroupHomeDir?: string;
+  innodbUndoDirectory?: string;
+  ariaLogDirPath?: string;
+  /** log-bin from the server groups; "" when given without a value (binary log on, default name). */
+  logBin?: string;
+  logBinIndex?: string;
+  logBasename?: string;
+  /** One sentence per setting that was ignored or adjusted and is worth a log line. */
+  notices: string[];
+}
+
+/** Our own `[sst]` names, for the misspelling notice. */
+const OWN_SST_NAMES = [
+  'tca', 'tcert', 'tkey', 'sockopt', 'allowed-donors', 'strict-identity', 'connect-timeout', 'handshake-timeout',
+  'idle-timeout', 'backup-threads', 'sst-max-binlogs', 'progress-interval', 'tmpdir', 'rsync',
+]; // prettier-ignore
+
+/** A path setting from `[sst]` that sockopt may also give (socat `cafile=`); both set and different is ambiguous. */
+function keyFile(
+  sst: OptionSet,
+  name: 'tca' | 'tcert' | 'tkey',
+  sockopt: SockoptSettings,
+  notices: string[],
+) {
+  const socatName = ({ tca: 'cafile', tcert: 'cert', tkey: 'key' } as const)[name];
+  const entry = pick(name, sst);
+  const own = text(entry, 'a file name');
+  const fromSockopt = sockopt[socatName];
+  if (fromSockopt === undefined) return own;
+  if (own === undefined) {
+    notices.push(`sockopt "${socatName}=${fromSockopt}" is used as [sst] ${name} because ${name} is not set`);
+    return fromSockopt;
+  }
+  if (own === fromSockopt || entry === undefined) return own;
+  throw badValue(entry, `sockopt also sets "${socatName}=${fromSockopt}": set only one`);
+}
+
+function sockoptOf(sst: OptionSet): { raw?: string; parsed: SockoptSettings } {
+  const entry = pick('sockopt', sst);
+  const raw = text(entry, 'socat options such as "verify=1"');
+  try {
+    return { ...(raw !== undefined && { raw }), parsed: parseSockopt(raw) };
+  } catch (error) {
+    if (error instanceof SockoptError && entry !== undefined) throw badValue(entry, error.detail);
+    throw error;
+  }
+}
+
+function donorList(sst: OptionSet): string[] {
+  const entry = pick('allowed-donors', sst);
+  const list = text(entry, 'DNS names, IP addresses or CNs separated by commas or spaces');
+  const names = (list ?? '').split(/[\s,]+/).filter((name) => name !== '');
+  const control = names.find((name) => /[\p{Cc}"']/u.test(name));
+  if (control !== undefined && entry !== undefined) {
+    throw badValue(entry, `expected DNS names, IP addresses or CNs, not "${control}"`);
+  }
+  return [...new Set(names)];
+}
+
+function sslNotice(sst: OptionSet, mysqld: OptionSet, tcert: string | undefined, notices: string[]): void {
+  const ssl = pick('ssl-cert', mysqld, sst);
+  if (tcert === undefined && ssl !== undefined) {
+    notices.push(
+      `[${ssl.group}] ${ssl.rawName} (${ssl.file}:${ssl.line}) is not used: like the original rsync_tunnel script, ` +
+        'this method takes its certificate only from [sst] tcert',
+    );
+  }
+}
+
+function misspellings(sst: OptionSet, notices: string[]): void {
+  for (const name of sst.names()) {
+    if (OWN_SST_NAMES.includes(name)) continue;
+    const near = OWN_SST_NAMES.find((own) => editDistance(name, own) <= 2 && name.length > 3);
+    const entry = sst.entry(name);
+    if (near !== undefined && entry !== undefined) {
+      notices.push(
+        `[${entry.group}] ${entry.rawName} (${entry.file}:${entry.line}) is not an option of this method: did you mean "${near}"?`,
+      );
+    }
+  }
+}
+
+/** Validates `[sst]` (`sst`) and the server groups (`mysqld`) into frozen settings; ConfigError on a bad value. */
+export function settingsFrom(
+  sst: OptionSet,
+  mysqld: OptionSet,
+  env: NodeJS.ProcessEnv = process.env,
+  cpus: number = availableParallelism(),
+): SstSettings {
+  const notices: string[] = [];
+  const sockopt = sockoptOf(sst);
+  const tcert = keyFile(sst, 'tcert', sockopt.parsed, notices);
+  const tmpdirEntry = pick('tmpdir', sst);
+  const tmpdir = text(tmpdirEntry, 'an absolute directory path') ?? (env.TMPDIR || undefined);
+  if (tmpdir !== undefined && !isAbsolute(tmpdir)) {
+    if (tmpdirEntry !== undefined) throw badValue(tmpdirEntry, 'expected an absolute directory path');
+    notices.push(`TMPDIR "${tmpdir}" is not an absolute path and is not used`);
+  }
+  const fromServer = (name: string): string | undefined => text(pick(name, mysqld), 'a path');
+  const logBinEntry = mysqld.entry('log-bin');
+  const settings: SstSettings = {
+    ...optional('tca', keyFile(sst, 'tca', sockopt.parsed, notices)),
+    ...optional('tcert', tcert),
+    ...optional('tkey', keyFile(sst, 'tkey', sockopt.parsed, notices)),
+    sockopt: sockopt.parsed,
+    ...optional('sockoptRaw', sockopt.raw),
+    allowedDonors: donorList(sst),
+    strictIdentity: boolean(pick('strict-identity', sst), false),
+    connectTimeoutMs: seconds(pick('connect-timeout', sst), 300, 0),
+    handshakeTimeoutMs: seconds(pick('handshake-timeout', sst), 10, 1),
+    idleTimeoutMs: seconds(pick('idle-timeout', sst), 120, 0),
+    backupThreads: integer(pick('backup-threads', mysqld, sst), Math.min(Math.max(cpus, 1), 1024), {
+      min: 1,
+      max: 1024,
+      unit: 'threads',
+    }),
+    sstMaxBinlogs: integer(pick('sst-max-binlogs', mysqld, sst), 1, {
+      min: Number.MIN_SAFE_INTEGER,
+      max: Number.MAX_SAFE_INTEGER,
+      unit: 'binary logs (0 = none, negative = all)',
+    }),
+    progressIntervalMs: seconds(pick('progress-interval', sst), 10, 0),
+    ...optional('tmpdir', tmpdir !== undefined && isAbsolute(tmpdir) ? tmpdir : undefined),
+    rsync: text(pick('rsync', sst), 'the path of the rsync binary') ?? 'rsync',
+    ...optional('innodbDataHomeDir', fromServer('innodb-data-home-dir')),
+    ...optional('innodbLogGroupHomeDir', fromServer('innodb-log-group-home-dir')),
+    ...optional('innodbUndoDirectory', fromServer('innodb-undo-directory')),
+    ...optional('ariaLogDirPath', fromServer('aria-log-dir-path')),
+    ...optional('logBin', logBinEntry === undefined ? undefined : (logBinEntry.value ?? '')),
+    ...optional('logBinIndex', fromServer('log-bin-index')),
+    ...optional('logBasename', fromServer('log-basename')),
+    notices,
+  };
+  sslNotice(sst, mysqld, tcert, notices);
+  misspellings(sst, notices);
+  return deepFreeze(settings);
+}
+
+/** `{ key: value }` when value is defined, else `{}`: exactOptionalPropertyTypes forbids explicit undefined. */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function deepFreeze<T extends object>(value: T): Readonly<T> {
+  for (const inner of Object.values(value))
+    if (typeof inner === 'object' && inner !== null) deepFreeze(inner);
+  return Object.freeze(value);
+}

@@ -1,0 +1,259 @@
+/**
+ * Baseline-and-toggle (style.md habit 9): one known-good configuration; each case changes one line and asserts
+ * the exact value or message, so no case passes for the wrong reason.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/errors.js';
+import { OptionSet, type OptionEntry } from '../../../src/config/optionFiles.js';
+import { parseOptionFile } from '../../../src/config/optionParse.js';
+import { normalizeOptionName } from '../../../src/config/optionSet.js';
+import { settingsFrom, type SstSettings } from '../../../src/config/settings.js';
+
+const FILE = '/etc/mysql/my.cnf';
+const SERVER = new Set(['mysqld', 'galera', 'mariadb', 'server']);
+
+const BASELINE = `[mysqld]
+datadir = /var/lib/mysql
+innodb_data_home_dir = /var/lib/mysql-data
+innodb_log_group_home_dir = /var/lib/mysql-redo
+innodb_undo_directory = /var/lib/mysql-undo
+aria_log_dir_path = /var/lib/mysql-aria
+log_bin = /var/log/mysql/mysql-bin
+log_bin_index = /var/log/mysql/mysql-bin.index
+log_basename = node1
+[sst]
+tca = /etc/mysql/certs/ca.pem
+tcert = /etc/mysql/certs/node1.pem
+tkey = /etc/mysql/certs/node1.key
+`;
+
+/** Parses `text` as one option file at FILE; lines keep their numbers for the messages. */
+function load(text: string): { sst: OptionSet; mysqld: OptionSet } {
+  const sst: OptionEntry[] = [];
+  const mysqld: OptionEntry[] = [];
+  let group = '';
+  for (const event of parseOptionFile(Buffer.from(text))) {
+    if (event.kind === 'group') group = event.name;
+    if (event.kind !== 'option') continue;
+    const entry = {
+      name: normalizeOptionName(event.rawName),
+      rawName: event.rawName,
+      value: event.value,
+      file: FILE,
+      line: event.line,
+      group,
+    };
+    if (group === 'sst') sst.push(entry);
+    else if (SERVER.has(group)) mysqld.push(entry);
+  }
+  return { sst: new OptionSet(sst), mysqld: new OptionSet(mysqld) };
+}
+
+/** Settings from the baseline plus extra lines appended to `[sst]` (or to a group named in them). */
+function settings(extra = '', env: NodeJS.ProcessEnv = {}): SstSettings {
+  const { sst, mysqld } = load(`${BASELINE}${extra}\n`);
+  return settingsFrom(sst, mysqld, env, 8);
+}
+
+/** The message of the ConfigError that `extra` causes. */
+function failure(extra: string): string {
+  try {
+    settings(extra);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(extra)}`);
+}
+
+/** Line number of the first extra line (the baseline has 13 lines). */
+const L = 14;
+
+describe('settingsFrom()', () => {
+  it('gives the defaults for the baseline', () => {
+    expect(settings()).toEqual({
+      tca: '/etc/mysql/certs/ca.pem',
+      tcert: '/etc/mysql/certs/node1.pem',
+      tkey: '/etc/mysql/certs/node1.key',
+      sockopt: { notices: [], insecure: [] },
+      allowedDonors: [],
+      strictIdentity: false,
+      connectTimeoutMs: 300_000,
+      handshakeTimeoutMs: 10_000,
+      idleTimeoutMs: 120_000,
+      backupThreads: 8,
+      sstMaxBinlogs: 1,
+      progressIntervalMs: 10_000,
+      rsync: 'rsync',
+      innodbDataHomeDir: '/var/lib/mysql-data',
+      innodbLogGroupHomeDir: '/var/lib/mysql-redo',
+      innodbUndoDirectory: '/var/lib/mysql-undo',
+      ariaLogDirPath: '/var/lib/mysql-aria',
+      logBin: '/var/log/mysql/mysql-bin',
+      logBinIndex: '/var/log/mysql/mysql-bin.index',
+      logBasename: 'node1',
+      notices: [],
+    });
+  });
+
+  it('returns a deeply frozen object', () => {
+    const s = settings('sockopt=verify=0');
+    expect(Object.isFrozen(s)).toBe(true);
+    expect(Object.isFrozen(s.sockopt)).toBe(true);
+    expect(Object.isFrozen(s.sockopt.insecure)).toBe(true);
+    expect(Object.isFrozen(s.allowedDonors)).toBe(true);
+  });
+
+  it.each([
+    ['connect-timeout = 60', { connectTimeoutMs: 60_000 }],
+    ['connect_timeout = 0', { connectTimeoutMs: 0 }],
+    ['handshake-timeout = 3', { handshakeTimeoutMs: 3_000 }],
+    ['idle-timeout = 0', { idleTimeoutMs: 0 }],
+    ['loose-idle-timeout = 30', { idleTimeoutMs: 30_000 }],
+    ['idle-timeout = 2147483', { idleTimeoutMs: 2_147_483_000 }],
+    ['progress-interval = 0', { progressIntervalMs: 0 }],
+    ['idle-timeout = 5\nidle-timeout = 6', { idleTimeoutMs: 6_000 }],
+    ['idle-timeout = 5\nidle-timeout =', { idleTimeoutMs: 120_000 }],
+    ['strict-identity = ON', { strictIdentity: true }],
+    ['strict-identity', { strictIdentity: true }],
+    ['strict-identity = 0', { strictIdentity: false }],
+    [
+      'allowed-donors = db1.example, 10.0.0.2  node3 ,db1.example',
+      { allowedDonors: ['db1.example', '10.0.0.2', 'node3'] },
+    ],
+    ['allowed-donors =', { allowedDonors: [] }],
+    ['backup-threads = 2', { backupThreads: 2 }],
+    ['sst-max-binlogs = 0', { sstMaxBinlogs: 0 }],
+    ['sst-max-binlogs = -1', { sstMaxBinlogs: -1 }],
+    ['rsync = /opt/rsync/bin/rsync', { rsync: '/opt/rsync/bin/rsync' }],
+    ['tmpdir = /var/tmp', { tmpdir: '/var/tmp' }],
+    ['[mysqld]\nbackup_threads = 3', { backupThreads: 3 }],
+    ['[mysqld]\nlog-bin', { logBin: '' }],
+  ])('reads %j', (extra, expected) => {
+    expect(settings(extra)).toMatchObject(expected);
+  });
+
+  it('takes backup-threads and sst-max-binlogs from the server groups before [sst], as wsrep_sst_rsync does', () => {
+    expect(settings('backup-threads = 2\n[galera]\nbackup-threads = 4')).toMatchObject({ backupThreads: 4 });
+    expect(settings('sst-max-binlogs = 5\n[mysqld]\nsst-max-binlogs =')).toMatchObject({ sstMaxBinlogs: 5 });
+  });
+
+  it('takes tmpdir from $TMPDIR when [sst] has none', () => {
+    expect(settings('', { TMPDIR: '/scratch' }).tmpdir).toBe('/scratch');
+    expect(settings('tmpdir = /var/tmp', { TMPDIR: '/scratch' }).tmpdir).toBe('/var/tmp');
+    const relative = settings('', { TMPDIR: 'tmp' });
+    expect(relative.tmpdir).toBeUndefined();
+    expect(relative.notices).toEqual(['TMPDIR "tmp" is not an absolute path and is not used']);
+  });
+
+  it('caps the CPU-count default of backup-threads at 1024', () => {
+    const { sst, mysqld } = load(BASELINE);
+    expect(settingsFrom(sst, mysqld, {}, 4096).backupThreads).toBe(1024);
+  });
+
+  it.each([
+    [
+      'idle-timeout = abc',
+      `Cannot use [sst] idle-timeout = "abc" (${FILE}:${L}): expected a whole number of seconds`,
+    ],
+    [
+      'idle_timeout = 1.5',
+      `Cannot use [sst] idle_timeout = "1.5" (${FILE}:${L}): expected a whole number of seconds`,
+    ],
+    [
+      'idle-timeout = -1',
+      `Cannot use [sst] idle-timeout = "-1" (${FILE}:${L}): expected a whole number of seconds`,
+    ],
+    [
+      'idle-timeout',
+      `Cannot use [sst] idle-timeout without a value (${FILE}:${L}): expected a whole number of seconds`,
+    ],
+    [
+      'connect-timeout = 2147484',
+      `Cannot use [sst] connect-timeout = "2147484" (${FILE}:${L}): expected at most 2147483 seconds`,
+    ],
+    [
+      'handshake-timeout = 0',
+      `Cannot use [sst] handshake-timeout = "0" (${FILE}:${L}): expected a whole number of seconds, at least 1`,
+    ],
+    [
+      'progress-interval = 10s',
+      `Cannot use [sst] progress-interval = "10s" (${FILE}:${L}): expected a whole number of seconds`,
+    ],
+    [
+      'strict-identity = maybe',
+      `Cannot use [sst] strict-identity = "maybe" (${FILE}:${L}): expected on or off`,
+    ],
+    [
+      'backup-threads = 0',
+      `Cannot use [sst] backup-threads = "0" (${FILE}:${L}): expected a whole number of threads from 1 to 1024`,
+    ],
+    [
+      '[mysqld]\nbackup-threads = x',
+      `Cannot use [mysqld] backup-threads = "x" (${FILE}:${L + 1}): expected a whole number of threads from 1 to 1024`,
+    ],
+    [
+      'sst-max-binlogs = all',
+      `Cannot use [sst] sst-max-binlogs = "all" (${FILE}:${L}): expected a whole number of binary logs (0 = none, negative = all)`,
+    ],
+    ['tcert', `Cannot use [sst] tcert without a value (${FILE}:${L}): expected a file name`],
+    ['tmpdir = tmp', `Cannot use [sst] tmpdir = "tmp" (${FILE}:${L}): expected an absolute directory path`],
+    ['rsync', `Cannot use [sst] rsync without a value (${FILE}:${L}): expected the path of the rsync binary`],
+    [
+      'allowed-donors = "db1 \'x"',
+      `Cannot use [sst] allowed-donors = "db1 'x" (${FILE}:${L}): expected DNS names, IP addresses or CNs, not "'x"`,
+    ],
+    [
+      'sockopt = ",pf=ip5"',
+      `Cannot use [sst] sockopt = ",pf=ip5" (${FILE}:${L}): "pf=ip5" expected "ip4" or "ip6"`,
+    ],
+    [
+      'sockopt',
+      `Cannot use [sst] sockopt without a value (${FILE}:${L}): expected socat options such as "verify=1"`,
+    ],
+    [
+      'sockopt = cafile=/other.pem',
+      `Cannot use [sst] tca = "/etc/mysql/certs/ca.pem" (${FILE}:11): sockopt also sets "cafile=/other.pem": set only one`,
+    ],
+  ])('rejects %j', (extra, message) => {
+    expect(failure(extra)).toBe(message);
+  });
+
+  it('keeps the raw sockopt and its parsed settings', () => {
+    const s = settings('sockopt = ",cipher=ECDHE-RSA-AES256-GCM-SHA384,verify=0"');
+    expect(s.sockoptRaw).toBe(',cipher=ECDHE-RSA-AES256-GCM-SHA384,verify=0');
+    expect(s.sockopt).toEqual({
+      cipher: 'ECDHE-RSA-AES256-GCM-SHA384',
+      verify: false,
+      notices: [],
+      insecure: ['verify=0'],
+    });
+  });
+
+  it('uses sockopt cert/key/cafile when [sst] has no tcert/tkey/tca, with a notice', () => {
+    const { sst, mysqld } = load('[sst]\nsockopt = cert=/c.pem,key=/k.pem,cafile=/ca.pem\n');
+    const s = settingsFrom(sst, mysqld, {}, 1);
+    expect(s).toMatchObject({ tcert: '/c.pem', tkey: '/k.pem', tca: '/ca.pem' });
+    expect(s.notices).toEqual([
+      'sockopt "cert=/c.pem" is used as [sst] tcert because tcert is not set',
+      'sockopt "cafile=/ca.pem" is used as [sst] tca because tca is not set',
+      'sockopt "key=/k.pem" is used as [sst] tkey because tkey is not set',
+    ]);
+  });
+
+  it('does not fall back to ssl-cert, and says so', () => {
+    const { sst, mysqld } = load('[mysqld]\nssl_cert = /etc/mysql/server.pem\n');
+    const s = settingsFrom(sst, mysqld, {}, 1);
+    expect(s.tcert).toBeUndefined();
+    expect(s.notices).toEqual([
+      `[mysqld] ssl_cert (${FILE}:2) is not used: like the original rsync_tunnel script, this method takes its certificate only from [sst] tcert`,
+    ]);
+  });
+
+  it('points out a misspelled [sst] option', () => {
+    expect(settings('idle-timout = 5').notices).toEqual([
+      `[sst] idle-timout (${FILE}:${L}) is not an option of this method: did you mean "idle-timeout"?`,
+    ]);
+    expect(settings('wsrep-sst-auth = u:p\nprogress = 1').notices).toEqual([]);
+  });
+});
