@@ -68,7 +68,9 @@ export function prepare(args: SstArgs, env: NodeJS.ProcessEnv = process.env): Pr
     ...(args.defaultsGroupSuffix !== undefined && { defaultsGroupSuffix: args.defaultsGroupSuffix }),
   };
   const options = loadNodeOptions(sources);
+  for (const warning of options.warnings) log.warn(warning);
   const settings = settingsFrom(options.sst, options.mysqld, env);
+  for (const notice of settings.notices) log.info(notice);
   const rsyncVersion = checkRsync(settings.rsync);
   if (settings.tcert === undefined) {
     // Fail closed: this method is encrypted or it does not run (design.md).
@@ -80,7 +82,8 @@ export function prepare(args: SstArgs, env: NodeJS.ProcessEnv = process.env): Pr
   const credentials = loadCredentials({
     tcert: settings.tcert,
     ...(settings.tkey !== undefined && { tkey: settings.tkey }),
-    ...(settings.tca !== undefined && { tca: settings.tca }),
+    // socat's capath= is a CA directory, which tca also accepts.
+    ...((settings.tca ?? settings.sockopt.capath) !== undefined && { tca: settings.tca ?? settings.sockopt.capath }),
   });
   const layout = resolveLayout(args.datadir, {
     args,
