@@ -3,7 +3,16 @@
  * wait for Synced, query it through its socket, and stop it (and any SST script it left behind) for sure.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { SstTunnelError } from '../errors.js';
 import { reapGroup, trackGroup } from './processGroup.js';
 import { nodePaths, renderNodeConfig, type GaleraNodePaths, type GaleraNodeSpec } from './galeraConfig.js';
@@ -64,6 +73,8 @@ export class GaleraNode {
   private readonly env: NodeJS.ProcessEnv;
   private readonly timeouts: GaleraNodeTimeouts;
   private child: ChildProcess | undefined;
+  /** The process group of the last start: it outlives mariadbd when mariadbd aborts during an SST. */
+  private pgid: number | undefined;
   private exited: Promise<void> = Promise.resolve();
 
   /** Writes nothing yet; `cluster` is every node's address, `pathPrepend` is where mysqld finds wsrep_sst_<method>. */
@@ -113,6 +124,15 @@ export class GaleraNode {
     }
   }
 
+  /** Empties the datadir of a stopped node, so its next start requests a full SST (benchmarks repeat joins). */
+  resetDatadir(): void {
+    if (this.child !== undefined)
+      throw new GaleraHarnessError(`Cannot reset the datadir of node "${this.name}": it is running`);
+    rmSync(this.paths.datadir, { recursive: true, force: true });
+    mkdirSync(this.paths.datadir);
+    this.chownForServer();
+  }
+
   /** Creates the system tables in the (empty) datadir with mariadb-install-db; only the bootstrap node needs it. */
   async init(): Promise<void> {
     const args = [`--defaults-file=${this.paths.config}`, `--user=${this.spec.user}`, '--skip-test-db'];
@@ -147,6 +167,7 @@ export class GaleraNode {
     });
     const pid = child.pid as number;
     this.child = child;
+    this.pgid = pid;
     trackGroup(pid);
     this.exited = new Promise((resolve) => {
       child.once('exit', () => {
@@ -206,8 +227,7 @@ export class GaleraNode {
   /** SIGTERM, SIGKILL after the stop deadline, then SIGKILL to whatever is left in its process group. Idempotent. */
   async stop(): Promise<void> {
     const child = this.child;
-    if (child?.pid !== undefined) {
-      const pgid = child.pid;
+    if (child !== undefined) {
       child.kill('SIGTERM');
       const timedOut = await Promise.race([
         this.exited.then(() => false),
@@ -217,9 +237,12 @@ export class GaleraNode {
         child.kill('SIGKILL');
         await this.exited;
       }
-      // SST scripts and their rsync daemons share mariadbd's group (sst-contract.md 1.1.3) and may outlive it.
-      await reapGroup(pgid);
     }
+    // SST scripts and their rsync daemons share mariadbd's group (sst-contract.md 1.1.3) and outlive it when it
+    // aborts on a failed SST (seen: the joiner script and `rsync --daemon` still running), so reap the group
+    // even when mariadbd is already gone.
+    if (this.pgid !== undefined) await reapGroup(this.pgid);
+    this.pgid = undefined;
     this.child = undefined;
   }
 }
