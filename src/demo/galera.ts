@@ -131,9 +131,20 @@ export class GaleraCluster {
   }
 }
 
+/** What mariadbAvailable looks at; each defaults to this machine (injectable so the skip path can be tested). */
+export interface MariadbProbe {
+  /** A PATH-style list of directories searched for the programs. */
+  path?: string;
+  provider?: string;
+  uid?: number;
+}
+
 /** Whether this machine can run a real cluster: mariadbd, the Galera library, the client, mariadb-install-db, root. */
-export function mariadbAvailable(): { ok: boolean; reason?: string } {
-  const dirs = (process.env.PATH ?? '').split(delimiter).concat(['/usr/sbin', '/usr/bin']);
+export function mariadbAvailable(probe: MariadbProbe = {}): { ok: boolean; reason?: string } {
+  // mariadbd lives in /usr/sbin, which a non-login PATH may lack; spawn() then finds it through GaleraNode's PATH.
+  const dirs = (probe.path ?? `${process.env.PATH ?? ''}${delimiter}/usr/sbin${delimiter}/usr/bin`).split(
+    delimiter,
+  );
   const onPath = (program: string): boolean =>
     dirs.some((dir) => {
       try {
@@ -144,22 +155,22 @@ export function mariadbAvailable(): { ok: boolean; reason?: string } {
       }
     });
   for (const program of ['mariadbd', 'mariadb', 'mariadb-install-db']) {
-    if (!onPath(program))
+    if (!onPath(program)) {
       return {
         ok: false,
         reason: `"${program}" is not installed (apt-get install mariadb-server mariadb-client)`,
       };
+    }
   }
+  const provider = probe.provider ?? GALERA_PROVIDER;
   try {
-    accessSync(GALERA_PROVIDER, constants.R_OK);
+    accessSync(provider, constants.R_OK);
   } catch {
-    return {
-      ok: false,
-      reason: `the Galera library "${GALERA_PROVIDER}" is missing (apt-get install galera-4)`,
-    };
+    return { ok: false, reason: `the Galera library "${provider}" is missing (apt-get install galera-4)` };
   }
   // Both modes need root: mariadbd --user=root, or chown to mysql; and the client logs in through unix_socket as root.
-  if (process.getuid?.() !== 0)
-    return { ok: false, reason: 'a real Galera cluster needs root (mariadbd --user, chown)' };
+  if ((probe.uid ?? process.getuid?.()) !== 0) {
+    return { ok: false, reason: 'a real Galera cluster needs root (mariadbd --user, chown to mysql)' };
+  }
   return { ok: true };
 }

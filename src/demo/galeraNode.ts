@@ -90,7 +90,9 @@ export class GaleraNode {
     this.spec = spec;
     this.paths = nodePaths(spec);
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
-    const path = [...(opts.pathPrepend ?? []), process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'].join(':');
+    // pathPrepend first: mysqld looks wsrep_sst_<method> up on this PATH (after its own bin dir, /usr/bin).
+    // /usr/sbin last: mariadbd lives there and a non-login PATH may lack it.
+    const path = [...(opts.pathPrepend ?? []), process.env.PATH ?? '/usr/bin:/bin', '/usr/sbin'].join(':');
     this.env = { ...process.env, ...opts.env, PATH: path };
     this.prepare(renderNodeConfig(spec, cluster));
   }

@@ -3,7 +3,9 @@
  * 127.0.0.2/127.0.0.3 (reserved for the e2e suite) joined through MariaDB's own plain `rsync` SST.
  */
 import { execFileSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   mariadbAvailable,
@@ -104,6 +106,19 @@ describe('renderNodeConfig()', () => {
   });
 });
 
+describe('mariadbAvailable()', () => {
+  it('names the first missing piece', () => {
+    expect(mariadbAvailable({ path: '/nonexistent' })).toEqual({
+      ok: false,
+      reason: '"mariadbd" is not installed (apt-get install mariadb-server mariadb-client)',
+    });
+    expect(
+      mariadbAvailable({ path: '/usr/sbin:/usr/bin', provider: '/nonexistent/libgalera_smm.so', uid: 0 })
+        .reason,
+    ).toBe('the Galera library "/nonexistent/libgalera_smm.so" is missing (apt-get install galera-4)');
+  });
+});
+
 const available = mariadbAvailable();
 if (!available.ok) console.log(`Skipping the real Galera cluster tests: ${available.reason}`);
 
@@ -164,4 +179,45 @@ describe.skipIf(!available.ok)('a real 2-node cluster (mariadbd as mysql, rsync 
       );
     }
   }, 240_000);
+
+  it("runs wsrep_sst_<method> from pathPrepend with mysqld's command line, as mysql", async () => {
+    // A stand-in SST script that records how it was run, then fails: the joiner must abort and be reaped.
+    const bin = mkdtempSync(join(tmpdir(), 'sst-e2e-bin-'));
+    chmodSync(bin, 0o755);
+    const script = join(bin, 'wsrep_sst_harness_probe');
+    writeFileSync(
+      script,
+      '#!/bin/sh\n{ id -un; pwd; echo "$PATH"; echo "$@"; } > harness_probe.out\nexit 2\n',
+      {
+        mode: 0o755,
+      },
+    );
+    const nodes = [
+      { name: 'node1', address: '127.0.0.2', sstMethod: 'rsync', user: 'mysql' as const },
+      { name: 'node2', address: '127.0.0.3', sstMethod: 'harness_probe', user: 'mysql' as const },
+    ];
+    try {
+      await withCluster(
+        nodes,
+        async (cluster) => {
+          const node2 = cluster.nodes[1]!;
+          await cluster.bootstrap();
+          await expect(cluster.join(node2, 60_000)).rejects.toThrow('exited before reaching Synced');
+          const [user, cwd, path, argv] = readFileSync(
+            join(node2.paths.datadir, 'harness_probe.out'),
+            'utf8',
+          ).split('\n');
+          expect(user).toBe('mysql');
+          expect(cwd).toBe(node2.paths.datadir);
+          expect(path?.split(':')).toContain(bin);
+          expect(argv).toContain(`--role joiner --address 127.0.0.3:4444 --datadir ${node2.paths.datadir}/`);
+          expect(argv).toContain(`--defaults-file ${node2.paths.config}`);
+          console.log(`PATH seen by the SST script: ${path}`);
+        },
+        { pathPrepend: [bin] },
+      );
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
