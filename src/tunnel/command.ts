@@ -1,4 +1,68 @@
-/** Registers the `tunnel` command(s) on the program. Placeholder until the tunnel module lands. */
+/**
+ * Registers `connect` (the donor's rsync remote shell) and `listen` (a standalone joiner listener for tests, bench
+ * and doctor). Work is imported lazily: rsync starts `connect` once per connection, so it must start fast.
+ */
 import type { Command } from 'commander';
 
-export function registerTunnelCommands(_program: Command): void {}
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Options of `listen`, as commander parses them. */
+export interface ListenCliOptions {
+  bind: string;
+  port: string;
+  ca?: string;
+  cert: string;
+  key?: string;
+  module: string[];
+  allow: string[];
+  verify: boolean;
+  strictIdentity?: boolean;
+  cipher?: string;
+  minVersion?: string;
+  idleTimeout: string;
+  handshakeTimeout: string;
+  rsync: string;
+}
+
+/** Adds the tunnel commands to the program. */
+export function registerTunnelCommands(program: Command): void {
+  program
+    .command('connect')
+    .description('Internal: rsync remote shell of the donor; reads its settings from SST_TUNNEL_CONNECT_SPEC')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    // rsync runs `<rsh> [-l user] <host> rsync --server --daemon .`: the joiner comes from the spec, argv is ignored.
+    .argument('[rsync-arguments...]', 'ignored')
+    .action(async () => {
+      const { runConnector, specFromEnv } = await import('./connector.js');
+      await runConnector(specFromEnv());
+    });
+
+  program
+    .command('listen')
+    .description(
+      'Run a joiner TLS listener serving rsync modules until SIGTERM (for tests, bench and doctor)',
+    )
+    .option('--bind <host>', 'literal address to bind (IPv6 without brackets)', '127.0.0.1')
+    .requiredOption('--port <port>', 'TCP port (0 = any free port; the log line says which)')
+    .option('--ca <file-or-dir>', 'CA bundle or directory ([sst] tca)')
+    .requiredOption('--cert <file>', 'certificate chain, may hold the key ([sst] tcert)')
+    .option('--key <file>', 'private key ([sst] tkey)')
+    .option('--module <name=path>', 'rsync module to serve (repeatable)', collect, [])
+    .option('--allow <name>', 'accept only donors whose certificate names this (repeatable)', collect, [])
+    .option('--verify', 'require and verify client certificates (default)', true)
+    .option('--no-verify', 'accept any TLS client (insecure)')
+    .option('--strict-identity', 'ignore the CN when a certificate has SANs')
+    .option('--cipher <list>', 'OpenSSL cipher list for TLS 1.2 (sockopt cipher=)')
+    .option('--min-version <v>', 'TLSv1.2 or TLSv1.3', 'TLSv1.2')
+    .option('--idle-timeout <ms>', 'end a connection when nothing moved this long (0 = never)', '300000')
+    .option('--handshake-timeout <ms>', 'drop a connection that has not finished its handshake', '10000')
+    .option('--rsync <binary>', 'rsync program', 'rsync')
+    .action(async (opts: ListenCliOptions) => {
+      const { runListen } = await import('./listenCommand.js');
+      await runListen(opts);
+    });
+}

@@ -1,0 +1,142 @@
+/**
+ * The donor's connector: rsync's remote shell. It opens TLS to the joiner, verifies chain and name with socat's
+ * semantics before a single byte of rsync's flows, then pumps its stdin/stdout ⇄ TLS. No local TCP port exists
+ * (the original opened a plaintext listener on localhost that any local user could use, peers.md "Local plaintext").
+ */
+import { fstatSync, mkdirSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { dirname } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { PeerVerificationError, SstTimeoutError, TransferError } from '../errors.js';
+import { logger } from '../log.js';
+import { clientOptions, verifyPeer } from '../tls/context.js';
+import { loadCredentials } from '../tls/credentials.js';
+import type { ConnectorSpec } from './connectorRsh.js';
+import type { SessionInfo } from './listener.js';
+import { pump } from './pump.js';
+
+export { connectorRsh, CONNECTOR_SPEC_ENV, specFromEnv, type ConnectorSpec } from './connectorRsh.js';
+
+const log = logger('connector');
+
+/**
+ * Our own sockets on fd 0 and 1 when they are pipes or sockets (rsync uses a socketpair): process.stdout writes
+ * synchronously to pipes on Linux (doc/api/process.md "A note on process I/O"), which would block the event loop
+ * and with it the idle timeout whenever rsync stops reading.
+ */
+function ownStdio(): { stdin: Readable; stdout: Writable } {
+  const streamy = (fd: number): boolean => {
+    const stat = fstatSync(fd);
+    return stat.isSocket() || stat.isFIFO();
+  };
+  return {
+    stdin: streamy(0)
+      ? new Socket({ fd: 0, readable: true, writable: false, allowHalfOpen: true })
+      : process.stdin,
+    stdout: streamy(1)
+      ? new Socket({ fd: 1, readable: false, writable: true, allowHalfOpen: true })
+      : process.stdout,
+  };
+}
+
+function connectTls(spec: ConnectorSpec, options: ReturnType<typeof clientOptions>): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const where = `"${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}"`;
+    // allowHalfOpen is honoured by tls.connect (lib/_tls_wrap.js passes it to the TLSSocket) but missing from its types.
+    const full: ConnectionOptions & {
+      allowHalfOpen: boolean;
+      noDelay: boolean;
+      keepAlive: boolean;
+      keepAliveInitialDelay: number;
+    } = { ...options, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 };
+    const socket = connect(full);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(
+        new SstTimeoutError(
+          `Cannot connect to the joiner ${where}: no TLS handshake within ${spec.policy.handshakeTimeoutMs / 1000} s`,
+        ),
+      );
+    }, spec.policy.handshakeTimeoutMs);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const alert = /alert|handshake|certificate|wrong version/i.test(error.message);
+      const text = `Cannot connect to the joiner ${where}: ${error.message.split('\n')[0] ?? error.code}`;
+      reject(
+        alert ? new PeerVerificationError(text, { cause: error }) : new TransferError(text, { cause: error }),
+      );
+    });
+  });
+}
+
+function writeReport(path: string | undefined, info: SessionInfo): void {
+  if (path === undefined) return;
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, `${JSON.stringify(info)}\n`, { mode: 0o600 });
+  } catch (error) {
+    log.warn(`Cannot write the connection report "${path}": ${(error as Error).message}`);
+  }
+}
+
+/** Runs one connection to the end; resolves with its figures, rejects (after writing the report) on any failure. */
+export async function runConnector(
+  spec: ConnectorSpec,
+  io?: { stdin: NodeJS.ReadableStream; stdout: NodeJS.WritableStream },
+): Promise<SessionInfo> {
+  const started = Date.now();
+  const peer = `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
+  const info: SessionInfo = {
+    peer,
+    protocol: 'none',
+    cipher: 'none',
+    bytesIn: 0,
+    bytesOut: 0,
+    durationMs: 0,
+    rsyncExit: null,
+  };
+  try {
+    const creds = loadCredentials(spec.paths);
+    const policy = { ...spec.policy, expectedName: spec.policy.expectedName ?? spec.host };
+    if (!policy.verify)
+      log.warn(`Peer verification is off (sockopt verify=0): the joiner ${peer} is not authenticated`);
+    const socket = await connectTls(spec, clientOptions(creds, policy, spec.host, spec.port));
+    socket.disableRenegotiation();
+    let check: ReturnType<typeof verifyPeer>;
+    try {
+      check = verifyPeer(socket, policy, 'donor');
+    } catch (error) {
+      socket.destroy();
+      throw error;
+    }
+    Object.assign(info, { protocol: check.protocol, cipher: check.cipher });
+    if (check.identity !== undefined) info.identity = check.identity;
+    if (check.match !== undefined) info.match = check.match;
+    log.debug(
+      `Connected to the joiner ${peer}: ${check.protocol} ${check.cipher}${check.match ? `, verified by ${check.match.field} "${check.match.value}"` : ''}`,
+    );
+    const { stdin, stdout } =
+      io === undefined ? ownStdio() : { stdin: io.stdin as Readable, stdout: io.stdout as Writable };
+    const p = pump(
+      { readable: socket, writable: socket },
+      { readable: stdin, writable: stdout },
+      { idleTimeoutMs: spec.idleTimeoutMs, endAfter: 'aToB' },
+    );
+    const moved = await p.done;
+    Object.assign(info, { bytesIn: moved.aToB, bytesOut: moved.bToA });
+    if (moved.error !== undefined) throw moved.error;
+    return info;
+  } catch (error) {
+    info.error = (error as Error).message;
+    throw error;
+  } finally {
+    info.durationMs = Date.now() - started;
+    writeReport(spec.reportFile, info);
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * The joiner's TLS listener (design.md "The flow"): every connection that passes verifyPeer gets its own
+ * `rsync --server --daemon` on its stdio, inetd style, so nothing ever listens in plaintext. One log line per
+ * connection; refusals say why; close() leaves no child and no bound port behind.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type TLSSocket } from 'node:tls';
+import { logger } from '../log.js';
+import { startChild } from '../rsync/child.js';
+import type { Credentials } from '../tls/credentials.js';
+import { describeHandshakeError, serverOptions, verifyPeer, type TlsPolicy } from '../tls/context.js';
+import type { IdentityMatch, PeerIdentity } from '../tls/identity.js';
+import { listenError } from './listenError.js';
+import { pump, type Pump } from './pump.js';
+
+/** What the listener needs. */
+export interface ListenerOptions {
+  /** Literal address to bind; IPv6 without brackets. */
+  host: string;
+  port: number;
+  credentials: Credentials;
+  policy: TlsPolicy;
+  rsync: { binary: string; configPath: string };
+  idleTimeoutMs: number;
+  onSession?: (s: SessionInfo) => void;
+  /** Time between SIGTERM and SIGKILL for rsync children; time rsync gets to exit after its input ended. */
+  killAfterMs?: number;
+}
+
+/** One connection, as logged at its end. */
+export interface SessionInfo {
+  peer: string;
+  identity?: PeerIdentity;
+  match?: IdentityMatch;
+  protocol: string;
+  cipher: string;
+  /** From the peer (the donor's data on the joiner). */
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+  rsyncExit: number | null;
+  error?: string;
+}
+
+/** A running listener. */
+export interface Listener {
+  address: { host: string; port: number };
+  stats(): {
+    sessions: number;
+    active: number;
+    bytesIn: number;
+    bytesOut: number;
+    lastActivityMs: number;
+    lastSession?: SessionInfo;
+    failures: number;
+  };
+  /** Stops accepting, ends rsync children (TERM, then KILL), resolves when all are gone and the port is free. */
+  close(): Promise<void>;
+}
+
+const log = logger('listener');
+
+/** rsync's daemon log prefix: `2026/11/22 07:09:27 [9529] `. */
+const RSYNC_LOG_PREFIX = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[\d+\] /;
+
+function forwardRsyncLog(path: string, peer: string): void {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+    rmSync(path, { force: true });
+  } catch {
+    return;
+  }
+  for (const line of text
+    .split('\n')
+    .map((l) => l.replace(RSYNC_LOG_PREFIX, ''))
+    .filter(Boolean)) {
+    if (/error|fail|refus|denied|unknown module|warning/i.test(line))
+      log.warn(`rsync daemon (${peer}): ${line}`);
+    else log.debug(`rsync daemon (${peer}): ${line}`);
+  }
+}
+
+function peerOf(socket: Socket): string {
+  const host = socket.remoteAddress ?? 'unknown';
+  return `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? 0}`;
+}
+
+/** Starts the listener; PortBusyError (exit 16) when the port is taken, naming the holder when visible. */
+export async function startListener(opts: ListenerOptions): Promise<Listener> {
+  const { policy } = opts;
+  if (!policy.verify)
+    log.warn(
+      'Peer verification is off (sockopt verify=0): any client that speaks TLS can write into the datadir',
+    );
+  const logDir = mkdtempSync(join(tmpdir(), 'sst-rsyncd-'));
+  const killAfterMs = opts.killAfterMs ?? 3000;
+  const live = new Map<TLSSocket, { pump?: Pump; end?: () => void; done: Promise<void> }>();
+  const raw = new Set<Socket>();
+  const totals = { sessions: 0, failures: 0, bytesIn: 0, bytesOut: 0, lastActivityMs: 0, counter: 0 };
+  let lastSession: SessionInfo | undefined;
+  const peers = new WeakMap<object, string>();
+
+  const report = (info: SessionInfo): void => {
+    lastSession = info;
+    try {
+      opts.onSession?.(info);
+    } catch (error) {
+      log.error(`onSession callback failed: ${(error as Error).message}`);
+    }
+  };
+
+  const server = createServer({
+    ...serverOptions(opts.credentials, policy),
+    allowHalfOpen: true,
+    noDelay: true,
+    keepAlive: true,
+    keepAliveInitialDelay: 30_000,
+  });
+  server.on('connection', (socket: Socket) => {
+    raw.add(socket);
+    peers.set(socket, peerOf(socket));
+    socket.once('close', () => raw.delete(socket));
+  });
+  server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
+    totals.failures++;
+    const peer = socket.remoteAddress === undefined ? 'unknown peer' : peerOf(socket);
+    log.warn(`Refused connection from ${peer}: ${describeHandshakeError(error)}`);
+  });
+  server.on('secureConnection', (socket: TLSSocket) => {
+    const peer = peers.get(socket) ?? peerOf(socket);
+    const started = Date.now();
+    let check: ReturnType<typeof verifyPeer>;
+    try {
+      check = verifyPeer(socket, policy, 'joiner');
+    } catch (error) {
+      totals.failures++;
+      log.warn(`Refused connection from ${peer}: ${(error as Error).message}`);
+      report({
+        peer,
+        protocol: socket.getProtocol() ?? 'unknown',
+        cipher: socket.getCipher().standardName,
+        bytesIn: 0,
+        bytesOut: 0,
+        durationMs: Date.now() - started,
+        rsyncExit: null,
+        error: (error as Error).message,
+      });
+      socket.destroy();
+      return;
+    }
+    totals.sessions++;
+    const entry: { pump?: Pump; end?: () => void; done: Promise<void> } = { done: Promise.resolve() };
+    live.set(socket, entry);
+    entry.done = serve(socket, peer, check, started, entry).finally(() => live.delete(socket));
+  });
+
+  const serve = async (
+    socket: TLSSocket,
+    peer: string,
+    check: ReturnType<typeof verifyPeer>,
+    started: number,
+    entry: { pump?: Pump; end?: () => void },
+  ): Promise<void> => {
+    const logFile = join(logDir, `${++totals.counter}.log`);
+    const info: SessionInfo = {
+      peer,
+      protocol: check.protocol,
+      cipher: check.cipher,
+      bytesIn: 0,
+      bytesOut: 0,
+      durationMs: 0,
+      rsyncExit: null,
+    };
+    if (check.identity !== undefined) info.identity = check.identity;
+    if (check.match !== undefined) info.match = check.match;
+    try {
+      const child = await startChild(
+        opts.rsync.binary,
+        ['--server', '--daemon', `--config=${opts.rsync.configPath}`, `--dparam=log file=${logFile}`, '.'],
+        {
+          killAfterMs,
+          onStderrLine: (line) => log.warn(`rsync (${peer}): ${line}`),
+        },
+      );
+      const stdout = child.process.stdout;
+      const stdin = child.process.stdin;
+      if (stdout === null || stdin === null) throw new Error('rsync was started without pipes');
+      const p = pump(
+        { readable: socket, writable: socket },
+        { readable: stdout, writable: stdin },
+        { idleTimeoutMs: opts.idleTimeoutMs },
+      );
+      entry.pump = p;
+      entry.end = () => {
+        p.abort();
+        void child.terminate();
+      };
+      const moved = await p.done;
+      // rsync's input has ended: it exits on its own; the deadline covers one that does not.
+      const timer = setTimeout(() => void child.terminate(), killAfterMs);
+      const exit = await child.result;
+      clearTimeout(timer);
+      Object.assign(info, { bytesIn: moved.aToB, bytesOut: moved.bToA, rsyncExit: exit.exitCode });
+      totals.bytesIn += moved.aToB;
+      totals.bytesOut += moved.bToA;
+      totals.lastActivityMs = Math.max(totals.lastActivityMs, p.counters().lastActivityMs);
+      // rsync's own exit code is logged, not judged: the daemon exits 255 after a plain module listing, and a
+      // failed transfer is reported (and mapped to an exit code) by the donor's rsync.
+      if (moved.error !== undefined) info.error = moved.error.message;
+    } catch (error) {
+      info.error = (error as Error).message;
+      socket.destroy();
+    } finally {
+      forwardRsyncLog(logFile, peer);
+    }
+    info.durationMs = Date.now() - started;
+    const verified =
+      info.match !== undefined
+        ? `verified by ${info.match.field} "${info.match.value}"`
+        : policy.verify
+          ? 'chain verified'
+          : 'NOT verified';
+    const line = `Connection from ${peer} (${verified}) closed: ${info.protocol} ${info.cipher}, in ${info.bytesIn} B, out ${info.bytesOut} B, ${(info.durationMs / 1000).toFixed(2)} s, rsync exit ${info.rsyncExit ?? 'none'}`;
+    if (info.error === undefined) log.info(line);
+    else log.warn(`${line}: ${info.error}`);
+    report(info);
+  };
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: opts.host, port: opts.port, exclusive: true }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    rmSync(logDir, { recursive: true, force: true });
+    throw listenError(error as NodeJS.ErrnoException, opts.host, opts.port);
+  }
+  server.on('error', (error) => log.error(`Listener error: ${error.message}`));
+  const bound = server.address();
+  const address = {
+    host: opts.host,
+    port: typeof bound === 'object' && bound !== null ? bound.port : opts.port,
+  };
+  let closing: Promise<void> | undefined;
+
+  return {
+    address,
+    stats() {
+      let bytesIn = totals.bytesIn;
+      let bytesOut = totals.bytesOut;
+      let lastActivityMs = totals.lastActivityMs;
+      for (const { pump: p } of live.values()) {
+        if (p === undefined) continue;
+        const c = p.counters();
+        bytesIn += c.aToB;
+        bytesOut += c.bToA;
+        lastActivityMs = Math.max(lastActivityMs, c.lastActivityMs);
+      }
+      return {
+        sessions: totals.sessions,
+        active: live.size,
+        bytesIn,
+        bytesOut,
+        lastActivityMs,
+        failures: totals.failures,
+        ...(lastSession !== undefined && { lastSession }),
+      };
+    },
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const entry of live.values()) entry.end?.();
+        for (const socket of raw) socket.destroy();
+        await Promise.all([...live.values()].map((entry) => entry.done));
+        await closed;
+        rmSync(logDir, { recursive: true, force: true });
+      })();
+      return closing;
+    },
+  };
+}

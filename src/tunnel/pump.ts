@@ -1,0 +1,172 @@
+/**
+ * The byte pump between two duplex ends (TLS socket ⇄ rsync's stdio, or rsync's pipe ⇄ TLS socket), in the
+ * manner of ghostunnel's proxy.fuse (style.md habit 5): each direction half-closes its destination when its
+ * source ends (for TLS: close_notify, with `allowHalfOpen`); once one direction is done, a close deadline reaps
+ * a silent peer; an idle timeout counts bytes actually moved; ECONNRESET/EPIPE are routine closes; any other
+ * error ends both sides. Backpressure is end to end, with a 1 MiB allowance per direction: waiting for Node's
+ * 16 KiB default highWaterMark paused and resumed the source once per 64 KiB read (tunnel-performance.md 3).
+ */
+import type { Readable, Writable } from 'node:stream';
+import { SstTimeoutError } from '../errors.js';
+
+/** One side: where its bytes come from and where bytes for it go (the same object for a socket). */
+export interface PumpEnd {
+  readable: Readable;
+  writable: Writable;
+}
+
+/** Limits; the clock is injectable. */
+export interface PumpOptions {
+  /** End both sides when no byte moved for this long; 0 = never. */
+  idleTimeoutMs: number;
+  /** After one direction ended, end both when the other moved nothing for this long. */
+  closeTimeoutMs?: number;
+  /**
+   * When this direction has delivered everything, end the other one at once (its source is dropped, its
+   * destination half-closed). rsync waits for its remote shell to exit before it closes the shell's stdin, as
+   * ssh exits when the remote command is done; the connector sets 'aToB' (joiner to rsync) for that.
+   */
+  endAfter?: 'aToB' | 'bToA';
+  /** Bytes a destination may buffer before its source is paused. */
+  bufferLimit?: number;
+  now?: () => number;
+}
+
+/** What moved and how it ended; `error` is absent for a clean or routine close. */
+export interface PumpResult {
+  aToB: number;
+  bToA: number;
+  durationMs: number;
+  timedOut: boolean;
+  /** The close deadline ended a direction that was still open. */
+  closeDeadline: boolean;
+  error?: Error;
+}
+
+/** A running pump. */
+export interface Pump {
+  done: Promise<PumpResult>;
+  /** Live counters, cheap enough to poll. */
+  counters(): { aToB: number; bToA: number; lastActivityMs: number };
+  /** Ends both sides now (listener shutdown); the error, if any, is reported in the result. */
+  abort(error?: Error): void;
+}
+
+/** Closes that are the normal end of a connection, not failures (ghostunnel proxy.go isClosedConnectionError). */
+const ROUTINE = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ERR_STREAM_DESTROYED',
+  'ERR_STREAM_WRITE_AFTER_END',
+]);
+
+/** True for an error that only says the other side went away. */
+export function isRoutineClose(error: unknown): boolean {
+  return ROUTINE.has(String((error as NodeJS.ErrnoException | undefined)?.code ?? ''));
+}
+
+const MiB = 1 << 20;
+
+/** Pumps a ⇄ b until both directions are done or the connection is ended; resolves once every stream closed. */
+export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
+  const now = opts.now ?? Date.now;
+  const limit = opts.bufferLimit ?? MiB;
+  const closeTimeoutMs = opts.closeTimeoutMs ?? 5000;
+  const started = now();
+  const streams = [...new Set([a.readable, a.writable, b.readable, b.writable])];
+  const state = {
+    aToB: 0,
+    bToA: 0,
+    last: started,
+    ended: 0,
+    timedOut: false,
+    closeDeadline: false,
+    finished: false,
+  };
+  let error: Error | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let resolveDone: (result: PumpResult) => void = () => undefined;
+  const done = new Promise<PumpResult>((resolve) => (resolveDone = resolve));
+
+  const teardown = (reason?: Error): void => {
+    if (reason !== undefined && error === undefined && !isRoutineClose(reason)) error = reason;
+    for (const stream of streams) if (!stream.destroyed) stream.destroy();
+  };
+
+  const direction = (src: Readable, dst: Writable, key: 'aToB' | 'bToA'): void => {
+    src.on('data', (chunk: Buffer) => {
+      state[key] += chunk.length;
+      state.last = now();
+      // Keep writing past write() === false up to `limit`; 'drain' only fires after write() returned false.
+      if (!dst.write(chunk) && dst.writableLength >= limit) src.pause();
+    });
+    dst.on('drain', () => src.resume());
+    src.once('end', () => {
+      if (!dst.destroyed && !dst.writableEnded) dst.end();
+      if (++state.ended === 1) armTimer();
+    });
+    if (opts.endAfter === key) {
+      dst.once('finish', () => {
+        const [otherSrc, otherDst] = key === 'aToB' ? [b.readable, a.writable] : [a.readable, b.writable];
+        if ((otherSrc as unknown) !== dst && (otherSrc as unknown) !== otherDst) otherSrc.destroy();
+        if (!otherDst.destroyed && !otherDst.writableEnded) otherDst.end();
+      });
+    }
+  };
+
+  const armTimer = (): void => {
+    clearTimeout(timer);
+    if (state.finished) return;
+    const idle = opts.idleTimeoutMs > 0 ? opts.idleTimeoutMs : Infinity;
+    const deadline = state.ended > 0 ? Math.min(idle, closeTimeoutMs) : idle;
+    if (deadline === Infinity) return;
+    const wait = Math.max(10, state.last + deadline - now());
+    timer = setTimeout(() => {
+      if (now() - state.last < deadline) return armTimer();
+      if (state.ended > 0 && deadline === closeTimeoutMs) {
+        state.closeDeadline = true;
+        teardown();
+      } else {
+        state.timedOut = true;
+        teardown(
+          new SstTimeoutError(`No data moved through the tunnel for ${Math.round(deadline / 1000)} s`),
+        );
+      }
+    }, wait);
+    timer.unref();
+  };
+
+  let open = streams.length;
+  for (const stream of streams) {
+    stream.on('error', (err: Error) => teardown(err));
+    const onClose = (): void => {
+      // A source that closes without 'end' (destroyed underneath us) ends the connection.
+      if (!state.finished && (stream === a.readable || stream === b.readable) && !stream.readableEnded)
+        teardown();
+      if (--open > 0) return;
+      state.finished = true;
+      clearTimeout(timer);
+      resolveDone({
+        aToB: state.aToB,
+        bToA: state.bToA,
+        durationMs: now() - started,
+        timedOut: state.timedOut,
+        closeDeadline: state.closeDeadline,
+        ...(error !== undefined && { error }),
+      });
+    };
+    if (stream.closed || stream.destroyed) queueMicrotask(onClose);
+    else stream.once('close', onClose);
+  }
+  direction(a.readable, b.writable, 'aToB');
+  direction(b.readable, a.writable, 'bToA');
+  armTimer();
+
+  return {
+    done,
+    counters: () => ({ aToB: state.aToB, bToA: state.bToA, lastActivityMs: state.last }),
+    abort: (reason?: Error) => teardown(reason),
+  };
+}

@@ -1,0 +1,173 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, connect, type Socket } from 'node:net';
+import { Duplex, PassThrough, Readable, Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { SstTimeoutError } from '../../../src/errors.js';
+import { isRoutineClose, pump } from '../../../src/tunnel/pump.js';
+
+/** A connected pair of real TCP sockets on 127.0.0.1 (allowHalfOpen, as the tunnel uses them). */
+async function socketPair(): Promise<[Socket, Socket]> {
+  const server = createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+  const client = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  const serverSide = await accepted;
+  server.close();
+  return [client, serverSide];
+}
+
+function sha(chunks: Buffer[]): string {
+  return createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
+}
+
+function collect(stream: Readable): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return new Promise((resolve, reject) => {
+    stream.once('end', () => resolve(chunks));
+    stream.once('error', reject);
+  });
+}
+
+describe('pump()', () => {
+  it('moves data both ways at once, byte for byte, and half-closes each direction', async () => {
+    const [outerA, innerA] = await socketPair();
+    const [innerB, outerB] = await socketPair();
+    const p = pump(
+      { readable: innerA, writable: innerA },
+      { readable: innerB, writable: innerB },
+      { idleTimeoutMs: 5000 },
+    );
+    const up = randomBytes(8 << 20);
+    const down = randomBytes(3 << 20);
+    const gotUp = collect(outerB);
+    const gotDown = collect(outerA);
+    outerA.end(up);
+    // The other direction keeps working after the first one is half-closed.
+    await new Promise((r) => setTimeout(r, 50));
+    outerB.end(down);
+    expect(sha(await gotUp)).toBe(sha([up]));
+    expect(sha(await gotDown)).toBe(sha([down]));
+    const result = await p.done;
+    expect(result).toMatchObject({
+      aToB: up.length,
+      bToA: down.length,
+      timedOut: false,
+      closeDeadline: false,
+    });
+    expect(result.error).toBeUndefined();
+    outerA.destroy();
+    outerB.destroy();
+  });
+
+  it('keeps memory bounded with a slow reader: the source is paused, never buffered whole', async () => {
+    let produced = 0;
+    let consumed = 0;
+    let maxInFlight = 0;
+    const chunk = Buffer.alloc(64 * 1024);
+    const total = 64 << 20;
+    const source = new Readable({
+      highWaterMark: 64 * 1024,
+      read() {
+        if (produced >= total) return void this.push(null);
+        produced += chunk.length;
+        this.push(chunk);
+      },
+    });
+    const slowSink = new Writable({
+      highWaterMark: 16 * 1024,
+      write(data: Buffer, _enc, callback) {
+        consumed += data.length;
+        maxInFlight = Math.max(maxInFlight, produced - consumed);
+        setTimeout(callback, 1);
+      },
+    });
+    const idle = new PassThrough();
+    const p = pump(
+      { readable: source, writable: new PassThrough() },
+      { readable: idle, writable: slowSink },
+      { idleTimeoutMs: 0, bufferLimit: 1 << 20 },
+    );
+    // Stop early: 64 MiB at 64 KiB per ms would take a second; a few hundred writes prove the bound.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(consumed).toBeGreaterThan(1 << 20);
+    expect(produced).toBeLessThan(total);
+    // In flight = the 1 MiB allowance + one chunk + the source's own 64 KiB buffer.
+    expect(maxInFlight).toBeLessThanOrEqual((1 << 20) + 3 * chunk.length);
+    p.abort();
+    await p.done;
+  });
+
+  it('ends both sides after the idle timeout with SstTimeoutError', async () => {
+    const a = new Duplex({
+      read() {},
+      write(_c, _e, cb) {
+        cb();
+      },
+    });
+    const b = new Duplex({
+      read() {},
+      write(_c, _e, cb) {
+        cb();
+      },
+    });
+    const p = pump({ readable: a, writable: a }, { readable: b, writable: b }, { idleTimeoutMs: 150 });
+    const result = await p.done;
+    expect(result.timedOut).toBe(true);
+    expect(result.error).toBeInstanceOf(SstTimeoutError);
+    expect(result.error?.message).toMatch(/No data moved through the tunnel/);
+    expect(a.destroyed && b.destroyed).toBe(true);
+  });
+
+  it('reaps a silent peer with the close deadline once one direction ended', async () => {
+    const a = new Duplex({
+      read() {},
+      write(_c, _e, cb) {
+        cb();
+      },
+    });
+    const b = new Duplex({
+      read() {},
+      write(_c, _e, cb) {
+        cb();
+      },
+    });
+    const p = pump(
+      { readable: a, writable: a },
+      { readable: b, writable: b },
+      { idleTimeoutMs: 10_000, closeTimeoutMs: 150 },
+    );
+    a.push('hello');
+    a.push(null);
+    const result = await p.done;
+    expect(result).toMatchObject({ aToB: 5, closeDeadline: true, timedOut: false });
+    expect(result.error).toBeUndefined();
+  });
+
+  it('treats ECONNRESET as a routine close and reports other errors', async () => {
+    for (const [code, routine] of [
+      ['ECONNRESET', true],
+      ['EIO', false],
+    ] as const) {
+      const a = new Duplex({
+        read() {},
+        write(_c, _e, cb) {
+          cb();
+        },
+      });
+      const b = new Duplex({
+        read() {},
+        write(_c, _e, cb) {
+          cb();
+        },
+      });
+      const p = pump({ readable: a, writable: a }, { readable: b, writable: b }, { idleTimeoutMs: 0 });
+      a.destroy(Object.assign(new Error(code), { code }));
+      const result = await p.done;
+      expect(b.destroyed).toBe(true);
+      expect(result.error === undefined).toBe(routine);
+    }
+    expect(isRoutineClose(Object.assign(new Error('x'), { code: 'EPIPE' }))).toBe(true);
+  });
+});
