@@ -77,7 +77,7 @@ export class GaleraNode {
   private pgid: number | undefined;
   private exited: Promise<void> = Promise.resolve();
 
-  /** Writes nothing yet; `cluster` is every node's address, `pathPrepend` is where mysqld finds wsrep_sst_<method>. */
+  /** Writes the node directory, empty datadir and my.cnf; `pathPrepend` is where mysqld finds wsrep_sst_<method>. */
   constructor(
     spec: GaleraNodeSpec,
     cluster: string[],
