@@ -92,7 +92,7 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
       },
       ctx.cli,
     );
-    return { rsync: settings.rsync, rsh: command, env };
+    return { rsync: settings.rsync, rsh: command, env, reportFile: join(reportDir, `${reportName}.json`) };
   };
   let counter = 0;
   const runnerFor = (): PassRunner => rsh(String(counter++).padStart(4, '0'));
@@ -108,6 +108,8 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
     if (!offered.has(module)) {
       throw new TransferError(`The joiner does not offer rsync module "${module}" (it lists: ${[...offered].join(', ')})`);
     }
+    // A previous SST's answer must not be taken for this one's (contract 3.4.2).
+    for (const stale of [TABLES_FLUSHED, SST_ERROR]) rmSync(join(args.datadir, stale), { force: true });
     protocol.flushTables();
     state = await waitForFlush(args.datadir, signal);
     log.info(`Tables flushed at position ${state.uuid}:${state.seqno}`);

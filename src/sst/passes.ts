@@ -87,7 +87,8 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
       name: `directory ${dir.name}`,
       cwd: layout.datadir,
       // Trailing slashes: copy the contents, and follow a top-level symlink to a directory (as `find -L` does).
-      args: [...flags, '--recursive', '--delete', `${local(dir.name)}/`, `${RSH_HOST}::${module}/${dir.name}/`],
+      // `./` in the remote path: the daemon would take a name starting with a dash for an option.
+      args: [...flags, '--recursive', '--delete', `${local(dir.name)}/`, `${RSH_HOST}::${module}/./${dir.name}/`],
       first: false,
       bytes: dir.size,
     }),

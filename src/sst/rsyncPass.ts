@@ -4,7 +4,8 @@
  * SST's stderr (mysqld's error log), as in the original scripts; its stdout never reaches mysqld.
  */
 import { spawn } from 'node:child_process';
-import { TransferError } from '../errors.js';
+import { readFileSync } from 'node:fs';
+import { PeerVerificationError, TransferError } from '../errors.js';
 import { logger } from '../log.js';
 import type { Pass } from './passes.js';
 import { passExitCode } from './passes.js';
@@ -18,7 +19,23 @@ export interface PassRunner {
   env: Record<string, string>;
   /** Time between SIGTERM and SIGKILL when a pass must be ended. */
   killAfterMs?: number;
+  /** Where the connector of this pass writes its report; its error explains a failed pass. */
+  reportFile?: string;
 }
+
+/** The connector's own account of why its connection failed, if it wrote one. */
+export function connectorError(reportFile: string | undefined): string | undefined {
+  if (reportFile === undefined) return undefined;
+  try {
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as { error?: unknown };
+    return typeof report.error === 'string' ? report.error : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// Connector failures that mean the peer is not who it must be: a configuration problem, not a transfer one.
+const VERIFICATION = /certificate|verif|identity|does not match|alert|handshake/i;
 
 /** The outcome of a pass: rsync's exit code, its stdout (module listings), and how long it took. */
 export interface PassResult {
@@ -79,6 +96,13 @@ export async function runPass(runner: PassRunner, pass: Pass, signal: AbortSigna
   if (signal.aborted) throw signal.reason;
   if (result.exitCode !== 0) {
     const how = result.exitCode === null ? `signal ${result.signal ?? '?'}` : `exit code ${result.exitCode}`;
+    const cause = connectorError(runner.reportFile);
+    if (cause !== undefined) {
+      const message = `rsync pass "${pass.name}" failed: ${cause}`;
+      throw VERIFICATION.test(cause)
+        ? new PeerVerificationError(message)
+        : new TransferError(message, { exitCode: cause.includes('timed out') || /No data moved|no TLS handshake within/.test(cause) ? 110 : 255 });
+    }
     throw new TransferError(`rsync pass "${pass.name}" failed with ${how} (rsync's own message is above)`, {
       exitCode: passExitCode(pass, result.exitCode ?? 255),
     });

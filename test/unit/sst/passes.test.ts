@@ -61,8 +61,8 @@ describe('planPasses()', () => {
   it('copies every database directory recursively with --delete, names protected from option parsing', () => {
     const { dirs } = planPasses(baseline);
     expect(dirs.map((p) => p.args.slice(9))).toEqual([
-      ['--recursive', '--delete', './mysql/', 'sst-joiner::rsync_tunnel_sst/mysql/'],
-      ['--recursive', '--delete', './-odd name/', 'sst-joiner::rsync_tunnel_sst/-odd name/'],
+      ['--recursive', '--delete', './mysql/', 'sst-joiner::rsync_tunnel_sst/./mysql/'],
+      ['--recursive', '--delete', './-odd name/', 'sst-joiner::rsync_tunnel_sst/./-odd name/'],
     ]);
   });
 

@@ -1,0 +1,132 @@
+/**
+ * The wrapper driven exactly as mysqld drives it (sh -c, the contract's argument strings, stdout read line by
+ * line, tables_flushed written atomically), with real rsync and real TLS, between two datadirs on loopback.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StandinMysqld, donorCommand, joinerCommand } from '../helpers/mysqld-standin.js';
+import { tempDir } from '../helpers/pki.js';
+import { fillDonorDatadir, makeNodes, portIsFree, processesMentioning, treeDigest, type TestNode } from '../helpers/sst-fixture.js';
+
+const UUID = '6a1c7e2e-9b1f-11ef-8a11-0242ac120002';
+const NODE_LOCAL = ['grastate.dat', 'galera.cache', 'gvwstate.dat', 'ib_buffer_pool', 'mysqld.pid', 'node.err'];
+const TRANSIENT = ['wsrep_sst.pid', 'sst_in_progress', 'rsync_tunnel_sst_complete', 'wsrep_sst_binlog.tar', 'tables_flushed', 'tables_flushed.tmp'];
+
+let base: ReturnType<typeof tempDir>;
+let joiner: TestNode;
+let donor: TestNode;
+
+beforeAll(() => {
+  base = tempDir('standin');
+  const tmp = join(base.path, 'tmp');
+  mkdirSync(tmp);
+  const made = makeNodes(base.path, [
+    { name: 'joiner', address: '127.0.0.41', sst: { tmpdir: tmp } },
+    { name: 'donor', address: '127.0.0.42', sst: { tmpdir: tmp } },
+  ]);
+  [joiner, donor] = made.nodes as [TestNode, TestNode];
+  mkdirSync(join(base.path, 'external'));
+  fillDonorDatadir(donor.datadir, join(base.path, 'external'));
+});
+
+afterAll(() => base.cleanup());
+
+/** Runs a joiner and a donor through the stand-in; returns both results. */
+async function runSst(opts: { joinerExtra?: Partial<Parameters<typeof joinerCommand>[0]>; donorExtra?: Partial<Parameters<typeof donorCommand>[0]>; flushAnswer?: string } = {}) {
+  let payload = '';
+  const j = new StandinMysqld(
+    joinerCommand({ address: joiner.address, datadir: joiner.datadir, defaultsFile: joiner.cnf, parent: process.pid, binlog: 'mysql-bin', ...opts.joinerExtra }),
+    { datadir: joiner.datadir, onReady: (p) => (payload = p) },
+  );
+  const first = await j.firstLine();
+  expect(first).toMatch(/^ready /);
+  const d = new StandinMysqld(
+    donorCommand({ address: payload, datadir: donor.datadir, defaultsFile: donor.cnf, gtid: `${UUID}:42`, binlog: 'mysql-bin', ...opts.donorExtra }),
+    { datadir: donor.datadir, flushAnswer: opts.flushAnswer ?? `${UUID}:42 0` },
+  );
+  const [jr, dr] = await Promise.all([j.wait(), d.wait()]);
+  return { joiner: jr, donor: dr, payload };
+}
+
+function expectClean(): void {
+  for (const dir of [joiner.datadir, donor.datadir]) {
+    for (const name of TRANSIENT) expect(existsSync(join(dir, name)), `${name} left in ${dir}`).toBe(false);
+  }
+  expect(readdirSync(join(base.path, 'tmp')), 'private temp dirs left').toEqual([]);
+  expect(processesMentioning(base.path), 'processes left').toEqual([]);
+}
+
+describe('SST through the wrapper, driven like mysqld', () => {
+  it('moves a whole datadir byte for byte, prints only protocol lines, and leaves nothing behind', async () => {
+    // The joiner has stale state of its own: a dropped database, a file the donor no longer has, old binlogs.
+    mkdirSync(join(joiner.datadir, 'olddb'));
+    writeFileSync(join(joiner.datadir, 'olddb', 'gone.ibd'), 'stale');
+    mkdirSync(join(joiner.datadir, 'mysql'));
+    writeFileSync(join(joiner.datadir, 'mysql', 'stale.frm'), 'stale');
+    writeFileSync(join(joiner.datadir, 'grastate.dat'), 'joiner grastate\n');
+    writeFileSync(join(joiner.datadir, 'mysql-bin.000009'), 'old binlog');
+    writeFileSync(join(joiner.datadir, 'mysql-bin.index'), './mysql-bin.000009\n');
+
+    const result = await runSst();
+    expect(result.payload).toBe('127.0.0.41:4444/rsync_tunnel_sst');
+    expect(result.joiner.lines).toEqual(['ready 127.0.0.41:4444/rsync_tunnel_sst', `${UUID}:42 0`]);
+    expect(result.joiner.exitCode).toBe(0);
+    expect(result.donor.lines).toEqual(['flush tables', 'continue', `done ${UUID}:42 0`]);
+    expect(result.donor.exitCode).toBe(0);
+
+    const skip = (rel: string): boolean => NODE_LOCAL.includes(rel) || rel.startsWith('mysql-bin.');
+    const sent = treeDigest(donor.datadir, skip);
+    const got = treeDigest(joiner.datadir, skip);
+    // The symlinked database directory arrives as a directory with the linked content.
+    expect(sent.get('linkeddb')).toMatch(/^link:/);
+    sent.set('linkeddb', 'dir');
+    for (const [rel, digest] of treeDigest(join(base.path, 'external', 'linkeddb'))) sent.set(`linkeddb/${rel}`, digest);
+    expect(got).toEqual(sent);
+    // Node-local files do not travel; the joiner keeps its own grastate.dat.
+    expect(readFileSync(join(joiner.datadir, 'grastate.dat'), 'utf8')).toBe('joiner grastate\n');
+    for (const name of NODE_LOCAL.filter((n) => n !== 'grastate.dat')) expect(existsSync(join(joiner.datadir, name))).toBe(false);
+    // Binlogs: the last one (sst-max-binlogs=1), index rebuilt; the old ones are gone.
+    expect(readdirSync(joiner.datadir).filter((n) => n.startsWith('mysql-bin.')).sort()).toEqual(['mysql-bin.000002', 'mysql-bin.index']);
+    expect(readFileSync(join(joiner.datadir, 'mysql-bin.index'), 'utf8')).toBe('./mysql-bin.000002\n');
+    expect(readFileSync(join(joiner.datadir, 'mysql-bin.000002'))).toEqual(readFileSync(join(donor.datadir, 'mysql-bin.000002')));
+    // The summary names bytes, TLS and the verified peer.
+    expect(result.donor.stderr).toMatch(/SST donor finished: .* over \d+ TLS connection\(s\), TLSv1\.3 TLS_AES_128_GCM_SHA256, peer verified by SAN IP "127\.0\.0\.41"/);
+    expect(result.joiner.stderr).toMatch(/SST joiner finished: .*TLSv1\.3/);
+    expectClean();
+    expect(await portIsFree('127.0.0.41', 4444)).toBe(true);
+  });
+
+  it('sends only the position on IST (--bypass)', async () => {
+    writeFileSync(join(joiner.datadir, 'marker-kept'), 'x');
+    const result = await runSst({ donorExtra: { bypass: true, gtid: `${UUID}:77`, domainId: 3 } });
+    expect(result.donor.lines).toEqual(['continue', `done ${UUID}:77 3`]);
+    expect(result.joiner.lines.at(-1)).toBe(`${UUID}:77 3`);
+    expect(result.joiner.exitCode).toBe(0);
+    expect(existsSync(join(joiner.datadir, 'marker-kept'))).toBe(true);
+    expectClean();
+  });
+
+  it('fails the donor with exit 255 when mysqld reports sst_error, and the joiner never reports success', async () => {
+    let payload = '';
+    const j = new StandinMysqld(
+      joinerCommand({ address: joiner.address, datadir: joiner.datadir, defaultsFile: joiner.cnf, parent: process.pid }),
+      { datadir: joiner.datadir, onReady: (p) => (payload = p) },
+    );
+    await j.firstLine();
+    const d = new StandinMysqld(
+      donorCommand({ address: payload, datadir: donor.datadir, defaultsFile: donor.cnf, gtid: `${UUID}:42` }),
+      { datadir: donor.datadir, flushAnswer: 'error' },
+    );
+    const dr = await d.wait();
+    expect(dr.lines).toEqual(['flush tables']);
+    expect(dr.exitCode).toBe(255);
+    expect(dr.stderr).toContain('mysqld could not flush tables for the SST (sst_error)');
+    j.kill('SIGTERM');
+    const jr = await j.wait();
+    expect(jr.lines).toEqual([`ready ${payload}`]);
+    expect(jr.exitCode).toBe(3);
+    expectClean();
+    expect(existsSync(join(donor.datadir, 'sst_error'))).toBe(true); // mysqld's file: not ours to remove
+  });
+});
