@@ -132,7 +132,7 @@ export function verifyPeer(socket: TLSSocket, policy: TlsPolicy, role: 'donor' |
   const identity = result.identity;
   if (identity === undefined) {
     throw new PeerVerificationError(
-      `Refusing ${peer}: it presented no certificate (mutual TLS requires one)`,
+      `${peer === 'the joiner' ? 'The joiner' : 'The donor'} presented no certificate (mutual TLS requires one)`,
     );
   }
   if (!socket.authorized) {

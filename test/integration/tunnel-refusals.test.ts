@@ -1,0 +1,231 @@
+/**
+ * Every refusal, on the real listener and connector: the connection is dropped, a log line says why, and nothing
+ * is written to the target. Donor-side name checks are socat's (SAN DNS, SAN IP or CN against the joiner's host).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { TlsPolicy } from '../../src/tls/context.js';
+import { connectorRsh } from '../../src/tunnel/connectorRsh.js';
+import { createCa, issueCert, tempDir, type CaFiles, type CertFiles } from '../helpers/pki.js';
+import {
+  CLI,
+  countEntries,
+  killAll,
+  requireBuiltCli,
+  rsyncViaConnector,
+  runningCount,
+  start,
+  startListenCli,
+  waitFor,
+  type Proc,
+} from '../helpers/procs.js';
+
+const dir = tempDir('tunnel refusals');
+let ca: CaFiles;
+let other: CaFiles;
+let joiner: CertFiles;
+let donor: CertFiles;
+const src = join(dir.path, 'src');
+const policy: TlsPolicy = {
+  verify: true,
+  allowedPeers: [],
+  strictIdentity: false,
+  minVersion: 'TLSv1.2',
+  handshakeTimeoutMs: 5000,
+};
+let n = 0;
+
+beforeAll(() => {
+  requireBuiltCli();
+  ca = createCa(dir.path, 'ca');
+  other = createCa(dir.path, 'other');
+  joiner = issueCert(ca, 'joiner', { cn: 'joiner.test', dns: ['joiner.test'], ips: ['127.0.0.1'] });
+  donor = issueCert(ca, 'donor', { cn: 'donor.test' });
+  mkdirSync(src);
+  writeFileSync(join(src, 'data'), 'payload');
+});
+afterEach(async () => {
+  await killAll();
+  expect(runningCount()).toBe(0);
+});
+afterAll(() => dir.cleanup());
+
+/** A fresh, empty target and a listener serving it. */
+async function listener(
+  cert: CertFiles = joiner,
+  extra: string[] = [],
+): Promise<{ proc: Proc; port: number; target: string }> {
+  const target = join(dir.path, `target${++n}`);
+  mkdirSync(target);
+  const started = await startListenCli([
+    '--ca',
+    ca.cert,
+    '--cert',
+    cert.combined,
+    '--module',
+    `m=${target}`,
+    ...extra,
+  ]);
+  return { ...started, target };
+}
+
+function rshFor(
+  port: number,
+  change: { tcert?: string; tkey?: string; tca?: string; policy?: Partial<TlsPolicy>; report?: string } = {},
+): ReturnType<typeof connectorRsh> {
+  return connectorRsh(
+    {
+      host: '127.0.0.1',
+      port,
+      paths: {
+        tca: change.tca ?? ca.cert,
+        tcert: change.tcert ?? donor.cert,
+        tkey: change.tkey ?? donor.key,
+      },
+      policy: { ...policy, ...change.policy },
+      idleTimeoutMs: 10_000,
+      ...(change.report !== undefined && { reportFile: change.report }),
+    },
+    { node: process.execPath, script: CLI },
+  );
+}
+
+/** openssl s_client as a misbehaving donor; its stdin stays open briefly so the server has time to judge. */
+async function sClient(port: number, args: string[]): Promise<string> {
+  const proc = start('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-CAfile', ca.cert, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  setTimeout(() => proc.child.stdin?.end(), 500);
+  await proc.exited;
+  return proc.stdout() + proc.stderr();
+}
+
+describe('the listener refuses', () => {
+  it('a donor certificate from another CA', async () => {
+    const { proc, port, target } = await listener();
+    const stranger = issueCert(other, `stranger${n}`, { cn: 'donor.test' });
+    const result = await rsyncViaConnector(rshFor(port, { tcert: stranger.cert, tkey: stranger.key }), [
+      `${src}/`,
+      'x::m/',
+    ]);
+    expect(result.code).not.toBe(0);
+    await waitFor(
+      proc,
+      /Refused connection from 127\.0\.0\.1:\d+: Cannot verify the certificate of the donor: it was not issued by a CA in tca \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\); it presented subject "O=sst-tunnel tests, CN=donor\.test"/,
+    );
+    expect(countEntries(target)).toBe(0);
+  });
+
+  it('an expired donor certificate', async () => {
+    const { proc, port, target } = await listener();
+    const expired = issueCert(ca, 'expired', {
+      notBefore: new Date('2020-01-01'),
+      notAfter: new Date('2020-02-01'),
+    });
+    await sClient(port, ['-cert', expired.cert, '-key', expired.key]);
+    await waitFor(
+      proc,
+      /Refused connection from 127\.0\.0\.1:\d+: Cannot verify the certificate of the donor: the certificate has expired \(CERT_HAS_EXPIRED\)/,
+    );
+    expect(countEntries(target)).toBe(0);
+  });
+
+  it('a client without a certificate', async () => {
+    const { proc, port, target } = await listener();
+    await sClient(port, []);
+    await waitFor(
+      proc,
+      /Refused connection from 127\.0\.0\.1:\d+: The donor presented no certificate \(mutual TLS requires one\)/,
+    );
+    expect(countEntries(target)).toBe(0);
+  });
+
+  it('a plaintext client (the rsync daemon greeting without TLS)', async () => {
+    const { proc, port, target } = await listener();
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.end('@RSYNCD: 32.0\nm\n');
+    await waitFor(proc, /Refused connection from 127\.0\.0\.1:\d+: the client did not speak TLS/);
+    socket.destroy();
+    expect(countEntries(target)).toBe(0);
+  });
+
+  it('a client offering only TLS 1.1', async () => {
+    const { proc, port } = await listener();
+    const out = await sClient(port, [
+      '-tls1_1',
+      '-cipher',
+      'DEFAULT:@SECLEVEL=0',
+      '-cert',
+      donor.cert,
+      '-key',
+      donor.key,
+    ]);
+    expect(out).toMatch(/alert protocol version/);
+    await waitFor(
+      proc,
+      /Refused connection from 127\.0\.0\.1:\d+: the client offered only TLS versions below the minimum/,
+    );
+  });
+
+  it('a donor outside the allow-list', async () => {
+    const { proc, port, target } = await listener(joiner, ['--allow', 'donor2.test', '--allow', '10.0.0.9']);
+    const result = await rsyncViaConnector(rshFor(port), [`${src}/`, 'x::m/']);
+    expect(result.code).not.toBe(0);
+    await waitFor(
+      proc,
+      /The certificate of the donor matches none of the allowed donors "donor2\.test", "10\.0\.0\.9"; it presented subject "O=sst-tunnel tests, CN=donor\.test", SAN DNS none, SAN IP none/,
+    );
+    expect(countEntries(target)).toBe(0);
+  });
+
+  it('a stalled handshake, and keeps serving afterwards', async () => {
+    const { proc, port, target } = await listener(joiner, ['--handshake-timeout', '300']);
+    const silent = connect(port, '127.0.0.1');
+    silent.on('error', () => undefined);
+    await waitFor(proc, /Refused connection from 127\.0\.0\.1:\d+: the TLS handshake did not finish in time/);
+    silent.destroy();
+    const result = await rsyncViaConnector(rshFor(port), ['-a', `${src}/`, 'x::m/']);
+    expect(result.code).toBe(0);
+    expect(readFileSync(join(target, 'data'), 'utf8')).toBe('payload');
+  });
+});
+
+describe('the connector checks the joiner name like socat', () => {
+  const cases: Array<
+    [string, { cn?: string | null; dns?: string[]; ips?: string[] }, string, string | undefined]
+  > = [
+    ['SAN DNS matches', { cn: null, dns: ['joiner.test'] }, 'joiner.test', 'SAN DNS'],
+    ['SAN DNS mismatch', { cn: null, dns: ['joiner.test'] }, 'other.test', undefined],
+    ['SAN IP matches', { cn: null, ips: ['127.0.0.1'] }, '127.0.0.1', 'SAN IP'],
+    ['SAN IP mismatch', { cn: null, ips: ['10.9.9.9'] }, '127.0.0.1', undefined],
+    ['CN-only matches', { cn: 'joiner.test' }, 'joiner.test', 'CN'],
+    ['CN-only mismatch', { cn: 'joiner.test' }, '127.0.0.1', undefined],
+  ];
+  it.each(cases)('%s', async (name, names, expected, field) => {
+    const cert = issueCert(ca, `joiner-${name.replace(/\W+/g, '-')}`, names);
+    const { port, target } = await listener(cert);
+    const report = join(dir.path, `${name}.json`);
+    // The joiner is dialled at 127.0.0.1; the expected name is what the donor was told (or sockopt commonname=).
+    const result = await rsyncViaConnector(rshFor(port, { report, policy: { expectedName: expected } }), [
+      '-a',
+      `${src}/`,
+      'x::m/',
+    ]);
+    const summary = JSON.parse(readFileSync(report, 'utf8')) as { match?: { field: string }; error?: string };
+    if (field !== undefined) {
+      expect(result.code).toBe(0);
+      expect(summary.match?.field).toBe(field);
+      expect(countEntries(target)).toBe(1);
+    } else {
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain(
+        `The certificate of the joiner does not match "${expected}": expected a SAN DNS, SAN IP or CN equal to "${expected}"; it presented subject`,
+      );
+      expect(summary.error).toMatch(/does not match/);
+      expect(countEntries(target)).toBe(0);
+    }
+  });
+});
