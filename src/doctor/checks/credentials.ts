@@ -104,11 +104,15 @@ function chainCheck(creds: Credentials): CheckResult {
   );
 }
 
+/** A self-signed leaf (per-node certificates listed in tca, sst-contract.md 4.5.6) has no separate CA name. */
+function selfSigned(creds: Credentials): boolean {
+  return creds.leaf.subject === creds.leaf.issuer && creds.leaf.verify(creds.leaf.publicKey);
+}
+
 function caNameCheck(creds: Credentials): CheckResult | undefined {
   const leafCn = commonNameOf(creds.leaf.subject);
   const issuerCn = commonNameOf(creds.leaf.issuer);
-  if (leafCn === undefined || issuerCn === undefined || creds.leaf.subject === creds.leaf.issuer)
-    return undefined;
+  if (leafCn === undefined || issuerCn === undefined || selfSigned(creds)) return undefined;
   if (leafCn.toLowerCase() === issuerCn.toLowerCase()) {
     return fail(
       'cert.ca-cn',

@@ -1,0 +1,164 @@
+// settingsChecks, material loading, port facts, rendering: exact messages for each case.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OptionSet } from '../../../src/config/optionSet.js';
+import { settingsFrom } from '../../../src/config/settings.js';
+import { settingsChecks } from '../../../src/doctor/checks/settings.js';
+import { portCheck } from '../../../src/doctor/checks/system.js';
+import { loadMaterial } from '../../../src/doctor/material.js';
+import { listeningInodes } from '../../../src/doctor/portHolder.js';
+import { renderText } from '../../../src/doctor/render.js';
+import { doctorExitCode } from '../../../src/doctor/result.js';
+import { encryptKey } from '../../helpers/pki.js';
+import { goodNode, type GoodNode } from './setup.js';
+
+function sst(values: Record<string, string>) {
+  const set = new OptionSet(
+    Object.entries(values).map(([name, value], i) => ({
+      name,
+      rawName: name,
+      value,
+      file: '/etc/my.cnf',
+      line: i + 1,
+      group: 'sst',
+    })),
+  );
+  return settingsFrom(set, new OptionSet([]), {}, 2);
+}
+
+describe('settingsChecks()', () => {
+  it('flags verify=0 and ignored sockopt tokens', () => {
+    const results = settingsChecks(
+      sst({ tcert: '/c.pem', sockopt: ',verify=0,dhparam=/d.pem,cipher=ECDHE-ECDSA-AES128-GCM-SHA256' }),
+      [],
+    );
+    expect(results).toEqual([
+      {
+        id: 'config.sockopt',
+        status: 'ok',
+        message:
+          'sockopt ",verify=0,dhparam=/d.pem,cipher=ECDHE-ECDSA-AES128-GCM-SHA256" is read with socat\'s rules',
+      },
+      {
+        id: 'config.sockopt',
+        status: 'warn',
+        message:
+          'sockopt "dhparam=/d.pem" is ignored: only ECDHE key exchange is used, so no DH parameters are needed',
+        hint: 'remove it from [sst] sockopt',
+      },
+      {
+        id: 'config.verify',
+        status: 'warn',
+        message:
+          'sockopt "verify=0" turns off peer verification: as joiner this node accepts any donor, as donor any joiner',
+        hint: 'remove "verify=0" from [sst] sockopt once "sst-tunnel doctor --peer" passes between the nodes',
+      },
+    ]);
+  });
+
+  it('fails when tcert is not set', () => {
+    expect(settingsChecks(sst({}), ['/etc/my.cnf'])[0]).toMatchObject({
+      id: 'config.tcert',
+      status: 'fail',
+      message: 'Cannot start an encrypted SST: [sst] tcert is not set in /etc/my.cnf',
+    });
+  });
+});
+
+describe('loadMaterial()', () => {
+  let root: string;
+  let good: GoodNode;
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'doctor-material-'));
+    good = await goodNode(root);
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('reports what each file holds', () => {
+    const { results, creds } = loadMaterial({
+      tcert: good.node.certPath,
+      tkey: good.node.keyPath,
+      tca: good.ca.certPath,
+    });
+    expect(creds).toBeDefined();
+    expect(results.map((r) => r.message)).toEqual([
+      `tcert "${good.node.certPath}" holds 1 certificate`,
+      `tkey "${good.node.keyPath}" holds a private key`,
+      `tca "${good.ca.certPath}" holds 1 certificate`,
+    ]);
+  });
+
+  it('fails a file without PEM', () => {
+    const junk = join(root, 'junk.pem');
+    writeFileSync(junk, 'not a certificate\n');
+    expect(loadMaterial({ tcert: junk }).results).toEqual([
+      { id: 'pem.tcert', status: 'fail', message: `Cannot load certificate "${junk}": no PEM block found` },
+    ]);
+  });
+
+  it('fails an encrypted key', () => {
+    const encrypted = encryptKey(good.node.keyPath, join(root, 'enc.pem'));
+    expect(loadMaterial({ tcert: good.node.certPath, tkey: encrypted }).results[1]).toEqual({
+      id: 'pem.tkey',
+      status: 'fail',
+      message: `Cannot load key "${encrypted}": the key is encrypted and an SST cannot ask for a passphrase`,
+      hint: `decrypt it: openssl pkey -in ${encrypted} -out <new file>`,
+    });
+  });
+
+  it('fails a certificate file without a key when tkey is not set', () => {
+    expect(loadMaterial({ tcert: good.node.certPath }).results[1]).toEqual({
+      id: 'pem.tkey',
+      status: 'fail',
+      message: `Cannot load key: "${good.node.certPath}" holds no private key and [sst] tkey is not set`,
+      hint: 'set [sst] tkey to the key file',
+    });
+  });
+});
+
+describe('port facts', () => {
+  it('finds listening sockets in /proc/net/tcp text', () => {
+    const table = [
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      '   0: 0100007F:115C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0',
+      '   1: 0100007F:115C 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 4343 1 0000000000000000 20 4 30 10 -1',
+    ].join('\n');
+    expect(listeningInodes(table, 4444)).toEqual([4242]);
+    expect(listeningInodes(table, 4445)).toEqual([]);
+  });
+
+  it('names the holder of a busy port', () => {
+    const result = portCheck({
+      host: '10.0.0.2',
+      port: 4444,
+      free: false,
+      code: 'EADDRINUSE',
+      message: '',
+      holders: [{ pid: 77, command: 'socat openssl-listen:4444' }],
+    });
+    expect(result).toEqual({
+      id: 'port',
+      status: 'fail',
+      message: 'Port 4444 on 10.0.0.2 is in use by pid 77 (socat openssl-listen:4444)',
+      hint: 'stop that program (a leftover SST?), or advertise another port in wsrep_sst_receive_address',
+    });
+  });
+});
+
+describe('renderText() and doctorExitCode()', () => {
+  it('prints sections, marks, fix lines and a summary', () => {
+    const checks = [
+      { id: 'cert.validity', status: 'ok' as const, message: 'valid' },
+      { id: 'cert.eku', status: 'fail' as const, message: 'bad EKU', hint: 'reissue' },
+      { id: 'port', status: 'warn' as const, message: 'hmm' },
+    ];
+    expect(renderText(checks)).toBe(
+      'Node certificate\n  ✓ valid\n  ✗ bad EKU\n      fix: reissue\n\nHost\n  ! hmm\n\n1 ok, 1 warning, 1 failure\n',
+    );
+    expect(doctorExitCode(checks)).toBe(2);
+    expect(doctorExitCode(checks.slice(0, 1))).toBe(0);
+    expect(doctorExitCode([checks[0], checks[2]] as typeof checks)).toBe(1);
+  });
+});
