@@ -65,7 +65,7 @@ describe('fileChecks()', () => {
   });
 
   it('fails a missing file', () => {
-    expect(fileChecks([{ ...cert, stat: undefined, error: 'ENOENT' } as FileFacts], mysql)).toEqual([
+    expect(fileChecks([{ role: 'tcert', path: cert.path, holdsKey: false, error: 'ENOENT', ancestors: [] }], mysql)).toEqual([
       {
         id: 'file.exists',
         status: 'fail',
