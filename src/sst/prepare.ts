@@ -6,7 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { loadNodeOptions } from '../config/optionFiles.js';
 import { settingsFrom, type SstSettings } from '../config/settings.js';
-import { ConfigError, ExitCode, MissingProgramError } from '../errors.js';
+import { credentialChecks } from '../doctor/index.js';
+import { ConfigError, CredentialError, ExitCode, MissingProgramError } from '../errors.js';
 import { logger } from '../log.js';
 import { loadCredentials, type Credentials } from '../tls/credentials.js';
 import type { TlsPolicy } from '../tls/context.js';
@@ -60,6 +61,26 @@ export function policyFrom(settings: SstSettings): TlsPolicy {
   return policy;
 }
 
+/**
+ * The doctor's certificate checks, before anything listens or mysqld is asked to lock: a failure ends the SST
+ * with the doctor's message (exit 22); a warning (expiry within 30 days, ...) is logged on every SST. The
+ * joiner also checks that its certificate covers the name donors will verify, unless this node's sockopt turns
+ * verification off (then nothing here can be enforced and failures are only warnings).
+ */
+export function applyCredentialChecks(credentials: Credentials, args: SstArgs, settings: SstSettings): void {
+  const verify = settings.sockopt.verify ?? true;
+  const advertised = args.role === 'joiner' ? (settings.sockopt.commonname ?? args.address.host) : undefined;
+  const results = credentialChecks(credentials, {
+    strictIdentity: settings.strictIdentity,
+    ...(advertised !== undefined && { advertisedHost: advertised }),
+  });
+  for (const result of results) {
+    const text = result.hint === undefined ? result.message : `${result.message} (${result.hint})`;
+    if (result.status === 'fail' && verify) throw new CredentialError(text);
+    if (result.status !== 'ok') log.warn(text);
+  }
+}
+
 /** Runs the preflight for `args`; every failure is a typed error with the contract's exit code. */
 export function prepare(args: SstArgs, env: NodeJS.ProcessEnv = process.env): Prepared {
   const sources = {
@@ -85,6 +106,7 @@ export function prepare(args: SstArgs, env: NodeJS.ProcessEnv = process.env): Pr
     // socat's capath= is a CA directory, which tca also accepts.
     ...((settings.tca ?? settings.sockopt.capath) !== undefined && { tca: settings.tca ?? settings.sockopt.capath }),
   });
+  applyCredentialChecks(credentials, args, settings);
   const layout = resolveLayout(args.datadir, {
     args,
     env,

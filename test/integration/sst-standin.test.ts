@@ -130,3 +130,41 @@ describe('SST through the wrapper, driven like mysqld', () => {
     expect(existsSync(join(donor.datadir, 'sst_error'))).toBe(true); // mysqld's file: not ours to remove
   });
 });
+
+describe('preflight: a broken setup fails before anything is printed to mysqld', () => {
+  async function runJoinerOnly(command: string): Promise<{ lines: string[]; exitCode: number | null; stderr: string }> {
+    const j = new StandinMysqld(command, { datadir: joiner.datadir });
+    return j.wait(30_000);
+  }
+
+  it('refuses to advertise a name its own certificate does not cover (exit 22)', async () => {
+    const r = await runJoinerOnly(joinerCommand({ address: '127.0.0.44', datadir: joiner.datadir, defaultsFile: joiner.cnf, parent: process.pid }));
+    expect(r.lines).toEqual([]);
+    expect(r.exitCode).toBe(22);
+    expect(r.stderr).toContain('127.0.0.44');
+    expect(await portIsFree('127.0.0.44', 4444)).toBe(true);
+  });
+
+  it('refuses to run without tcert: never plaintext (exit 2)', async () => {
+    const cnf = join(base.path, 'no-tcert.cnf');
+    writeFileSync(cnf, `[sst]\ntca=${joiner.cert.cert}\n`);
+    const r = await runJoinerOnly(joinerCommand({ address: joiner.address, datadir: joiner.datadir, defaultsFile: cnf, parent: process.pid }));
+    expect(r.lines).toEqual([]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`Cannot start an encrypted SST: [sst] tcert is not set in ${cnf}`);
+  });
+
+  it('refuses an unknown role with exit 22, naming it', async () => {
+    const r = await runJoinerOnly(`wsrep_sst_rsync_tunnel --role 'observer' --address '127.0.0.41' --datadir '${joiner.datadir}/'`);
+    expect(r.lines).toEqual([]);
+    expect(r.exitCode).toBe(22);
+    expect(r.stderr).toContain('Cannot run an SST with --role "observer": expected "joiner" or "donor"');
+  });
+
+  it('keeps the last log line of a failing exit on stderr, and stdout empty', async () => {
+    const r = await runJoinerOnly(`wsrep_sst_rsync_tunnel --role 'joiner' --address '127.0.0.41'`);
+    expect(r.lines).toEqual([]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^WSREP_SST: \[ERROR\] The '--datadir' parameter must be passed \(\d{8} [\d:.]+\)$/);
+  });
+});
