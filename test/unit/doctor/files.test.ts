@@ -65,7 +65,12 @@ describe('fileChecks()', () => {
   });
 
   it('fails a missing file', () => {
-    expect(fileChecks([{ role: 'tcert', path: cert.path, holdsKey: false, error: 'ENOENT', ancestors: [] }], mysql)).toEqual([
+    expect(
+      fileChecks(
+        [{ role: 'tcert', path: cert.path, holdsKey: false, error: 'ENOENT', ancestors: [] }],
+        mysql,
+      ),
+    ).toEqual([
       {
         id: 'file.exists',
         status: 'fail',
