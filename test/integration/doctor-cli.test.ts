@@ -175,12 +175,12 @@ describe('sst-tunnel doctor (built CLI)', () => {
         `  ✓ The listener at 127.0.0.1:${listener.port} accepted this node's certificate\n`,
       );
       expect(result.stdout).toMatch(
-        /  ✓ TLS handshake with 127\.0\.0\.1:\d+: TLSv1\.3, TLS_AES_128_GCM_SHA256\n/,
+        / {2}✓ TLS handshake with 127\.0\.0\.1:\d+: TLSv1\.3, TLS_AES_128_GCM_SHA256\n/,
       );
       expect(result.code).toBe(0);
       const heard = await listener.done;
       expect(heard.stdout).toMatch(
-        /  ✓ The certificate of 127\.0\.0\.1:\d+ verifies against tca \(subject "CN=node-b"\)\n/,
+        / {2}✓ The certificate of 127\.0\.0\.1:\d+ verifies against tca \(subject "CN=node-b"\)\n/,
       );
       expect(heard.code).toBe(0);
     } finally {
