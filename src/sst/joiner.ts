@@ -13,7 +13,7 @@ import { DEFAULT_MODULE, hostForUrl } from './address.js';
 import { BINLOG_TAR, binlogNames, installBinlogs } from './binlog.js';
 import { chooseBindHost } from './bindHost.js';
 import { FILE_CLASSES, type DataLayout } from './layout.js';
-import { PROGRESS_MODULE_SUFFIX, TOTAL_FILE } from './passes.js';
+import { IN_DATADIR, PROGRESS_MODULE_SUFFIX, TOTAL_FILE } from './passes.js';
 import { ProgressTicker } from './progress.js';
 import { parseState, type SstState } from './protocol.js';
 import { waitForMagic } from './waitMagic.js';
@@ -26,7 +26,9 @@ export const SST_IN_PROGRESS = 'sst_in_progress';
 
 /**
  * The rsync modules the joiner serves: the datadir, one per file class (contract 3.3.4), and a private
- * directory where the donor drops its byte total.
+ * directory where the donor drops its byte total. A class module's comment tells our donor whether that class
+ * lives in the datadir (then it rides with the root pass); the original's donor ignores comments and sends
+ * the redo log to `-log_dir`, which therefore always exists.
  */
 export function joinerModules(module: string, layout: DataLayout, progressDir: string): RsyncModule[] {
   return [
@@ -34,7 +36,7 @@ export function joinerModules(module: string, layout: DataLayout, progressDir: s
     ...FILE_CLASSES.map((fileClass) => ({
       name: `${module}${fileClass.moduleSuffix}`,
       path: fileClass.dirOf(layout),
-      comment: fileClass.key,
+      comment: fileClass.dirOf(layout) === layout.datadir ? IN_DATADIR : 'separate',
     })),
     { name: `${module}${PROGRESS_MODULE_SUFFIX}`, path: progressDir, comment: 'progress' },
   ];

@@ -28,8 +28,11 @@ export interface Pass {
 export interface PassInputs {
   layout: DataLayout;
   module: string;
-  /** Modules the joiner lists; a class module missing here falls back to the main module. */
-  offered: ReadonlySet<string>;
+  /**
+   * Modules the joiner lists, with their comments. A class module missing here falls back to the main module;
+   * our joiner comments a class module `in-datadir` when that class lives in its datadir.
+   */
+  offered: ReadonlyMap<string, string>;
   /** Files of each class found in that class's directory, with sizes. */
   classFiles: Record<string, { name: string; size: number }[]>;
   /** Top-level database directories, with their total sizes. */
@@ -51,29 +54,27 @@ function local(name: string): string {
   return `./${name}`;
 }
 
+/** The comment our joiner gives a class module whose directory is its datadir. */
+export const IN_DATADIR = 'in-datadir';
+
 /** Plans every data pass; run `root` first, then `classes` in order, then `dirs` in parallel. */
 export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; dirs: Pass[] } {
   const { layout, module } = inputs;
   const flags = baseFlags(inputs.wholeFile);
-  const rootFilters = [
-    ...NEVER_SENT.map((name) => `--filter=- /${name}`),
-    `--filter=+ /${BINLOG_TAR}`,
-    '--filter=+ /*/',
-    '--filter=- /*',
-  ];
-  const root: Pass = {
-    name: 'datadir root',
-    cwd: layout.datadir,
-    args: [...flags, '--dirs', '--delete', ...rootFilters, './', `${RSH_HOST}::${module}/`],
-    first: true,
-    bytes: inputs.binlogTarBytes,
-  };
   const classes: Pass[] = [];
+  const inRoot: { name: string; size: number }[] = [];
   for (const fileClass of FILE_CLASSES) {
     const files = inputs.classFiles[fileClass.key] ?? [];
     if (files.length === 0) continue;
     const own = `${module}${fileClass.moduleSuffix}`;
-    const target = inputs.offered.has(own) ? own : module;
+    const comment = inputs.offered.get(own);
+    const joinerInDatadir = comment === undefined || comment === IN_DATADIR;
+    if (joinerInDatadir && fileClass.dirOf(layout) === layout.datadir) {
+      // Same place on both sides: these files ride with the root pass, one connection fewer each.
+      inRoot.push(...files);
+      continue;
+    }
+    const target = joinerInDatadir ? module : own;
     classes.push({
       name: `${fileClass.key} files to ${target}`,
       cwd: fileClass.dirOf(layout),
@@ -82,6 +83,20 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
       bytes: files.reduce((sum, f) => sum + f.size, 0),
     });
   }
+  const rootFilters = [
+    ...NEVER_SENT.map((name) => `--filter=- /${name}`),
+    `--filter=+ /${BINLOG_TAR}`,
+    ...inRoot.map((f) => `--filter=+ /${f.name}`),
+    '--filter=+ /*/',
+    '--filter=- /*',
+  ];
+  const root: Pass = {
+    name: 'datadir root',
+    cwd: layout.datadir,
+    args: [...flags, '--dirs', '--delete', ...rootFilters, './', `${RSH_HOST}::${module}/`],
+    first: true,
+    bytes: inputs.binlogTarBytes + inRoot.reduce((sum, f) => sum + f.size, 0),
+  };
   const dirs = inputs.dirs.map(
     (dir): Pass => ({
       name: `directory ${dir.name}`,
@@ -94,6 +109,17 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
     }),
   );
   return { root, classes, dirs };
+}
+
+/** Parses rsync's module listing (`name<TAB>comment` per line) into name -> comment. */
+export function parseModuleListing(text: string): Map<string, string> {
+  const modules = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const tab = line.indexOf('\t');
+    const name = (tab === -1 ? line : line.slice(0, tab)).trim();
+    if (name !== '' && !name.startsWith('@')) modules.set(name, tab === -1 ? '' : line.slice(tab + 1).trim());
+  }
+  return modules;
 }
 
 /** The pass that sends the magic file last; without --inplace rsync renames it into place atomically. */

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { magicPass, passExitCode, planPasses, type PassInputs } from '../../../src/sst/passes.js';
+import { magicPass, parseModuleListing, passExitCode, planPasses, type PassInputs } from '../../../src/sst/passes.js';
 import { resolveLayout } from '../../../src/sst/layout.js';
 
 const layout = resolveLayout('/data', { args: {}, env: {}, options: {} });
 const baseline: PassInputs = {
   layout,
   module: 'rsync_tunnel_sst',
-  offered: new Set(['rsync_tunnel_sst', 'rsync_tunnel_sst-log_dir']),
+  // An original socat-based joiner: the main module and -log_dir, no comments.
+  offered: new Map([['rsync_tunnel_sst', ''], ['rsync_tunnel_sst-log_dir', '']]),
   classFiles: {
     data: [{ name: 'ibdata1', size: 100 }],
     log: [{ name: 'ib_logfile0', size: 50 }],
@@ -19,7 +20,7 @@ const baseline: PassInputs = {
 };
 
 describe('planPasses()', () => {
-  it('sends the root non-recursively: directories, the binlog tarball, nothing else', () => {
+  it('sends the root non-recursively: directories, the binlog tarball and the class files that live there', () => {
     const { root } = planPasses(baseline);
     expect(root.first).toBe(true);
     expect(root.cwd).toBe('/data');
@@ -27,35 +28,55 @@ describe('planPasses()', () => {
       '--owner', '--group', '--perms', '--links', '--specials', '--ignore-times', '--inplace', '--quiet', '--whole-file',
       '--dirs', '--delete',
       '--filter=- /lost+found', '--filter=- /.zfs', '--filter=- /.snapshot', '--filter=- /.fseventsd', '--filter=- /.Trashes',
-      '--filter=+ /wsrep_sst_binlog.tar', '--filter=+ /*/', '--filter=- /*',
+      '--filter=+ /wsrep_sst_binlog.tar',
+      '--filter=+ /ibdata1', '--filter=+ /undo001', '--filter=+ /aria_log_control', '--filter=+ /aria_log.00000001',
+      '--filter=+ /*/', '--filter=- /*',
       './', 'sst-joiner::rsync_tunnel_sst/',
     ]);
-    expect(root.bytes).toBe(7);
+    expect(root.bytes).toBe(7 + 100 + 10 + 1 + 2);
   });
 
-  it('sends each file class to its own module when offered, else into the datadir (original joiner)', () => {
+  it('sends the redo log to an original joiner\'s -log_dir module (its directory is unknown)', () => {
     const { classes } = planPasses(baseline);
-    expect(classes.map((p) => [p.name, p.args.slice(9)])).toEqual([
-      ['data files to rsync_tunnel_sst', ['./ibdata1', 'sst-joiner::rsync_tunnel_sst/']],
-      ['log files to rsync_tunnel_sst-log_dir', ['./ib_logfile0', 'sst-joiner::rsync_tunnel_sst-log_dir/']],
-      ['undo files to rsync_tunnel_sst', ['./undo001', 'sst-joiner::rsync_tunnel_sst/']],
-      ['aria files to rsync_tunnel_sst', ['./aria_log_control', './aria_log.00000001', 'sst-joiner::rsync_tunnel_sst/']],
+    expect(classes.map((p) => [p.name, p.cwd, p.args.slice(9)])).toEqual([
+      ['log files to rsync_tunnel_sst-log_dir', '/data', ['./ib_logfile0', 'sst-joiner::rsync_tunnel_sst-log_dir/']],
     ]);
   });
 
-  it('uses every class module our joiner offers, from the donor directory of that class', () => {
-    const custom = resolveLayout('/data', { args: { innodbUndoDirectory: '/undo' }, env: {}, options: {} });
-    const offered = new Set(['m', 'm-data_dir', 'm-log_dir', 'm-undo_dir', 'm-aria_log']);
-    const { classes } = planPasses({ ...baseline, layout: custom, module: 'm', offered });
-    expect(classes.map((p) => p.args.at(-1))).toEqual([
-      'sst-joiner::m-data_dir/', 'sst-joiner::m-log_dir/', 'sst-joiner::m-undo_dir/', 'sst-joiner::m-aria_log/',
+  it('puts every class in the root pass when our joiner says it lives in its datadir', () => {
+    const offered = new Map([
+      ['m', 'datadir'], ['m-data_dir', 'in-datadir'], ['m-log_dir', 'in-datadir'], ['m-undo_dir', 'in-datadir'], ['m-aria_log', 'in-datadir'],
     ]);
-    expect(classes[2]?.cwd).toBe('/undo');
+    const plan = planPasses({ ...baseline, module: 'm', offered });
+    expect(plan.classes).toEqual([]);
+    expect(plan.root.args).toContain('--filter=+ /ib_logfile0');
+  });
+
+  it('uses a class module our joiner keeps elsewhere, and sends from the donor directory of that class', () => {
+    const custom = resolveLayout('/data', { args: { innodbUndoDirectory: '/undo' }, env: {}, options: {} });
+    const offered = new Map([
+      ['m', 'datadir'], ['m-data_dir', 'separate'], ['m-log_dir', 'in-datadir'], ['m-undo_dir', 'in-datadir'], ['m-aria_log', 'in-datadir'],
+    ]);
+    const { root, classes } = planPasses({ ...baseline, layout: custom, module: 'm', offered });
+    // ibdata: the joiner keeps it elsewhere; undo: the donor keeps it elsewhere, the joiner in its datadir.
+    expect(classes.map((p) => [p.cwd, p.args.at(-1)])).toEqual([
+      ['/data', 'sst-joiner::m-data_dir/'],
+      ['/undo', 'sst-joiner::m/'],
+    ]);
+    expect(root.args).toContain('--filter=+ /ib_logfile0');
+    expect(root.args).not.toContain('--filter=+ /undo001');
   });
 
   it('skips a class with no files', () => {
-    const { classes } = planPasses({ ...baseline, classFiles: { log: [{ name: 'ib_logfile0', size: 1 }] } });
-    expect(classes).toHaveLength(1);
+    const { classes, root } = planPasses({ ...baseline, classFiles: { data: [{ name: 'ibdata1', size: 1 }] } });
+    expect(classes).toHaveLength(0);
+    expect(root.args.filter((a) => a.startsWith('--filter=+ /i'))).toEqual(['--filter=+ /ibdata1']);
+  });
+
+  it('reads rsync\'s module listing with comments', () => {
+    expect(parseModuleListing('rsync_tunnel_sst\tdatadir\nrsync_tunnel_sst-log_dir\tin-datadir\nplain          \t\n')).toEqual(
+      new Map([['rsync_tunnel_sst', 'datadir'], ['rsync_tunnel_sst-log_dir', 'in-datadir'], ['plain', '']]),
+    );
   });
 
   it('copies every database directory recursively with --delete, names protected from option parsing', () => {
