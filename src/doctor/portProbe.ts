@@ -1,7 +1,7 @@
-/** Binds the SST port for a moment, as the joiner would, and names the holder when it is busy. */
+/** Binds the SST port for a moment, as the joiner would, and names the holder (tunnel/portOwner) when it is busy. */
 import { createServer } from 'node:net';
 import type { PortFacts } from './checks/system.js';
-import { portHolders } from './portHolder.js';
+import { findPortOwner } from '../tunnel/portOwner.js';
 
 /** Tries to listen on host:port (exclusive) and closes again at once. */
 export async function probePort(host: string, port: number): Promise<PortFacts> {
@@ -20,7 +20,7 @@ export async function probePort(host: string, port: number): Promise<PortFacts> 
       free: false,
       code,
       message: (error as Error).message,
-      holders: code === 'EADDRINUSE' ? portHolders(port) : [],
+      holders: code === 'EADDRINUSE' ? [findPortOwner(host, port)].filter((o) => o !== undefined) : [],
     };
   } finally {
     await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));

@@ -8,7 +8,6 @@ import { settingsFrom } from '../../../src/config/settings.js';
 import { settingsChecks } from '../../../src/doctor/checks/settings.js';
 import { portCheck } from '../../../src/doctor/checks/system.js';
 import { loadMaterial } from '../../../src/doctor/material.js';
-import { listeningInodes } from '../../../src/doctor/portHolder.js';
 import { renderText } from '../../../src/doctor/render.js';
 import { doctorExitCode } from '../../../src/doctor/result.js';
 import { encryptKey } from '../../helpers/pki.js';
@@ -119,16 +118,6 @@ describe('loadMaterial()', () => {
 });
 
 describe('port facts', () => {
-  it('finds listening sockets in /proc/net/tcp text', () => {
-    const table = [
-      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
-      '   0: 0100007F:115C 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0',
-      '   1: 0100007F:115C 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 4343 1 0000000000000000 20 4 30 10 -1',
-    ].join('\n');
-    expect(listeningInodes(table, 4444)).toEqual([4242]);
-    expect(listeningInodes(table, 4445)).toEqual([]);
-  });
-
   it('names the holder of a busy port', () => {
     const result = portCheck({
       host: '10.0.0.2',
