@@ -5,7 +5,7 @@
  */
 import { basename, dirname } from 'node:path';
 import type { Credentials } from '../../tls/credentials.js';
-import { describeIdentity, matchIdentity, peerIdentity } from '../../tls/identity.js';
+import { matchIdentity, peerIdentity } from '../../tls/identity.js';
 import { canonicalIp } from '../../tls/ipAddress.js';
 import { fail, ok, type CheckResult } from '../result.js';
 
@@ -62,9 +62,4 @@ export function coverageCheck(
     );
   }
   return ok('cert.identity', `${what} covers "${host}" by ${match.field} "${match.value}"`);
-}
-
-/** For messages elsewhere: everything the certificate names. */
-export function holds(creds: Credentials): string {
-  return describeIdentity(peerIdentity(creds.leaf));
 }
