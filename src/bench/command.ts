@@ -1,4 +1,37 @@
-/** Registers the `bench` command(s) on the program. Placeholder until the bench module lands. */
+/**
+ * Registers `sst-tunnel bench`: tunnel-only streams, rsync through each tunnel, and full SSTs on a real Galera
+ * cluster, interleaved in rounds; a table on stdout, the raw runs and summaries as JSON. The work is imported
+ * lazily, as every command's is (cli.ts).
+ */
 import type { Command } from 'commander';
 
-export function registerBenchCommand(_program: Command): void {}
+/** Options of `bench`, as commander parses them. */
+export interface BenchCliOptions {
+  size?: string;
+  rounds?: string;
+  only?: string;
+  json?: string;
+  quick?: boolean;
+  profile?: boolean;
+  sstMib?: string;
+}
+
+/** Adds the `bench` command to the program. */
+export function registerBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description(
+      'Measure the tunnel against socat, stunnel and plain TCP; rsync and a full Galera SST through each',
+    )
+    .option('--size <GiB>', 'GiB per tunnel-only run (default 2; 0.25 with --quick)')
+    .option('--rounds <n>', 'interleaved rounds (default 3; 1 with --quick)')
+    .option('--only <suite>', 'run one suite: tunnel, rsync or sst')
+    .option('--json <file>', 'write every run and the summaries as JSON')
+    .option('--quick', 'small sizes, one round, no SST: a smoke test under a minute')
+    .option('--sst-mib <MiB>', 'payload loaded into the Galera donor for the sst suite (default 1024)')
+    .option('--profile', 'run our tunnel under node --cpu-prof (profiles land in the working directory)')
+    .action(async (opts: BenchCliOptions) => {
+      const { runBench } = await import('./run.js');
+      await runBench(opts);
+    });
+}

@@ -1,0 +1,301 @@
+/**
+ * The tunnels under test, each set up once and reused for every round (long-lived, as in an SST): ours
+ * (`sst-tunnel connect` as the donor's remote shell, `sst-tunnel listen` spawning the joiner program per
+ * connection), socat in the original wsrep_sst_rsync_tunnel shape (default buffer and -b 131072), stunnel, a
+ * plain TCP relay (socat without TLS) and no relay at all. Each reports the CPU seconds and peak RSS of its
+ * tunnel processes per run: /proc/<pid>/stat for long-lived ones (forked socat workers are counted through
+ * cutime once reaped), /usr/bin/time for our connector, which rsync starts once per connection.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { quoteRshWord } from '../tunnel/connectorRsh.js';
+import { CONNECTOR_SPEC_ENV, type ConnectorSpec } from '../tunnel/connectorRsh.js';
+import type { BenchPki } from './pki.js';
+import {
+  childCpuSeconds,
+  cpuSeconds,
+  parseTimeLines,
+  peakRss,
+  resetPeakRss,
+  TIME_FORMAT,
+} from './procStat.js';
+import { freePort, sleep, startProcess, stopProcess, waitFor, waitPort, type BenchProcess } from './procs.js';
+
+/** The tunnel variants, by stable id (used in JSON and on the command line). */
+export const RELAY_IDS = ['none', 'plain', 'ours', 'socat', 'socat-b128k', 'stunnel'] as const;
+export type RelayId = (typeof RELAY_IDS)[number];
+
+/** Display names of the variants. */
+export const RELAY_NAMES: Record<RelayId, string> = {
+  none: 'no tunnel',
+  plain: 'plain TCP relay (socat -b 131072, no TLS)',
+  ours: 'sst-tunnel',
+  socat: 'socat default (original)',
+  'socat-b128k': 'socat -b 131072',
+  stunnel: 'stunnel',
+};
+
+/** Where the joiner side delivers: a TCP port (sink or rsync daemon), or for ours the program the listener spawns. */
+export interface RelayTarget {
+  port: number;
+  /** Run by our listener per connection in place of rsync (`--rsync`). */
+  program: string;
+  /** rsync modules for our listener (`name=path`). */
+  modules: string[];
+}
+
+/** How a client enters the tunnel: a TCP port, or a remote-shell command line (ours) with its environment. */
+export type RelayEntry =
+  { kind: 'tcp'; port: number } | { kind: 'rsh'; argv: string[]; rsh: string; env: Record<string, string> };
+
+/** What one run cost the tunnel processes. */
+export interface RelayCost {
+  donorCpuS: number;
+  joinerCpuS: number;
+  /** Peak RSS in bytes; NaN where it cannot be seen (socat's forked workers). */
+  donorRssBytes: number;
+  joinerRssBytes: number;
+  /** CPU of what the joiner side ran per connection (our listener's reaped children), when known. */
+  joinerChildrenCpuS?: number;
+}
+
+/** A running tunnel. */
+export interface Relay {
+  id: RelayId;
+  name: string;
+  entry: RelayEntry;
+  /** Marks the start of a run (CPU baselines, peak RSS reset). */
+  begin(): void;
+  /** The cost since begin(); waits briefly so forked workers are reaped. */
+  end(): Promise<RelayCost>;
+  /** Pids of the long-lived tunnel processes (for profilers). */
+  pids(): { donor?: number; joiner?: number };
+  stop(): Promise<void>;
+}
+
+/** What every setup needs. */
+export interface RelayContext {
+  dir: string;
+  pki: BenchPki;
+  cli: string;
+  host: string;
+  /** Extra Node flags for our processes (e.g. --cpu-prof). */
+  nodeFlags?: string[];
+}
+
+function longLived(
+  id: RelayId,
+  entry: RelayEntry,
+  donor: BenchProcess | undefined,
+  joiner: BenchProcess,
+  cleanup: () => void = () => undefined,
+): Relay {
+  let base = { donor: 0, joiner: 0 };
+  const cpu = (p: BenchProcess | undefined): number => (p === undefined ? 0 : cpuSeconds(p.pid, true));
+  return {
+    id,
+    name: RELAY_NAMES[id],
+    entry,
+    begin() {
+      base = { donor: cpu(donor), joiner: cpu(joiner) };
+      if (donor !== undefined) resetPeakRss(donor.pid);
+      resetPeakRss(joiner.pid);
+    },
+    async end() {
+      await sleep(150); // socat reaps its forked worker on SIGCHLD: let it, so cutime holds the worker's CPU
+      return {
+        donorCpuS: cpu(donor) - base.donor,
+        joinerCpuS: cpu(joiner) - base.joiner,
+        donorRssBytes: donor === undefined || id.startsWith('socat') ? Number.NaN : peakRss(donor.pid),
+        joinerRssBytes: id.startsWith('socat') ? Number.NaN : peakRss(joiner.pid),
+      };
+    },
+    pids: () => ({ ...(donor !== undefined && { donor: donor.pid }), joiner: joiner.pid }),
+    async stop() {
+      await Promise.all([donor, joiner].map((p) => (p === undefined ? undefined : stopProcess(p))));
+      cleanup();
+    },
+  };
+}
+
+async function startSocat(
+  ctx: RelayContext,
+  target: RelayTarget,
+  id: 'socat' | 'socat-b128k' | 'plain',
+): Promise<Relay> {
+  const { host, pki } = ctx;
+  const [entry, middle] = [await freePort(host), await freePort(host)];
+  const buffer = id === 'socat' ? [] : ['-b', '131072'];
+  const tls = id !== 'plain';
+  // The original's shape: donor TCP-LISTEN,fork -> OPENSSL; joiner OPENSSL-LISTEN,fork -> TCP (rsync daemon).
+  const joiner = startProcess('socat', [
+    ...buffer,
+    tls
+      ? `OPENSSL-LISTEN:${middle},bind=${host},reuseaddr,fork,cert=${pki.joiner.cert},key=${pki.joiner.key},cafile=${pki.ca}`
+      : `TCP-LISTEN:${middle},bind=${host},reuseaddr,fork`,
+    `TCP:${host}:${target.port}`,
+  ]);
+  const donor = startProcess('socat', [
+    ...buffer,
+    `TCP-LISTEN:${entry},bind=${host},reuseaddr,fork`,
+    tls
+      ? `OPENSSL:${host}:${middle},cert=${pki.donor.cert},key=${pki.donor.key},cafile=${pki.ca}`
+      : `TCP:${host}:${middle}`,
+  ]);
+  await waitPort(host, middle);
+  await waitPort(host, entry);
+  await sleep(100); // the probe connections above fork workers; let them finish before the first baseline
+  return longLived(id, { kind: 'tcp', port: entry }, donor, joiner);
+}
+
+async function startStunnel(ctx: RelayContext, target: RelayTarget): Promise<Relay> {
+  const { host, pki, dir } = ctx;
+  const [entry, middle] = [await freePort(host), await freePort(host)];
+  const conf = (name: string, lines: string[]): string => {
+    const path = join(dir, `stunnel-${name}.conf`);
+    writeFileSync(path, `foreground = yes\npid =\ndebug = warning\n[sst]\n${lines.join('\n')}\n`);
+    return path;
+  };
+  // MariaDB's wsrep_sst_rsync writes the same kind of file (client = yes on the donor, verifyChain for VERIFY_CA).
+  const joiner = startProcess('stunnel', [
+    conf('joiner', [
+      `accept = ${host}:${middle}`,
+      `connect = ${host}:${target.port}`,
+      `cert = ${pki.joiner.cert}`,
+      `key = ${pki.joiner.key}`,
+      `CAfile = ${pki.ca}`,
+      'verifyChain = yes',
+    ]),
+  ]);
+  const donor = startProcess('stunnel', [
+    conf('donor', [
+      'client = yes',
+      `accept = ${host}:${entry}`,
+      `connect = ${host}:${middle}`,
+      `cert = ${pki.donor.cert}`,
+      `key = ${pki.donor.key}`,
+      `CAfile = ${pki.ca}`,
+      'verifyChain = yes',
+    ]),
+  ]);
+  await waitPort(host, middle);
+  await waitPort(host, entry);
+  return longLived('stunnel', { kind: 'tcp', port: entry }, donor, joiner);
+}
+
+async function startOurs(ctx: RelayContext, target: RelayTarget): Promise<Relay> {
+  const { host, pki, dir, cli } = ctx;
+  const flags = ctx.nodeFlags ?? [];
+  const listener = startProcess(process.execPath, [
+    ...flags,
+    cli,
+    'listen',
+    '--bind',
+    host,
+    '--port',
+    '0',
+    '--ca',
+    pki.ca,
+    '--cert',
+    pki.joiner.cert,
+    '--key',
+    pki.joiner.key,
+    '--rsync',
+    target.program,
+    '--idle-timeout',
+    '600000',
+    ...target.modules.flatMap((m) => ['--module', m]),
+  ]);
+  const listening = /Listening on [^\s]+:(\d+)/;
+  await waitFor(
+    () => listening.test(listener.stderr()) || listener.child.exitCode !== null,
+    15_000,
+    'sst-tunnel listen did not start',
+  );
+  const port = Number(listening.exec(listener.stderr())?.[1]);
+  if (!Number.isInteger(port)) throw new Error(`sst-tunnel listen failed: ${listener.stderr().trim()}`);
+  const spec: ConnectorSpec = {
+    host,
+    port,
+    paths: { tca: pki.ca, tcert: pki.donor.cert, tkey: pki.donor.key },
+    policy: {
+      verify: true,
+      allowedPeers: [],
+      strictIdentity: false,
+      minVersion: 'TLSv1.2',
+      handshakeTimeoutMs: 10_000,
+    },
+    idleTimeoutMs: 600_000,
+  };
+  const timeFile = join(dir, 'connector-time.txt');
+  // Each connector rsync starts appends its own line: Node start-up included, as rsync pays it per connection.
+  const argv = [
+    '/usr/bin/time',
+    '-a',
+    '-o',
+    timeFile,
+    '-f',
+    TIME_FORMAT,
+    process.execPath,
+    ...flags,
+    cli,
+    'connect',
+  ];
+  let base = { joiner: 0, children: 0 };
+  const entry: RelayEntry = {
+    kind: 'rsh',
+    argv,
+    rsh: argv.map(quoteRshWord).join(' '),
+    env: { [CONNECTOR_SPEC_ENV]: JSON.stringify(spec) },
+  };
+  return {
+    id: 'ours',
+    name: RELAY_NAMES.ours,
+    entry,
+    begin() {
+      writeFileSync(timeFile, '');
+      base = { joiner: cpuSeconds(listener.pid, false), children: childCpuSeconds(listener.pid) };
+      resetPeakRss(listener.pid);
+    },
+    async end() {
+      await sleep(50);
+      const lines = parseTimeLines(readFileSync(timeFile, 'utf8'));
+      return {
+        donorCpuS: lines.reduce((sum, l) => sum + l.userS + l.sysS, 0),
+        joinerCpuS: cpuSeconds(listener.pid, false) - base.joiner,
+        donorRssBytes: lines.length === 0 ? Number.NaN : Math.max(...lines.map((l) => l.maxRssBytes)),
+        joinerRssBytes: peakRss(listener.pid),
+        joinerChildrenCpuS: childCpuSeconds(listener.pid) - base.children,
+      };
+    },
+    pids: () => ({ joiner: listener.pid }),
+    stop: () => stopProcess(listener),
+  };
+}
+
+/** Starts one tunnel variant in front of `target`. */
+export async function startRelay(id: RelayId, ctx: RelayContext, target: RelayTarget): Promise<Relay> {
+  switch (id) {
+    case 'none':
+      return {
+        id,
+        name: RELAY_NAMES.none,
+        entry: { kind: 'tcp', port: target.port },
+        begin: () => undefined,
+        end: async () => ({
+          donorCpuS: 0,
+          joinerCpuS: 0,
+          donorRssBytes: Number.NaN,
+          joinerRssBytes: Number.NaN,
+        }),
+        pids: () => ({}),
+        stop: async () => undefined,
+      };
+    case 'ours':
+      return startOurs(ctx, target);
+    case 'stunnel':
+      return startStunnel(ctx, target);
+    default:
+      return startSocat(ctx, target, id);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * `sst-tunnel bench`: checks its options, makes throwaway certificates on tmpfs, runs the chosen suites and
+ * prints one table per suite (stdout) with progress on stderr; `--json` writes the runs and the summaries.
+ */
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from '../errors.js';
+import { VERSION } from '../version.js';
+import type { BenchCliOptions } from './command.js';
+import { makePki } from './pki.js';
+import { stopAllProcesses } from './procs.js';
+import { GiB, type RunRecord, type Suite } from './record.js';
+import type { RelayContext } from './relays.js';
+import { renderSummary, summarize } from './summary.js';
+import { fmt } from './table.js';
+import { runTunnelSuite } from './tunnelBench.js';
+
+/** Checked options. */
+export interface BenchPlan {
+  gib: number;
+  rounds: number;
+  suites: Suite[];
+  quick: boolean;
+  json?: string;
+  profile: boolean;
+  sstMib: number;
+}
+
+function positive(value: string | undefined, option: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`Invalid value for ${option}: "${value}" is not a positive number`);
+  return n;
+}
+
+/** Turns command-line options into a plan; UsageError names the option that is wrong. */
+export function benchPlan(opts: BenchCliOptions): BenchPlan {
+  const quick = opts.quick === true;
+  const suites: Suite[] = quick ? ['tunnel', 'rsync'] : ['tunnel', 'rsync', 'sst'];
+  if (opts.only !== undefined && !['tunnel', 'rsync', 'sst'].includes(opts.only))
+    throw new UsageError(`Invalid value for --only: "${opts.only}" (use tunnel, rsync or sst)`);
+  const rounds = positive(opts.rounds, '--rounds', quick ? 1 : 3);
+  if (!Number.isInteger(rounds))
+    throw new UsageError(`Invalid value for --rounds: "${opts.rounds ?? ''}" is not a whole number`);
+  return {
+    gib: positive(opts.size, '--size', quick ? 0.25 : 2),
+    rounds,
+    suites: opts.only === undefined ? suites : [opts.only as Suite],
+    quick,
+    ...(opts.json !== undefined && { json: opts.json }),
+    profile: opts.profile === true,
+    sstMib: positive(opts.sstMib, '--sst-mib', 1024),
+  };
+}
+
+const out = (text: string): void => void process.stdout.write(text);
+const progress = (text: string): void => void process.stderr.write(`${text}\n`);
+
+function describeRun(r: RunRecord): string {
+  if (r.error !== undefined)
+    return `[${r.suite}] round ${r.round} ${r.dataset} ${r.name}: FAILED: ${r.error}`;
+  const mbs = r.bytes / r.wallS / 1e6;
+  const cpu =
+    r.cost === undefined
+      ? ''
+      : `, tunnel CPU ${fmt(((r.cost.donorCpuS + r.cost.joinerCpuS) * GiB) / r.bytes)} s/GiB`;
+  return `[${r.suite}] round ${r.round} ${r.dataset} ${r.name}: ${fmt(r.wallS)} s, ${fmt(mbs, 0)} MB/s${cpu}`;
+}
+
+/** Runs the benchmark. */
+export async function runBench(opts: BenchCliOptions): Promise<void> {
+  const plan = benchPlan(opts);
+  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const dir = mkdtempSync(join(base, 'sst-bench-'));
+  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  const records: RunRecord[] = [];
+  const onRun = (r: RunRecord): void => {
+    records.push(r);
+    progress(describeRun(r));
+  };
+  const started = new Date();
+  const stop = (): void =>
+    void stopAllProcesses().finally(() => rmSync(dir, { recursive: true, force: true }));
+  process.once('SIGINT', stop);
+  try {
+    const pki = await makePki(join(dir, 'pki'));
+    const ctx: RelayContext = {
+      dir,
+      pki,
+      cli,
+      host: '127.0.0.1',
+      ...(plan.profile && {
+        nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${join(process.cwd(), 'bench-profiles')}`],
+      }),
+    };
+    progress(`bench: ${plan.suites.join(', ')}; ${plan.rounds} round(s); working in ${dir}`);
+    if (plan.suites.includes('tunnel'))
+      await runTunnelSuite(ctx, { gib: plan.gib, rounds: plan.rounds, onRun });
+    if (plan.suites.includes('rsync')) {
+      const { runRsyncSuite } = await import('./rsyncBench.js');
+      await runRsyncSuite(ctx, { rounds: plan.rounds, quick: plan.quick, onRun });
+    }
+    if (plan.suites.includes('sst')) {
+      const { runSstSuite } = await import('./sstBench.js');
+      await runSstSuite({ dir, cli, rounds: plan.rounds, mib: plan.sstMib, onRun });
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    await stopAllProcesses();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const rows = summarize(records);
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  out(
+    `sst-tunnel ${VERSION} bench, ${started.toISOString()}, Node ${process.version}, ${cpus().length} × ${cpu}\n` +
+      `tunnel-only size ${plan.gib} GiB, ${plan.rounds} round(s)\n\n`,
+  );
+  for (const suite of plan.suites) out(`${renderSummary(suite, rows)}\n`);
+  if (plan.json !== undefined) {
+    writeFileSync(
+      plan.json,
+      `${JSON.stringify({ version: VERSION, started: started.toISOString(), node: process.version, cpu, cores: cpus().length, plan, summary: rows, runs: records }, null, 1)}\n`,
+    );
+    progress(`bench: wrote ${plan.json}`);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Source and sink of the tunnel-only benchmark. The source is `dd` of zeros in 1 MiB writes (into a TCP socket
+ * through bash's /dev/tcp, or into the connector's stdin pipe, as rsync writes into its remote shell). The sink is
+ * a small Node program that reads 1 MiB at a time into one static buffer (`onread`, no allocation per read) and
+ * appends "<bytes> <epoch ms>" to a report file when its stream ends: as a TCP server for the other tunnels, and
+ * on its stdin for ours, where the listener starts it per connection in place of `rsync --server --daemon`.
+ * The "no tunnel" variant measures src -> sink alone, so a slow source or sink would show there first.
+ */
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startProcess, waitPort, type BenchProcess } from './procs.js';
+
+const SINK_SOURCE = `
+import { Socket, createServer } from 'node:net';
+import { appendFileSync } from 'node:fs';
+const [mode, report, host, port] = process.argv.slice(2);
+const done = (n) => appendFileSync(report, n + ' ' + Date.now() + '\\n');
+const counter = () => {
+  const state = { n: 0 };
+  return { state, onread: { buffer: Buffer.allocUnsafe(1 << 20), callback: (k) => { state.n += k; return true; } } };
+};
+if (mode === 'pipe') {
+  const { state, onread } = counter();
+  const s = new Socket({ fd: 0, readable: true, writable: false, onread, allowHalfOpen: true });
+  s.on('end', () => { done(state.n); process.exit(0); });
+} else {
+  // Accepted sockets cannot take onread (net.Server has no such option): count 'data' chunks instead.
+  createServer({ allowHalfOpen: true, highWaterMark: 1 << 20 }, (s) => {
+    let n = 0;
+    s.on('data', (c) => { n += c.length; });
+    s.on('end', () => { done(n); s.end(); });
+    s.on('error', () => undefined);
+  }).listen(Number(port), host);
+}
+`;
+
+/** The sink's files and its TCP server. */
+export interface Sink {
+  /** Program our listener runs per connection (ignores rsync's arguments, reads stdin). */
+  program: string;
+  port: number;
+  server: BenchProcess;
+  /** Empties the report before a run. */
+  reset(): void;
+  /** Streams finished since reset(): bytes and end time of each. */
+  finished(): { bytes: number; endMs: number }[];
+}
+
+/** Writes the sink program and starts its TCP server on `host:port`. */
+export async function startSink(dir: string, host: string, port: number): Promise<Sink> {
+  const script = join(dir, 'sink.mjs');
+  const report = join(dir, 'sink-report.txt');
+  writeFileSync(script, SINK_SOURCE);
+  writeFileSync(report, '');
+  const program = join(dir, 'sink-pipe.sh');
+  writeFileSync(program, `#!/bin/sh\nexec '${process.execPath}' '${script}' pipe '${report}'\n`);
+  chmodSync(program, 0o755);
+  const server = startProcess(process.execPath, [script, 'tcp', report, host, String(port)]);
+  await waitPort(host, port);
+  return {
+    program,
+    port,
+    server,
+    reset: () => writeFileSync(report, ''),
+    finished: () =>
+      readFileSync(report, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        // The port probe above connects and closes without data: it leaves a "0 <ms>" line before the first reset.
+        .map((l) => {
+          const [bytes, endMs] = l.split(' ').map(Number);
+          return { bytes: bytes ?? 0, endMs: endMs ?? 0 };
+        })
+        .filter((s) => s.bytes > 0),
+  };
+}
+
+/** Starts one source stream of `mib` MiB into `host:port`. */
+export function tcpSource(mib: number, host: string, port: number): BenchProcess {
+  return startProcess('bash', [
+    '-c',
+    'exec dd if=/dev/zero bs=1M count="$1" status=none > "/dev/tcp/$2/$3"',
+    'bash',
+    String(mib),
+    host,
+    String(port),
+  ]);
+}
+
+/** Starts one source stream of `mib` MiB piped into `argv` (our connector), its stdout discarded. */
+export function pipeSource(mib: number, argv: string[], env: Record<string, string>): BenchProcess {
+  return startProcess(
+    'sh',
+    [
+      '-c',
+      'n=$1; shift; dd if=/dev/zero bs=1M count="$n" status=none | "$@" > /dev/null',
+      'sh',
+      String(mib),
+      ...argv,
+    ],
+    { env: { ...process.env, ...env } },
+  );
+}
