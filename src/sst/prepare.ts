@@ -11,6 +11,7 @@ import { ConfigError, CredentialError, ExitCode, MissingProgramError } from '../
 import { logger } from '../log.js';
 import { loadCredentials, type Credentials } from '../tls/credentials.js';
 import type { TlsPolicy } from '../tls/context.js';
+import { tlsPolicy } from '../tls/settingsPolicy.js';
 import type { SstArgs } from './args.js';
 import { resolveLayout, type DataLayout } from './layout.js';
 
@@ -40,25 +41,13 @@ export function checkRsync(binary: string): string {
   return (result.stdout.split('\n')[0] ?? '').trim();
 }
 
-/** The TLS policy from the settings (sockopt compatibility included), logging what lowers security. */
+/** The TLS policy from the settings, logging what lowers security (on every SST, by design). */
 export function policyFrom(settings: SstSettings): TlsPolicy {
-  const { sockopt } = settings;
-  for (const notice of sockopt.notices) log.info(`sockopt: ${notice}`);
-  for (const token of sockopt.insecure) {
+  for (const notice of settings.sockopt.notices) log.info(`sockopt: ${notice}`);
+  for (const token of settings.sockopt.insecure) {
     log.warn(`sockopt "${token}" lowers the security of this SST: peer certificates are not verified`);
   }
-  const policy: TlsPolicy = {
-    verify: sockopt.verify ?? true,
-    allowedPeers: settings.allowedDonors,
-    strictIdentity: settings.strictIdentity,
-    minVersion: sockopt.minVersion ?? 'TLSv1.2',
-    handshakeTimeoutMs: settings.handshakeTimeoutMs,
-  };
-  if (sockopt.cipher !== undefined) policy.ciphers = sockopt.cipher;
-  if (sockopt.noSni === true) policy.servername = false;
-  else if (sockopt.snihost !== undefined) policy.servername = sockopt.snihost;
-  if (sockopt.family !== undefined) policy.family = sockopt.family;
-  return policy;
+  return tlsPolicy(settings);
 }
 
 /**

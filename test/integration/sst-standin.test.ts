@@ -97,6 +97,21 @@ describe('SST through the wrapper, driven like mysqld', () => {
     expect(await portIsFree('127.0.0.41', 4444)).toBe(true);
   });
 
+  it('speaks mysqld\'s progress lines with --progress 1, and nothing else', async () => {
+    const result = await runSst({ joinerExtra: { progress: 1 } });
+    expect(result.joiner.exitCode).toBe(0);
+    const [ready, ...rest] = result.joiner.lines;
+    expect(ready).toBe('ready 127.0.0.41:4444/rsync_tunnel_sst');
+    expect(rest.at(-1)).toBe(`${UUID}:42 0`);
+    const progress = rest.slice(0, -1);
+    expect(progress[0]).toMatch(/^total \d+$/);
+    const total = Number(progress[0]?.split(' ')[1]);
+    expect(total).toBeGreaterThan(6 << 20);
+    for (const line of progress.slice(1)) expect(line).toMatch(/^complete \d+$/);
+    expect(result.donor.lines).toEqual(['flush tables', 'continue', `done ${UUID}:42 0`]);
+    expectClean();
+  });
+
   it('sends only the position on IST (--bypass)', async () => {
     writeFileSync(join(joiner.datadir, 'marker-kept'), 'x');
     const result = await runSst({ donorExtra: { bypass: true, gtid: `${UUID}:77`, domainId: 3 } });
