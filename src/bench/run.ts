@@ -52,7 +52,7 @@ export function benchPlan(opts: BenchCliOptions): BenchPlan {
     quick,
     ...(opts.json !== undefined && { json: opts.json }),
     profile: opts.profile === true,
-    sstMib: positive(opts.sstMib, '--sst-mib', 1024),
+    sstMib: positive(opts.sstMib, '--sst-mib', quick ? 128 : 1024),
   };
 }
 
@@ -105,7 +105,7 @@ export async function runBench(opts: BenchCliOptions): Promise<void> {
     }
     if (plan.suites.includes('sst')) {
       const { runSstSuite } = await import('./sstBench.js');
-      await runSstSuite({ dir, cli, rounds: plan.rounds, mib: plan.sstMib, onRun });
+      await runSstSuite({ cli, rounds: plan.rounds, mib: plan.sstMib, onRun, progress });
     }
   } finally {
     process.off('SIGINT', stop);

@@ -1,1 +1,143 @@
-export async function runSstSuite(..._a: unknown[]): Promise<void> {}
+/**
+ * Suite 3, full SST on a real 2-node Galera cluster on 127.0.0.20/127.0.0.21 (reserved for benchmarks): our
+ * rsync_tunnel against MariaDB's plain `rsync` and MariaDB's `rsync` with stunnel TLS (`[sst] tca/tcert/tkey` and
+ * `ssl-mode=VERIFY_CA`). The donor is loaded once; every round rewrites both option files for each method in turn
+ * (the SST script reads them afresh at every SST; the joiner's wsrep_sst_method picks the method), empties the
+ * joiner's datadir and joins it again. SST wall time comes from the joiner's error log (sstTimingFromLog).
+ */
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createCa, createNodeCert } from '../certs/index.js';
+import {
+  GaleraCluster,
+  mariadbAvailable,
+  renderNodeConfig,
+  sstTimingFromLog,
+  type GaleraNode,
+} from '../demo/galera.js';
+import type { RunRecord } from './record.js';
+
+/** The SST methods compared, by variant id. */
+export const SST_VARIANTS = [
+  {
+    id: 'rsync_tunnel',
+    name: 'sst-tunnel (rsync_tunnel)',
+    method: 'rsync_tunnel',
+    tls: true,
+    sslMode: false,
+  },
+  { id: 'rsync', name: 'rsync (no TLS)', method: 'rsync', tls: false, sslMode: false },
+  { id: 'rsync-stunnel', name: 'rsync + stunnel (VERIFY_CA)', method: 'rsync', tls: true, sslMode: true },
+] as const;
+
+const ADDRESSES = ['127.0.0.20', '127.0.0.21'] as const;
+
+/** Bytes of every regular file under `dir`. */
+function treeBytes(dir: string): number {
+  let sum = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) sum += treeBytes(path);
+    else if (entry.isFile()) sum += statSync(path).size;
+  }
+  return sum;
+}
+
+function mysqlOwner(): { uid: number; gid: number } {
+  const entry = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('mysql:'))
+    ?.split(':');
+  return { uid: Number(entry?.[2] ?? 0), gid: Number(entry?.[3] ?? 0) };
+}
+
+/** Runs the suite; returns no records (with a note on stderr) when MariaDB or Galera is missing. */
+export async function runSstSuite(opts: {
+  cli: string;
+  rounds: number;
+  mib: number;
+  onRun: (r: RunRecord) => void;
+  progress: (text: string) => void;
+}): Promise<RunRecord[]> {
+  const available = mariadbAvailable();
+  if (!available.ok) {
+    opts.progress(`[sst] skipped: ${available.reason ?? 'MariaDB is not available'}`);
+    return [];
+  }
+  // Not tmpfs: InnoDB wants O_DIRECT; the page cache keeps the datadirs warm, as in galera-on-one-host.md.
+  const dir = mkdtempSync(join(tmpdir(), 'sst-bench-galera-'));
+  chmodSync(dir, 0o755);
+  const records: RunRecord[] = [];
+  let cluster: GaleraCluster | undefined;
+  try {
+    const pki = join(dir, 'pki');
+    mkdirSync(pki);
+    await createCa({ dir: pki });
+    const sst: Record<string, string>[] = [];
+    for (const [i, ip] of ADDRESSES.entries()) {
+      const made = await createNodeCert({ dir: pki, name: `node${i + 1}`, ips: [ip] });
+      sst.push({ tca: made.caPath, tcert: made.certPath, tkey: made.keyPath });
+    }
+    const owner = mysqlOwner();
+    for (const name of ['', ...readdirSync(pki)]) chownSync(join(pki, name), owner.uid, owner.gid);
+    const scripts = join(dirname(opts.cli), '..', 'scripts');
+    mkdirSync(join(dir, 'cluster'));
+    cluster = await GaleraCluster.create({
+      baseDir: join(dir, 'cluster'),
+      nodes: ADDRESSES.map((address, i) => ({
+        name: `node${i + 1}`,
+        address,
+        sstMethod: 'rsync',
+        user: 'mysql' as const,
+        binlog: true,
+      })),
+      pathPrepend: [scripts],
+    });
+    const [donor, joiner] = cluster.nodes as [GaleraNode, GaleraNode];
+    opts.progress(`[sst] bootstrapping ${donor.name} on ${ADDRESSES[0]} and loading ${opts.mib} MiB`);
+    await cluster.bootstrap();
+    const tables = 12;
+    const rowsPerTable = Math.ceil((opts.mib * 2 ** 20) / 1024 / tables);
+    await cluster.loadData({ databases: 3, tablesPerDb: 4, rowsPerTable, blobBytes: 1024 });
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const v of SST_VARIANTS) {
+        for (const [i, node] of cluster.nodes.entries()) {
+          const sstGroup: Record<string, string> = v.tls ? { ...sst[i] } : {};
+          if (v.sslMode) sstGroup['ssl-mode'] = 'VERIFY_CA';
+          writeFileSync(
+            node.paths.config,
+            renderNodeConfig({ ...node.spec, sstMethod: v.method, sst: sstGroup }, [...ADDRESSES]),
+          );
+        }
+        await joiner.stop();
+        joiner.resetDatadir();
+        const base = { suite: 'sst' as const, dataset: 'sst', variant: v.id, name: v.name, round };
+        let record: RunRecord;
+        try {
+          await cluster.join(joiner, 900_000);
+          const timing = sstTimingFromLog(joiner.errorLog());
+          if (timing === undefined) throw new Error('no SST timing in the joiner log');
+          record = { ...base, bytes: treeBytes(joiner.paths.datadir), wallS: timing.durationMs / 1000 };
+        } catch (error) {
+          record = {
+            ...base,
+            bytes: 0,
+            wallS: Number.NaN,
+            error: (error as Error).message.split('\n')[0] ?? 'failed',
+          };
+        }
+        records.push(record);
+        opts.onRun(record);
+      }
+    }
+    const [a, b] = [await cluster.checksums(donor), await cluster.checksums(joiner)];
+    if (JSON.stringify([...a]) !== JSON.stringify([...b]))
+      opts.progress('[sst] WARNING: the last join has different checksums');
+  } finally {
+    await cluster?.stopAll().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return records;
+}
