@@ -2,7 +2,7 @@
  * Entry of an SST role as mysqld runs it: parse argv, preflight, then the joiner or donor inside a lifecycle
  * that owns signals, the parent watch and cleanup.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir as osTmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,8 @@ export async function runSst(argv: readonly string[]): Promise<void> {
   await lifecycle.run(async (signal) => {
     const prepared = prepare(args);
     lifecycle.throwIfAborted();
+    // wsrep_sst_common creates a missing datadir (contract 1.4.5); the lock file lives in it.
+    mkdirSync(args.datadir, { recursive: true });
     const release = await acquireSstLock(args.datadir, { signal });
     lifecycle.onCleanup('sst lock', release);
     const tmpdir = mkdtempSync(join(prepared.settings.tmpdir ?? osTmpdir(), 'sst-tunnel-'));
