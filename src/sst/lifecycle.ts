@@ -73,7 +73,10 @@ export class Lifecycle {
   readonly signal = this.controller.signal;
 
   constructor(options: LifecycleOptions) {
-    for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGPIPE'] as const) {
+    // Not SIGPIPE: a listener makes Node stop ignoring it, and then any write to a pipe or socket whose reader is
+    // gone (an rsync daemon that already exited, a reset TLS peer) would abort the whole SST. mysqld's own end of
+    // stdout is covered by the EPIPE check in protocol.ts (contract 6.6).
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP'] as const) {
       const handler = (): void => this.abort(new TerminatedError(sig));
       this.handlers.set(sig, handler);
       process.on(sig, handler);
