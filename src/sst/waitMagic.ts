@@ -8,7 +8,22 @@ import { SstTimeoutError } from '../errors.js';
 
 /** The listener counters the wait reads. */
 export interface ListenerCounters {
-  stats(): { sessions: number; active: number; bytesIn: number; bytesOut: number };
+  stats(): {
+    sessions: number;
+    active: number;
+    bytesIn: number;
+    bytesOut: number;
+    lastSession?: { error?: string; rsyncExit: number | null };
+  };
+}
+
+/** rsync's exit code for "timeout in data send/receive" (the daemon's own `timeout`). */
+const RSYNC_TIMEOUT_EXIT = 30;
+
+/** True when a connection was ended because nothing moved: the donor's pass has failed, nothing will follow. */
+function endedIdle(session: { error?: string; rsyncExit: number | null } | undefined): boolean {
+  if (session === undefined) return false;
+  return session.rsyncExit === RSYNC_TIMEOUT_EXIT || /No data moved/.test(session.error ?? '');
 }
 
 /** Timeouts of the wait for the donor; the clock is injectable for tests. */
@@ -42,6 +57,10 @@ export async function waitForMagic(
       lastChange = now();
     }
     const quiet = now() - lastChange;
+    // Name the real cause at once: waiting out the connect timeout would report a missing donor instead.
+    if (stats.active === 0 && limits.idleTimeoutMs > 0 && endedIdle(stats.lastSession)) {
+      throw new SstTimeoutError(`No data moved for ${limits.idleTimeoutMs / 1000} s ([sst] idle-timeout)`);
+    }
     if (stats.active === 0 && limits.connectTimeoutMs > 0 && quiet > limits.connectTimeoutMs) {
       throw new SstTimeoutError(
         stats.sessions === 0

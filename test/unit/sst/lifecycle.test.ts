@@ -132,6 +132,15 @@ describe('waitForMagic()', () => {
     expect((error as Error).message).toBe('No data moved for 0.06 s ([sst] idle-timeout)');
   });
 
+  it('names the idle timeout at once when a connection ended because nothing moved', async () => {
+    const ended = { ...stats, sessions: 2, active: 0, bytesIn: 10, lastSession: { error: 'No data moved through the tunnel for 2 s', rsyncExit: null } };
+    const error = await waitForMagic(join(dir, 'm'), { stats: () => ended }, { connectTimeoutMs: 60_000, idleTimeoutMs: 2000, pollMs: 10 }, new AbortController().signal).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('No data moved for 2 s ([sst] idle-timeout)');
+    const daemonTimeout = { ...ended, lastSession: { rsyncExit: 30 } };
+    const again = await waitForMagic(join(dir, 'm'), { stats: () => daemonTimeout }, { connectTimeoutMs: 60_000, idleTimeoutMs: 2000, pollMs: 10 }, new AbortController().signal).catch((e: unknown) => e);
+    expect((again as { exitCode: number }).exitCode).toBe(110);
+  });
+
   it('keeps waiting while bytes move', async () => {
     let bytes = 0;
     const moving = () => ({ ...stats, sessions: 1, active: 1, bytesIn: (bytes += 1) });
