@@ -2,9 +2,8 @@
  * Entry of an SST role as mysqld runs it: parse argv, preflight, then the joiner or donor inside a lifecycle
  * that owns signals, the parent watch and cleanup.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir as osTmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { logger } from '../log.js';
 import { parseSstArgs } from './args.js';
@@ -13,6 +12,7 @@ import { runJoiner } from './joiner.js';
 import { Lifecycle, ancestorsToWatch } from './lifecycle.js';
 import { acquireSstLock } from './lock.js';
 import { prepare } from './prepare.js';
+import { makePrivateTempDir } from './privateTmp.js';
 import { Protocol } from './protocol.js';
 
 const log = logger();
@@ -30,7 +30,7 @@ export async function runSst(argv: readonly string[]): Promise<void> {
     mkdirSync(args.datadir, { recursive: true });
     const release = await acquireSstLock(args.datadir, { signal });
     lifecycle.onCleanup('sst lock', release);
-    const tmpdir = mkdtempSync(join(prepared.settings.tmpdir ?? osTmpdir(), 'sst-tunnel-'));
+    const tmpdir = makePrivateTempDir(prepared.settings.tmpdir ?? osTmpdir());
     lifecycle.onCleanup('private temp dir', () => rmSync(tmpdir, { recursive: true, force: true }));
     const ctx = {
       prepared,
