@@ -1,0 +1,132 @@
+/**
+ * Fault matrix, signals and a dying mysqld: SIGTERM/SIGINT (exit 3) and SIGHUP (exit 32) mid-transfer on both
+ * roles, and mysqld killed under either role (the joiner watches --parent, the donor its ancestors). Each ends
+ * within seconds with every child gone, the port free and no transient file left (contract 6.5, 6.6).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { killAll } from '../helpers/procs.js';
+import { processesMentioning } from '../helpers/sst-fixture.js';
+import {
+  UUID,
+  cmdlineOf,
+  donorCmd,
+  donorRsyncs,
+  expectNothingLeft,
+  externalStandin,
+  fillSmallDatadir,
+  joinerCmd,
+  makePair,
+  processTree,
+  show,
+  signalAll,
+  startDonor,
+  startJoiner,
+  waitUntil,
+  type Pair,
+} from './faults-kit.js';
+
+const JOINER = '127.0.0.52';
+let pair: Pair;
+
+beforeAll(() => {
+  pair = makePair(
+    'signals',
+    { joiner: JOINER, donor: '127.0.0.53' },
+    { 'connect-timeout': '4', 'idle-timeout': '4', 'backup-threads': '1' },
+  );
+  fillSmallDatadir(pair.donor.datadir, 2);
+  mkdirSync(join(pair.donor.datadir, 'big'));
+  writeFileSync(join(pair.donor.datadir, 'big', 'big.ibd'), Buffer.alloc(192 << 20, 7));
+});
+
+afterEach(async () => {
+  await killAll();
+  signalAll(processesMentioning(pair.base).map((p) => p.pid), 'SIGKILL');
+});
+
+afterAll(() => pair.cleanup());
+
+/** Waits until the donor's pass of database "big" runs with its connector (a transfer is under way). */
+async function midTransfer(donorRoot: () => number[]): Promise<void> {
+  await waitUntil(
+    () =>
+      donorRoot().some((root) =>
+        donorRsyncs(root).some(
+          (pid) => cmdlineOf(pid).includes('./big/') && processTree(pid).some((c) => /cli\.js connect( |$)/.test(cmdlineOf(c))),
+        ),
+      ),
+    'the donor pass of database "big" with its connector',
+    30_000,
+    10,
+  );
+  await new Promise((r) => setTimeout(r, 200));
+}
+
+describe('signals mid-transfer, both roles', () => {
+  const cases: [NodeJS.Signals, number, number][] = [
+    ['SIGTERM', 3, 14521],
+    ['SIGINT', 3, 14522],
+    ['SIGHUP', 32, 14523],
+  ];
+  it.each(cases)('%s ends both roles with exit %i and a clean teardown', async (signal, code, port) => {
+    const { joiner, payload } = await startJoiner(pair, port);
+    const donor = startDonor(pair, payload);
+    await midTransfer(() => [donor.pid as number]);
+    const sentAt = Date.now();
+    donor.kill(signal);
+    joiner.kill(signal);
+    const [jr, dr] = await Promise.all([joiner.wait(20_000), donor.wait(20_000)]);
+    expect(Date.now() - sentAt).toBeLessThan(8000);
+    expect(jr.exitCode, show(jr)).toBe(code);
+    expect(jr.lines).toEqual([`ready ${payload}`]);
+    expect(jr.stderr).toContain(`Received ${signal}: ending the SST`);
+    expect(dr.exitCode, show(dr)).toBe(code);
+    expect(dr.lines).toEqual(['flush tables']);
+    expect(dr.stderr).toContain(`Received ${signal}: ending the SST`);
+    await expectNothingLeft(pair, [{ host: JOINER, port }]);
+  });
+});
+
+describe('mysqld killed', () => {
+  it('joiner: the --parent watch ends the script within seconds, children gone, port free', async () => {
+    const port = 14524;
+    const command = joinerCmd(pair, port).replace(`--parent ${process.pid}`, '--parent __PARENT__');
+    const mysqld = externalStandin(pair.base, 'joiner', command, pair.joiner.datadir);
+    await waitUntil(() => mysqld.lines().length > 0, 'the joiner ready line', 20_000);
+    const payload = (mysqld.lines()[0] ?? '').replace(/^ready /, '');
+    const script = await mysqld.scriptPid();
+    const donor = startDonor(pair, payload);
+    await midTransfer(() => [donor.pid as number]);
+    const tree = processTree(script);
+    process.kill(mysqld.pid, 'SIGKILL');
+    const killedAt = Date.now();
+    await waitUntil(() => tree.every((pid) => cmdlineOf(pid) === ''), 'the joiner and its children to end', 10_000);
+    expect(Date.now() - killedAt).toBeLessThan(5000);
+    expect(mysqld.stderr()).toContain(`Parent mysqld process (PID: ${mysqld.pid}) terminated unexpectedly`);
+    expect(mysqld.lines()).toEqual([`ready ${payload}`]);
+    const dr = await donor.wait(20_000);
+    expect(dr.exitCode, show(dr)).not.toBe(0);
+    expect(dr.lines).toEqual(['flush tables']);
+    await expectNothingLeft(pair, [{ host: JOINER, port }]);
+  });
+
+  it('donor: the ancestors watch ends the script within seconds, children gone; the joiner never reports success', async () => {
+    const port = 14525;
+    const { joiner, payload } = await startJoiner(pair, port);
+    const mysqld = externalStandin(pair.base, 'donor', donorCmd(pair, payload), pair.donor.datadir, `${UUID}:42 0`);
+    const script = await mysqld.scriptPid();
+    await midTransfer(() => [script]);
+    const tree = processTree(script);
+    process.kill(mysqld.pid, 'SIGKILL');
+    const killedAt = Date.now();
+    await waitUntil(() => tree.every((pid) => cmdlineOf(pid) === ''), 'the donor and its children to end', 10_000);
+    expect(Date.now() - killedAt).toBeLessThan(5000);
+    expect(mysqld.stderr()).toMatch(/Parent mysqld process \(PID: \d+\) terminated unexpectedly|Cannot write to mysqld/);
+    const jr = await joiner.wait(20_000);
+    expect(jr.exitCode, show(jr)).toBe(110);
+    expect(jr.lines).toEqual([`ready ${payload}`]);
+    await expectNothingLeft(pair, [{ host: JOINER, port }]);
+  });
+});
