@@ -121,6 +121,14 @@ export async function runSstSuite(opts: {
           if (timing === undefined) throw new Error('no SST timing in the joiner log');
           record = { ...base, bytes: treeBytes(joiner.paths.datadir), wallS: timing.durationMs / 1000 };
         } catch (error) {
+          const sstLines = (node: GaleraNode): string =>
+            node
+              .errorLog()
+              .split('\n')
+              .filter((l) => /WSREP_SST|ERROR|rsync|SST/.test(l))
+              .slice(-12)
+              .join('\n');
+          opts.progress(`[sst] ${v.name} failed; joiner:\n${sstLines(joiner)}\ndonor:\n${sstLines(donor)}`);
           record = {
             ...base,
             bytes: 0,
