@@ -16,7 +16,7 @@ import { FILE_CLASSES, type DataLayout } from './layout.js';
 import { IN_DATADIR, PROGRESS_MODULE_SUFFIX, TOTAL_FILE } from './passes.js';
 import { ProgressTicker } from './progress.js';
 import { parseState, type SstState } from './protocol.js';
-import { waitForMagic } from './waitMagic.js';
+import { waitForMagic, waitForSessionsToEnd } from './waitMagic.js';
 import { formatBytes, summaryLine, type RoleContext, type SessionFigures } from './roleContext.js';
 
 const log = logger('joiner');
@@ -145,6 +145,9 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   );
   clearInterval(totalWatch);
   ticker.stop();
+  if (!(await waitForSessionsToEnd(listener, 5000, signal))) {
+    log.warn('A connection was still open 5 s after the completion marker arrived: closing it');
+  }
   // Close before the state line: rsync daemons ended, port free, nothing writes into the datadir any more.
   await listener.close();
   const magic = parseMagic(text);

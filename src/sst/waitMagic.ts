@@ -75,3 +75,22 @@ export async function waitForMagic(
   }
 }
 
+
+/**
+ * After the marker arrived, lets the connections still open finish (at most `limitMs`): the daemon renames the
+ * marker into place before it sends rsync's closing messages, and cutting that connection made the donor's last
+ * pass fail ("connection unexpectedly closed") although the joiner had everything.
+ */
+export async function waitForSessionsToEnd(
+  listener: ListenerCounters,
+  limitMs: number,
+  signal: AbortSignal,
+  pollMs = 50,
+): Promise<boolean> {
+  const deadline = Date.now() + limitMs;
+  while (listener.stats().active > 0) {
+    if (Date.now() >= deadline) return false;
+    await sleep(pollMs, undefined, { signal });
+  }
+  return true;
+}

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlreadyRunningError, ParentGoneError, TerminatedError } from '../../../src/errors.js';
 import { Lifecycle, ancestorsToWatch, procInfo, processAlive } from '../../../src/sst/lifecycle.js';
 import { acquireSstLock } from '../../../src/sst/lock.js';
-import { waitForMagic } from '../../../src/sst/waitMagic.js';
+import { waitForMagic, waitForSessionsToEnd } from '../../../src/sst/waitMagic.js';
 import { chooseBindHost, isLocalAddress } from '../../../src/sst/bindHost.js';
 
 let dir: string;
@@ -139,6 +139,13 @@ describe('waitForMagic()', () => {
     const daemonTimeout = { ...ended, lastSession: { rsyncExit: 30 } };
     const again = await waitForMagic(join(dir, 'm'), { stats: () => daemonTimeout }, { connectTimeoutMs: 60_000, idleTimeoutMs: 2000, pollMs: 10 }, new AbortController().signal).catch((e: unknown) => e);
     expect((again as { exitCode: number }).exitCode).toBe(110);
+  });
+
+  it('lets open connections finish after the marker, within a limit', async () => {
+    let active = 1;
+    setTimeout(() => (active = 0), 80);
+    expect(await waitForSessionsToEnd({ stats: () => ({ ...stats, active }) }, 2000, new AbortController().signal, 10)).toBe(true);
+    expect(await waitForSessionsToEnd({ stats: () => ({ ...stats, active: 1 }) }, 50, new AbortController().signal, 10)).toBe(false);
   });
 
   it('keeps waiting while bytes move', async () => {
