@@ -81,6 +81,10 @@ export class Lifecycle {
       this.handlers.set(sig, handler);
       process.on(sig, handler);
     }
+    // SIGUSR1 would open Node's inspector on 127.0.0.1:9229 (a plaintext port that runs code with our key).
+    const inspectorGuard = (): void => log.warn('Ignoring SIGUSR1: it would open a Node.js debugger port');
+    this.handlers.set('SIGUSR1', inspectorGuard);
+    process.on('SIGUSR1', inspectorGuard);
     const watch = options.watchPids.filter((pid) => pid > 1);
     if (watch.length > 0) {
       this.timer = setInterval(() => {

@@ -37,6 +37,10 @@ export function registerTunnelCommands(program: Command): void {
     // rsync runs `<rsh> [-l user] <host> rsync --server --daemon .`: the joiner comes from the spec, argv is ignored.
     .argument('[rsync-arguments...]', 'ignored')
     .action(async () => {
+      // rsync ends its remote shell with SIGUSR1 when a transfer fails (cleanup.c kill_all). Node's default for
+      // SIGUSR1 is to open its inspector on 127.0.0.1:9229 and keep running: a plaintext port that runs any
+      // local user's code next to our key. A listener disables that; die as SIGUSR1's default action would.
+      process.on('SIGUSR1', () => process.kill(process.pid, 'SIGTERM'));
       const { runConnector, specFromEnv } = await import('./connector.js');
       await runConnector(specFromEnv());
     });
