@@ -31,6 +31,8 @@ export interface SstSettings {
   handshakeTimeoutMs: number;
   /** `[sst] idle-timeout`, default 120 s without bytes moved in either direction; 0 = no limit. */
   idleTimeoutMs: number;
+  /** `[sst] previous-sst-timeout`, default 30 s waiting for a running SST of the datadir; 0 = refuse at once. */
+  previousSstTimeoutMs: number;
   /** backup-threads (server groups, then `[sst]`), default the CPU count, 1 to 1024. */
   backupThreads: number;
   /** sst-max-binlogs (server groups, then `[sst]`), default 1; 0 = none; negative = all. */
@@ -56,7 +58,7 @@ export interface SstSettings {
 /** Our own `[sst]` names, for the misspelling notice. */
 const OWN_SST_NAMES = [
   'tca', 'tcert', 'tkey', 'sockopt', 'allowed-donors', 'strict-identity', 'connect-timeout', 'handshake-timeout',
-  'idle-timeout', 'backup-threads', 'sst-max-binlogs', 'progress-interval', 'tmpdir', 'rsync',
+  'idle-timeout', 'previous-sst-timeout', 'backup-threads', 'sst-max-binlogs', 'progress-interval', 'tmpdir', 'rsync',
 ]; // prettier-ignore
 
 /** A path setting from `[sst]` that sockopt may also give (socat `cafile=`); both set and different is ambiguous. */
@@ -153,6 +155,7 @@ export function settingsFrom(
     connectTimeoutMs: seconds(pick('connect-timeout', sst), 300, 0),
     handshakeTimeoutMs: seconds(pick('handshake-timeout', sst), 10, 1),
     idleTimeoutMs: seconds(pick('idle-timeout', sst), 120, 0),
+    previousSstTimeoutMs: seconds(pick('previous-sst-timeout', sst), 30, 0),
     backupThreads: integer(pick('backup-threads', mysqld, sst), Math.min(Math.max(cpus, 1), 1024), {
       min: 1,
       max: 1024,

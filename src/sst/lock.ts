@@ -66,7 +66,7 @@ export async function acquireSstLock(
     }
     if (Date.now() >= deadline) {
       throw new AlreadyRunningError(
-        `Cannot start the SST: a previous SST (PID ${holder}) of "${datadir}" is still running`,
+        `Cannot start the SST: a previous SST (PID ${holder}) of "${datadir}" is still running after ${Math.round((options.waitMs ?? 30_000) / 1000)} s ([sst] previous-sst-timeout)`,
       );
     }
     log.info(`Previous SST (PID ${holder}) is not completed, waiting for it to exit`);

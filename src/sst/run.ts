@@ -28,7 +28,7 @@ export async function runSst(argv: readonly string[]): Promise<void> {
     lifecycle.throwIfAborted();
     // wsrep_sst_common creates a missing datadir (contract 1.4.5); the lock file lives in it.
     mkdirSync(args.datadir, { recursive: true });
-    const release = await acquireSstLock(args.datadir, { signal });
+    const release = await acquireSstLock(args.datadir, { signal, waitMs: prepared.settings.previousSstTimeoutMs });
     lifecycle.onCleanup('sst lock', release);
     const tmpdir = makePrivateTempDir(prepared.settings.tmpdir ?? osTmpdir());
     lifecycle.onCleanup('private temp dir', () => rmSync(tmpdir, { recursive: true, force: true }));
