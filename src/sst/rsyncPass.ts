@@ -4,7 +4,7 @@
  * SST's stderr (mysqld's error log), as in the original scripts; its stdout never reaches mysqld.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { PeerVerificationError, TransferError } from '../errors.js';
 import { logger } from '../log.js';
 import type { Pass } from './passes.js';
@@ -21,6 +21,11 @@ export interface PassRunner {
   killAfterMs?: number;
   /** Where the connector of this pass writes its report; its error explains a failed pass. */
   reportFile?: string;
+  /**
+   * How long rsync may outlive its connector (whose report marks its end) before its group is killed: an rsync
+   * that is stopped or hung would otherwise never exit, and the donor would wait for it for ever.
+   */
+  orphanGraceMs?: number;
 }
 
 /** The connector's own account of why its connection failed, if it wrote one. */
@@ -69,6 +74,23 @@ export function spawnRsync(runner: PassRunner, args: string[], cwd: string, sign
       if (stdout.length < 1 << 20) stdout += chunk;
     });
     let killTimer: NodeJS.Timeout | undefined;
+    // The connector writes its report as it exits; rsync must follow within the grace, or it is ended.
+    let orphanTimer: NodeJS.Timeout | undefined;
+    const reportWatch =
+      runner.reportFile === undefined
+        ? undefined
+        : setInterval(() => {
+            if (orphanTimer !== undefined || runner.reportFile === undefined || !existsSync(runner.reportFile)) return;
+            orphanTimer = setTimeout(() => {
+              if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+              log.warn(`rsync (PID ${child.pid}) did not exit after its TLS connection ended: ending it`);
+              killGroup(child.pid, 'SIGKILL');
+            }, runner.orphanGraceMs ?? 5000);
+          }, 250);
+    const stopWatch = (): void => {
+      clearInterval(reportWatch);
+      clearTimeout(orphanTimer);
+    };
     const onAbort = (): void => {
       if (child.pid === undefined) return;
       killGroup(child.pid, 'SIGTERM');
@@ -76,10 +98,12 @@ export function spawnRsync(runner: PassRunner, args: string[], cwd: string, sign
     };
     signal.addEventListener('abort', onAbort, { once: true });
     child.on('error', (error) => {
+      stopWatch();
       signal.removeEventListener('abort', onAbort);
       reject(new TransferError(`Cannot start "${runner.rsync}"`, { cause: error, exitCode: 2 }));
     });
     child.on('close', (exitCode, exitSignal) => {
+      stopWatch();
       signal.removeEventListener('abort', onAbort);
       if (killTimer !== undefined) clearTimeout(killTimer);
       // The connector may still be finishing in the group after rsync exits on an error: end it.
