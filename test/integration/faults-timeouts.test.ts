@@ -1,0 +1,151 @@
+/**
+ * Fault matrix, timeouts and dead peers: a donor that never comes, a transfer that stalls, a donor or a joiner
+ * killed mid-transfer. Every failure is bounded by an `[sst]` timeout (shrunk here), named in the log, ends with the
+ * contract's exit code, and the joiner never prints a state line for data it did not fully receive. After a crash,
+ * the next SST on the same datadirs recovers the leftovers and moves the data byte for byte.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { processesMentioning, treeDigest } from '../helpers/sst-fixture.js';
+import {
+  UUID,
+  cmdlineOf,
+  donorRsyncs,
+  expectNothingLeft,
+  fillSmallDatadir,
+  makePair,
+  processTree,
+  show,
+  signalAll,
+  startDonor,
+  startJoiner,
+  waitUntil,
+  type Pair,
+} from './faults-kit.js';
+
+const JOINER = '127.0.0.50';
+let pair: Pair;
+
+beforeAll(() => {
+  pair = makePair(
+    'timeouts',
+    { joiner: JOINER, donor: '127.0.0.51' },
+    { 'connect-timeout': '3', 'idle-timeout': '2', 'handshake-timeout': '2', 'backup-threads': '1' },
+  );
+  fillSmallDatadir(pair.donor.datadir, 3);
+  // One database big enough that its pass is still running when the test acts on it.
+  mkdirSync(join(pair.donor.datadir, 'big'));
+  writeFileSync(join(pair.donor.datadir, 'big', 'big.ibd'), Buffer.alloc(192 << 20, 7));
+});
+
+afterEach(() => {
+  // Whatever a failed assertion left running: stopped processes first get SIGCONT so SIGKILL reaps them at once.
+  const left = processesMentioning(pair.base).map((p) => p.pid);
+  signalAll(left, 'SIGKILL');
+});
+
+afterAll(() => pair.cleanup());
+
+const skipLocal = (rel: string): boolean => rel === 'grastate.dat' || rel.startsWith('mysql-bin.');
+
+/** A full SST on the pair that must succeed and leave the joiner identical to the donor. */
+async function recoverySst(port: number): Promise<void> {
+  const { joiner, payload } = await startJoiner(pair, port);
+  const donor = startDonor(pair, payload);
+  const [jr, dr] = await Promise.all([joiner.wait(60_000), donor.wait(60_000)]);
+  expect(jr.exitCode, show(jr)).toBe(0);
+  expect(jr.lines.at(-1)).toBe(`${UUID}:42 0`);
+  expect(dr.exitCode, show(dr)).toBe(0);
+  expect(treeDigest(pair.joiner.datadir, skipLocal)).toEqual(treeDigest(pair.donor.datadir, skipLocal));
+}
+
+/** Waits until the donor's pass of the big database runs with its connector up; returns that rsync. */
+async function midTransfer(donorShell: number): Promise<number[]> {
+  let rsyncs: number[] = [];
+  await waitUntil(() => {
+    rsyncs = donorRsyncs(donorShell).filter((pid) => cmdlineOf(pid).includes('./big/'));
+    return rsyncs.some((pid) => processTree(pid).some((c) => /cli\.js connect( |$)/.test(cmdlineOf(c))));
+  }, 'the donor pass of database "big" with its connector', 30_000, 10);
+  // Let the TLS connection open and bytes flow.
+  await new Promise((r) => setTimeout(r, 200));
+  return rsyncs;
+}
+
+describe('timeouts and dead peers', () => {
+  it('gives up when no donor connects: [sst] connect-timeout, exit 110, nothing after ready', async () => {
+    const port = 14501;
+    const { joiner } = await startJoiner(pair, port);
+    const readyAt = Date.now();
+    const r = await joiner.wait(20_000);
+    const waited = Date.now() - readyAt;
+    expect(r.exitCode, show(r)).toBe(110);
+    expect(r.lines).toEqual([`ready ${JOINER}:${port}/rsync_tunnel_sst`]);
+    expect(r.stderr).toContain('No donor connected within 3 s ([sst] connect-timeout)');
+    expect(waited).toBeGreaterThanOrEqual(2900);
+    expect(waited).toBeLessThan(8000);
+    await expectNothingLeft(pair, [{ host: JOINER, port }]);
+  });
+
+  it('fails both sides, named, when the transfer stalls (donor rsync stopped): [sst] idle-timeout, exit 110', async () => {
+    const port = 14502;
+    const { joiner, payload } = await startJoiner(pair, port);
+    const donor = startDonor(pair, payload);
+    const stopped = await midTransfer(donor.pid as number);
+    signalAll(stopped, 'SIGSTOP');
+    const stoppedAt = Date.now();
+    try {
+      const [jr, dr] = await Promise.all([joiner.wait(30_000), donor.wait(30_000)]);
+      expect(jr.exitCode, show(jr)).toBe(110);
+      expect(jr.lines).toEqual([`ready ${payload}`]);
+      // Whichever side's idle timer fires first ends the connection; the joiner names it either way.
+      expect(jr.stderr).toMatch(/No data moved for 2 s \(\[sst\] idle-timeout\)|The donor opened no new connection for 3 s and never sent the completion marker/);
+      expect(dr.exitCode, show(dr)).toBe(110);
+      expect(dr.lines).toEqual(['flush tables']);
+      expect(dr.stderr).toMatch(/No data moved through the tunnel for 2 s/);
+      expect(Date.now() - stoppedAt).toBeLessThan(15_000);
+    } finally {
+      signalAll(stopped, 'SIGCONT');
+    }
+    await expectNothingLeft(pair, [{ host: JOINER, port }]);
+  });
+
+  it('never reports success when the donor is killed mid-transfer; the next SST recovers', async () => {
+    const port = 14503;
+    const { joiner, payload } = await startJoiner(pair, port);
+    const donor = startDonor(pair, payload);
+    await midTransfer(donor.pid as number);
+    const script = donor.scriptPid() as number;
+    // SIGKILL of the donor SST program and every child (its rsync passes run in their own process groups).
+    signalAll(processTree(script), 'SIGKILL');
+    const dr = await donor.wait(10_000);
+    expect(dr.exitCode).toBe(137); // sh reports the script's death by SIGKILL
+    const jr = await joiner.wait(20_000);
+    expect(jr.exitCode, show(jr)).toBe(110);
+    expect(jr.lines).toEqual([`ready ${payload}`]);
+    expect(jr.stderr).toMatch(/never sent the completion marker \(\[sst\] connect-timeout\)/);
+    // The crash left the donor's lock file behind (a dead pid): the next SST removes it and completes.
+    await recoverySst(port + 1);
+    await expectNothingLeft(pair, [{ host: JOINER, port }, { host: JOINER, port: port + 1 }]);
+  });
+
+  it('fails the donor fast (no continue, no done) when the joiner is killed mid-transfer; the next SST recovers', async () => {
+    const port = 14505;
+    const { joiner, payload } = await startJoiner(pair, port);
+    const donor = startDonor(pair, payload);
+    const joinerScript = joiner.scriptPid() as number;
+    await midTransfer(donor.pid as number);
+    signalAll(processTree(joinerScript), 'SIGKILL');
+    const killedAt = Date.now();
+    const dr = await donor.wait(20_000);
+    expect(dr.exitCode, show(dr)).toBe(255);
+    expect(dr.lines).toEqual(['flush tables']);
+    expect(dr.stderr).toMatch(/rsync pass "[^"]+" failed/);
+    expect(Date.now() - killedAt).toBeLessThan(8000);
+    const jr = await joiner.wait(5000);
+    expect(jr.lines).toEqual([`ready ${payload}`]);
+    // Leftovers of the killed joiner: its lock file (dead pid) and sst_in_progress. The next SST takes over.
+    await recoverySst(port + 1);
+    await expectNothingLeft(pair, [{ host: JOINER, port }, { host: JOINER, port: port + 1 }]);
+  });
+});
