@@ -23,6 +23,13 @@ export interface ChildOptions {
   onStderrLine?: (line: string) => void;
   /** Bytes of stderr kept for the result. */
   stderrTailBytes?: number;
+  /**
+   * Run the child in a process group of its own and signal the whole group: ending rsync then also ends the
+   * remote shell it started (our connector), so no grandchild outlives an abort.
+   */
+  processGroup?: boolean;
+  /** Bytes of stdout kept for the result (with stdio[1] = 'pipe'), e.g. rsync's module listing. */
+  stdoutBytes?: number;
 }
 
 /** What became of a child. */
@@ -35,6 +42,8 @@ export interface ChildResult {
   /** We asked it to stop (terminate() or endAllChildren()). */
   terminated: boolean;
   stderrTail: string;
+  /** The first `stdoutBytes` of a piped stdout (empty unless asked for). */
+  stdout: string;
   durationMs: number;
 }
 
@@ -42,6 +51,8 @@ export interface ChildResult {
 export interface SupervisedChild {
   process: ChildProcess;
   pid: number;
+  /** It leads a process group of its own (processGroup), which is signalled as a whole. */
+  group: boolean;
   result: Promise<ChildResult>;
   /** SIGTERM now, SIGKILL after killAfterMs; resolves with the result once it is gone. */
   terminate(): Promise<ChildResult>;
@@ -61,6 +72,7 @@ export function startChild(
     ...(opts.cwd !== undefined && { cwd: opts.cwd }),
     env: opts.env ?? process.env,
     stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'],
+    detached: opts.processGroup === true,
   });
   return new Promise((resolveStart, rejectStart) => {
     child.once('error', (error) => {
@@ -100,6 +112,17 @@ function supervise(
     });
     child.stderr.on('error', () => undefined);
   }
+  let stdout = '';
+  if (child.stdout !== null && opts.stdoutBytes !== undefined) {
+    // Only when asked: otherwise stdout belongs to the caller (the listener pumps it into TLS). Drained to the
+    // end so a child never blocks on a full pipe; only the first stdoutBytes are kept.
+    const keep = opts.stdoutBytes;
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      if (stdout.length < keep) stdout = (stdout + chunk).slice(0, keep);
+    });
+    child.stdout.on('error', () => undefined);
+  }
   const result = new Promise<ChildResult>((resolve) => {
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let done = false;
@@ -118,6 +141,7 @@ function supervise(
         timedOut,
         terminated,
         stderrTail: tail,
+        stdout,
         durationMs: Date.now() - started,
       });
     };
@@ -132,14 +156,25 @@ function supervise(
     });
   });
   const signalChild = (signal: NodeJS.Signals): void => {
+    if (opts.processGroup === true && pid > 0) {
+      // The group outlives its leader when a grandchild lingers: signal it even after the leader exited.
+      try {
+        process.kill(-pid, signal);
+      } catch {
+        // the whole group is gone
+      }
+      return;
+    }
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   };
   const handle: SupervisedChild = {
     process: child,
     pid,
+    group: opts.processGroup === true,
     result,
     terminate() {
-      if (child.exitCode === null && child.signalCode === null && killTimer === undefined) {
+      const running = child.exitCode === null && child.signalCode === null;
+      if ((running || opts.processGroup === true) && killTimer === undefined) {
         terminated = true;
         signalChild('SIGTERM');
         killTimer = setTimeout(() => signalChild('SIGKILL'), opts.killAfterMs ?? 3000);
@@ -173,7 +208,8 @@ export async function endAllChildren(): Promise<void> {
 export function killAllChildrenSync(): void {
   for (const child of live) {
     try {
-      child.process.kill('SIGKILL');
+      if (child.group) process.kill(-child.pid, 'SIGKILL');
+      else child.process.kill('SIGKILL');
     } catch {
       // already gone
     }

@@ -3,10 +3,10 @@
  * also ends the connector it spawned as its remote shell: no orphan survives an abort. Its stderr is the
  * SST's stderr (mysqld's error log), as in the original scripts; its stdout never reaches mysqld.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { PeerVerificationError, TransferError } from '../errors.js';
 import { logger } from '../log.js';
+import { startChild } from '../rsync/child.js';
 import type { Pass } from './passes.js';
 import { passExitCode } from './passes.js';
 
@@ -50,67 +50,31 @@ export interface PassResult {
   durationMs: number;
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-/** Spawns rsync with `args` in `cwd`; on abort the whole process group gets TERM, then KILL. */
-export function spawnRsync(runner: PassRunner, args: string[], cwd: string, signal: AbortSignal): Promise<PassResult> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(runner.rsync, [`--rsh=${runner.rsh}`, ...args], {
-      cwd,
-      env: { ...process.env, ...runner.env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-      detached: true,
-    });
-    let stdout = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      if (stdout.length < 1 << 20) stdout += chunk;
-    });
-    let killTimer: NodeJS.Timeout | undefined;
-    // The connector writes its report as it exits; rsync must follow within the grace, or it is ended.
-    let orphanTimer: NodeJS.Timeout | undefined;
-    const reportWatch =
-      runner.reportFile === undefined
-        ? undefined
-        : setInterval(() => {
-            if (orphanTimer !== undefined || runner.reportFile === undefined || !existsSync(runner.reportFile)) return;
-            orphanTimer = setTimeout(() => {
-              if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-              log.warn(`rsync (PID ${child.pid}) did not exit after its TLS connection ended: ending it`);
-              killGroup(child.pid, 'SIGKILL');
-            }, runner.orphanGraceMs ?? 5000);
-          }, 250);
-    const stopWatch = (): void => {
-      clearInterval(reportWatch);
-      clearTimeout(orphanTimer);
-    };
-    const onAbort = (): void => {
-      if (child.pid === undefined) return;
-      killGroup(child.pid, 'SIGTERM');
-      killTimer = setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), runner.killAfterMs ?? 3000);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    child.on('error', (error) => {
-      stopWatch();
-      signal.removeEventListener('abort', onAbort);
-      reject(new TransferError(`Cannot start "${runner.rsync}"`, { cause: error, exitCode: 2 }));
-    });
-    child.on('close', (exitCode, exitSignal) => {
-      stopWatch();
-      signal.removeEventListener('abort', onAbort);
-      if (killTimer !== undefined) clearTimeout(killTimer);
-      // The connector may still be finishing in the group after rsync exits on an error: end it.
-      if (exitCode !== 0 && child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
-      resolve({ exitCode, signal: exitSignal, stdout, durationMs: Date.now() - started });
-    });
+/**
+ * Runs rsync with `args` in `cwd` as a supervised child in its own process group; on abort the whole group
+ * (rsync and the connector it started) gets TERM, then KILL.
+ */
+export async function spawnRsync(runner: PassRunner, args: string[], cwd: string, signal: AbortSignal): Promise<PassResult> {
+  const child = await startChild(runner.rsync, [`--rsh=${runner.rsh}`, ...args], {
+    cwd,
+    env: { ...process.env, ...runner.env },
+    // stderr is the SST's own (mysqld's error log), as in the original scripts; stdout never reaches mysqld.
+    stdio: ['ignore', 'pipe', 'inherit'],
+    processGroup: true,
+    stdoutBytes: 1 << 20,
+    killAfterMs: runner.killAfterMs ?? 3000,
   });
+  const onAbort = (): void => void child.terminate();
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) onAbort();
+  try {
+    const result = await child.result;
+    // A connector still finishing in the group after rsync failed must not outlive the pass.
+    if (result.exitCode !== 0) await child.terminate();
+    return { exitCode: result.exitCode, signal: result.signal, stdout: result.stdout, durationMs: result.durationMs };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }
 
 /** Runs a data pass and throws a TransferError with the contract's exit code when it fails. */

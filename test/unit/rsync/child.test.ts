@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MissingProgramError } from '../../../src/errors.js';
@@ -66,5 +67,32 @@ describe('startChild()', () => {
     expect(liveChildren()).toBe(0);
     expect((await a.result).exitCode).toBe(0);
     expect((await b.result).signal).toBe('SIGKILL');
+  });
+
+  it('with processGroup, ending the child also ends the grandchild it started (rsync and its connector)', async () => {
+    const child = await startChild('sh', ['-c', 'sleep 30 & wait'], { processGroup: true });
+    let grandchild = NaN;
+    for (let i = 0; i < 100 && Number.isNaN(grandchild); i++) {
+      const text = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
+      if (text !== '') grandchild = Number(text.split(' ')[0]);
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(Number.isInteger(grandchild)).toBe(true);
+    expect((await child.terminate()).terminated).toBe(true);
+    // Gone (or a zombie about to be reaped by init): never still sleeping.
+    const alive = (): boolean => {
+      try {
+        return !/\) Z /.test(readFileSync(`/proc/${grandchild}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alive()).toBe(false);
+  });
+
+  it('keeps the first stdoutBytes of stdout only when asked', async () => {
+    const child = await startChild('sh', ['-c', 'printf "abcdef"'], { stdoutBytes: 4 });
+    expect((await child.result).stdout).toBe('abcd');
   });
 });
