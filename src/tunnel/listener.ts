@@ -129,6 +129,9 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     totals.failures++;
     const peer = socket.remoteAddress === undefined ? 'unknown peer' : peerOf(socket);
     log.warn(`Refused connection from ${peer}: ${describeHandshakeError(error)}`);
+    // node:tls leaves the socket open after 'tlsClientError' (a handshake timeout among others): drop it, or a
+    // client that stalls its handshake holds a connection and a file descriptor until the listener closes.
+    socket.destroy();
   });
   server.on('secureConnection', (socket: TLSSocket) => {
     const peer = peers.get(socket) ?? peerOf(socket);
