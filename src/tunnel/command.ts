@@ -39,8 +39,9 @@ export function registerTunnelCommands(program: Command): void {
     .action(async () => {
       // rsync ends its remote shell with SIGUSR1 when a transfer fails (cleanup.c kill_all). Node's default for
       // SIGUSR1 is to open its inspector on 127.0.0.1:9229 and keep running: a plaintext port that runs any
-      // local user's code next to our key. A listener disables that; die as SIGUSR1's default action would.
-      process.on('SIGUSR1', () => process.kill(process.pid, 'SIGTERM'));
+      // local user's code next to our key. A listener disables that. rsync has closed our pipes by then, so the
+      // connection ends by itself and the report (why it failed) gets written; end anyway if it does not.
+      process.on('SIGUSR1', () => setTimeout(() => process.kill(process.pid, 'SIGTERM'), 1000).unref());
       const { runConnector, specFromEnv } = await import('./connector.js');
       await runConnector(specFromEnv());
     });

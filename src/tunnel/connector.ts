@@ -131,6 +131,13 @@ export async function runConnector(
     const moved = await p.done;
     Object.assign(info, { bytesIn: moved.aToB, bytesOut: moved.bToA });
     if (moved.error !== undefined) throw moved.error;
+    if (moved.aToB === 0) {
+      // An rsync daemon always greets first. Under TLS 1.3 the joiner checks our certificate after the handshake
+      // and drops the connection without an alert, so silence then a close means it refused us.
+      throw new PeerVerificationError(
+        `The joiner ${peer} closed the connection without a byte after the TLS handshake: it most likely refused this donor's certificate (its log says why: chain, allowed-donors)`,
+      );
+    }
     return info;
   } catch (error) {
     info.error = (error as Error).message;
