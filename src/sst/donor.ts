@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DonorFlushError, TransferError, UsageError } from '../errors.js';
 import { logger } from '../log.js';
-import { connectorRsh } from '../tunnel/connector.js';
+import { connectorRsh } from '../tunnel/connectorRsh.js';
+import { startDonorRelay } from '../tunnel/relay.js';
 import { moduleOf } from './address.js';
 import { BINLOG_TAR, binlogNames, packBinlogs } from './binlog.js';
 import { classFiles, databaseDirs } from './datadirScan.js';
@@ -16,7 +17,7 @@ import { magicPass, parseModuleListing, planPasses, PROGRESS_MODULE_SUFFIX, RSH_
 import { ProgressTicker } from './progress.js';
 import { parseState, type SstState } from './protocol.js';
 import { runPass, runPool, type PassRunner } from './rsyncPass.js';
-import { formatBytes, reportSummary, type RoleContext } from './roleContext.js';
+import { formatBytes, readReports, reportSummary, type RoleContext, type SessionFigures } from './roleContext.js';
 
 const log = logger('donor');
 
@@ -76,22 +77,26 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
 
   const expectedName = settings.sockopt.commonname ?? args.address.host;
   const reportDir = join(tmpdir, 'reports');
-  const rsh = (reportName: string): PassRunner => {
-    const { rsh: command, env } = connectorRsh(
-      {
-        host: args.address.host,
-        port: args.address.port,
-        paths: ctx.prepared.credentials.paths,
-        policy: { ...prepared.policy, expectedName },
-        idleTimeoutMs: settings.idleTimeoutMs,
-        reportFile: join(reportDir, `${reportName}.json`),
-      },
-      ctx.cli,
-    );
-    return { rsync: settings.rsync, rsh: command, env, reportFile: join(reportDir, `${reportName}.json`) };
+  const spec = {
+    host: args.address.host,
+    port: args.address.port,
+    paths: ctx.prepared.credentials.paths,
+    policy: { ...prepared.policy, expectedName },
+    idleTimeoutMs: settings.idleTimeoutMs,
   };
+  // One long-lived relay carries every connection; without a forwarder each rsync starts its own connector.
+  const relay = await startDonorRelay(spec, tmpdir);
+  if (relay !== undefined) lifecycle.onCleanup('relay', () => relay.close());
   let counter = 0;
-  const runnerFor = (): PassRunner => rsh(String(counter++).padStart(4, '0'));
+  const runnerFor = (): PassRunner => {
+    if (relay !== undefined) {
+      return { rsync: settings.rsync, rsh: relay.rsh, env: {}, explain: relay.lastError, failures: relay.failures };
+    }
+    const reportFile = join(reportDir, `${String(counter++).padStart(4, '0')}.json`);
+    const { rsh: command, env } = connectorRsh({ ...spec, reportFile }, ctx.cli);
+    return { rsync: settings.rsync, rsh: command, env, reportFile };
+  };
+  const sessions = (): SessionFigures[] => (relay !== undefined ? relay.sessions() : readReports(reportDir));
 
   let state: SstState;
   const started = Date.now();
@@ -135,7 +140,7 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
       sendTotal = runPass(runnerFor(), totalPass(tmpdir, module), signal);
     }
     let done = 0;
-    const ticker = new ProgressTicker(() => done, (line) => log.info(`Progress: ${line}`), {
+    const ticker = new ProgressTicker(() => relay?.bytes() ?? done, (line) => log.info(`Progress: ${line}`), {
       intervalMs: settings.progressIntervalMs,
       totalBytes: total,
     });
@@ -159,7 +164,8 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
   await runPass(runnerFor(), magicPass(args.datadir, module, magicName), signal);
   rmSync(magicPath, { force: true });
   // Every connection is closed here (each rsync waited for its connector): only now may mysqld hear `done`.
-  reportSummary('donor', reportDir, Date.now() - started);
+  await relay?.close();
+  reportSummary('donor', sessions(), Date.now() - started);
   protocol.done(state);
 }
 

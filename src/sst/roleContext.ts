@@ -75,7 +75,7 @@ export function readReports(dir: string): SessionFigures[] {
   });
 }
 
-/** Logs the donor's summary from its connectors' reports. */
-export function reportSummary(role: string, reportDir: string, durationMs: number): void {
-  logger(role).info(summaryLine(role, readReports(reportDir), durationMs));
+/** Logs a side's summary line. */
+export function reportSummary(role: string, sessions: SessionFigures[], durationMs: number): void {
+  logger(role).info(summaryLine(role, sessions, durationMs));
 }

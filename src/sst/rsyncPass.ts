@@ -22,10 +22,14 @@ export interface PassRunner {
   /** Where the connector of this pass writes its report; its error explains a failed pass. */
   reportFile?: string;
   /**
-   * How long rsync may outlive its connector (whose report marks its end) before its group is killed: an rsync
-   * that is stopped or hung would otherwise never exit, and the donor would wait for it for ever.
+   * How long rsync may outlive its failed TLS connection before its group is killed: an rsync that is stopped
+   * or hung would otherwise never exit, and the donor would wait for it for ever.
    */
   orphanGraceMs?: number;
+  /** The in-process relay's account of the latest failed connection, when the relay carries the pass. */
+  explain?: () => string | undefined;
+  /** How many relay connections have failed so far; a rise during a pass starts the orphan grace. */
+  failures?: () => number;
 }
 
 /** The connector's own account of why its connection failed, if it wrote one. */
@@ -67,12 +71,28 @@ export async function spawnRsync(runner: PassRunner, args: string[], cwd: string
   const onAbort = (): void => void child.terminate();
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) onAbort();
+  // The tunnel of this pass ended (the connector wrote its report, or a relay connection failed): rsync must
+  // follow within the grace, or its group is ended.
+  const failuresAtStart = runner.failures?.() ?? 0;
+  const tunnelEnded = (): boolean =>
+    (runner.reportFile !== undefined && existsSync(runner.reportFile)) ||
+    (runner.failures !== undefined && runner.failures() > failuresAtStart);
+  let orphanTimer: NodeJS.Timeout | undefined;
+  const watch = setInterval(() => {
+    if (orphanTimer !== undefined || !tunnelEnded()) return;
+    orphanTimer = setTimeout(() => {
+      log.warn(`rsync (PID ${child.pid}) did not exit after its TLS connection ended: ending it`);
+      void child.terminate();
+    }, runner.orphanGraceMs ?? 5000);
+  }, 250);
   try {
     const result = await child.result;
     // A connector still finishing in the group after rsync failed must not outlive the pass.
     if (result.exitCode !== 0) await child.terminate();
     return { exitCode: result.exitCode, signal: result.signal, stdout: result.stdout, durationMs: result.durationMs };
   } finally {
+    clearInterval(watch);
+    clearTimeout(orphanTimer);
     signal.removeEventListener('abort', onAbort);
   }
 }
@@ -84,7 +104,7 @@ export async function runPass(runner: PassRunner, pass: Pass, signal: AbortSigna
   if (signal.aborted) throw signal.reason;
   if (result.exitCode !== 0) {
     const how = result.exitCode === null ? `signal ${result.signal ?? '?'}` : `exit code ${result.exitCode}`;
-    const cause = connectorError(runner.reportFile);
+    const cause = runner.explain?.() ?? connectorError(runner.reportFile);
     if (cause !== undefined) {
       const message = `rsync pass "${pass.name}" failed: ${cause}`;
       throw VERIFICATION.test(cause)
