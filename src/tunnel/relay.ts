@@ -33,8 +33,13 @@ export interface DonorRelay {
   close(): Promise<void>;
 }
 
-/** The forwarder rsync runs: socat from the PATH when present (Debian's mariadb-server depends on it). */
-export function findForwarder(path = process.env.PATH ?? ''): string | undefined {
+/**
+ * The forwarder rsync runs: socat from the PATH when present (Debian's mariadb-server depends on it).
+ * `SST_TUNNEL_FORWARDER=none` turns the relay off (one `sst-tunnel connect` per connection); a path selects one.
+ */
+export function findForwarder(path = process.env.PATH ?? '', choice = process.env.SST_TUNNEL_FORWARDER): string | undefined {
+  if (choice === 'none') return undefined;
+  if (choice !== undefined && choice !== '') return spawnSync(choice, ['-V'], { stdio: 'ignore' }).status === 0 ? choice : undefined;
   for (const dir of path.split(':')) {
     if (dir === '') continue;
     const candidate = join(dir, 'socat');
@@ -60,7 +65,7 @@ export async function startDonorRelay(spec: ConnectorSpec, dir: string): Promise
   const socketPath = join(dir, 'relay.sock');
   const rsh = socat === undefined ? undefined : forwarderRsh(socat, socketPath);
   if (rsh === undefined) {
-    log.info('No socat on PATH (or an unquotable temp path): each rsync connection starts its own connector');
+    log.info('No relay (no socat on PATH, SST_TUNNEL_FORWARDER=none, or an unquotable temp path): each rsync connection starts its own connector');
     return undefined;
   }
   const finished: SessionInfo[] = [];

@@ -33,7 +33,7 @@ beforeAll(() => {
 afterAll(() => base.cleanup());
 
 /** Runs a joiner and a donor through the stand-in; returns both results. */
-async function runSst(opts: { joinerExtra?: Partial<Parameters<typeof joinerCommand>[0]>; donorExtra?: Partial<Parameters<typeof donorCommand>[0]>; flushAnswer?: string } = {}) {
+async function runSst(opts: { joinerExtra?: Partial<Parameters<typeof joinerCommand>[0]>; donorExtra?: Partial<Parameters<typeof donorCommand>[0]>; flushAnswer?: string; donorEnv?: NodeJS.ProcessEnv } = {}) {
   let payload = '';
   const j = new StandinMysqld(
     joinerCommand({ address: joiner.address, datadir: joiner.datadir, defaultsFile: joiner.cnf, parent: process.pid, binlog: 'mysql-bin', ...opts.joinerExtra }),
@@ -43,7 +43,7 @@ async function runSst(opts: { joinerExtra?: Partial<Parameters<typeof joinerComm
   expect(first).toMatch(/^ready /);
   const d = new StandinMysqld(
     donorCommand({ address: payload, datadir: donor.datadir, defaultsFile: donor.cnf, gtid: `${UUID}:42`, binlog: 'mysql-bin', ...opts.donorExtra }),
-    { datadir: donor.datadir, flushAnswer: opts.flushAnswer ?? `${UUID}:42 0` },
+    { datadir: donor.datadir, flushAnswer: opts.flushAnswer ?? `${UUID}:42 0`, ...(opts.donorEnv && { env: opts.donorEnv }) },
   );
   const [jr, dr] = await Promise.all([j.wait(), d.wait()]);
   return { joiner: jr, donor: dr, payload };
@@ -93,6 +93,7 @@ describe('SST through the wrapper, driven like mysqld', () => {
     // The summary names bytes, TLS and the verified peer.
     expect(result.donor.stderr).toMatch(/SST donor finished: .* over \d+ TLS connection\(s\), TLSv1\.3 TLS_AES_128_GCM_SHA256, peer verified by SAN IP "127\.0\.0\.41"/);
     expect(result.joiner.stderr).toMatch(/SST joiner finished: .*TLSv1\.3/);
+    expect(result.donor.stderr).not.toContain('No relay'); // socat is installed: the relay carried every connection
     expectClean();
     expect(await portIsFree('127.0.0.41', 4444)).toBe(true);
   });
@@ -109,6 +110,15 @@ describe('SST through the wrapper, driven like mysqld', () => {
     expect(total).toBeGreaterThan(6 << 20);
     for (const line of progress.slice(1)) expect(line).toMatch(/^complete \d+$/);
     expect(result.donor.lines).toEqual(['flush tables', 'continue', `done ${UUID}:42 0`]);
+    expectClean();
+  });
+
+  it('works without the relay too: one connector process per rsync connection', async () => {
+    const result = await runSst({ donorEnv: { SST_TUNNEL_FORWARDER: 'none' } });
+    expect(result.donor.stderr).toContain('No relay');
+    expect(result.donor.lines).toEqual(['flush tables', 'continue', `done ${UUID}:42 0`]);
+    expect(result.joiner.lines.at(-1)).toBe(`${UUID}:42 0`);
+    expect(result.donor.stderr).toMatch(/SST donor finished: .*peer verified by SAN IP "127\.0\.0\.41"/);
     expectClean();
   });
 
