@@ -101,6 +101,7 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
     policy: prepared.policy,
     rsync: { binary: settings.rsync, configPath },
     idleTimeoutMs: settings.idleTimeoutMs,
+    tmpdir,
     onSession: (session) => {
       const figures: SessionFigures = { bytesIn: session.bytesIn, bytesOut: session.bytesOut };
       figures.protocol = session.protocol;

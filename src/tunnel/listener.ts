@@ -28,6 +28,8 @@ export interface ListenerOptions {
   onSession?: (s: SessionInfo) => void;
   /** Time between SIGTERM and SIGKILL for rsync children; time rsync gets to exit after its input ended. */
   killAfterMs?: number;
+  /** Where the rsync daemons' private log directory goes ([sst] tmpdir; default the system temp dir). */
+  tmpdir?: string;
 }
 
 /** One connection, as logged at its end. */
@@ -96,7 +98,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
     log.warn(
       'Peer verification is off (sockopt verify=0): any client that speaks TLS can write into the datadir',
     );
-  const logDir = mkdtempSync(join(tmpdir(), 'sst-rsyncd-'));
+  const logDir = mkdtempSync(join(opts.tmpdir ?? tmpdir(), 'sst-rsyncd-'));
   const killAfterMs = opts.killAfterMs ?? 3000;
   const live = new Map<TLSSocket, { pump?: Pump; end?: () => void; done: Promise<void> }>();
   const raw = new Set<Socket>();
