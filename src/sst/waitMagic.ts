@@ -17,6 +17,9 @@ export interface ListenerCounters {
   };
 }
 
+/** Bytes towards the donor below which a quiet period stays quiet (rsync keep-alives are 4-byte messages). */
+const KEEPALIVE_NOISE = 1024;
+
 /** rsync's exit code for "timeout in data send/receive" (the daemon's own `timeout`). */
 const RSYNC_TIMEOUT_EXIT = 30;
 
@@ -48,10 +51,15 @@ export async function waitForMagic(
   const readyAt = now();
   let lastChange = readyAt;
   let lastSeen = '';
+  let outMark = 0;
   for (;;) {
     if (existsSync(magicPath)) return readFileSync(magicPath, 'utf8');
     const stats = listener.stats();
-    const seen = `${stats.sessions}/${stats.active}/${stats.bytesIn}/${stats.bytesOut}`;
+    // Progress is the donor's bytes (and connections opening or closing). The joiner's rsync daemon sends a few
+    // bytes of keep-alive every second or so while it waits: those alone must not hide a stalled donor, so bytes
+    // towards the donor count only in amounts larger than keep-alive noise.
+    if (stats.bytesOut < outMark || stats.bytesOut - outMark >= KEEPALIVE_NOISE) outMark = stats.bytesOut;
+    const seen = `${stats.sessions}/${stats.active}/${stats.bytesIn}/${outMark}`;
     if (seen !== lastSeen) {
       lastSeen = seen;
       lastChange = now();

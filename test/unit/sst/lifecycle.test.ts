@@ -148,6 +148,13 @@ describe('waitForMagic()', () => {
     expect(await waitForSessionsToEnd({ stats: () => ({ ...stats, active: 1 }) }, 50, new AbortController().signal, 10)).toBe(false);
   });
 
+  it('does not take the joiner daemon\'s keep-alives for progress of a stalled donor', async () => {
+    let out = 100;
+    const keepalive = () => ({ ...stats, sessions: 1, active: 1, bytesIn: 5000, bytesOut: (out += 4) });
+    const error = await waitForMagic(join(dir, 'm'), { stats: keepalive }, { connectTimeoutMs: 60_000, idleTimeoutMs: 60, pollMs: 10 }, new AbortController().signal).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('No data moved for 0.06 s ([sst] idle-timeout)');
+  });
+
   it('keeps waiting while bytes move', async () => {
     let bytes = 0;
     const moving = () => ({ ...stats, sessions: 1, active: 1, bytesIn: (bytes += 1) });
