@@ -87,6 +87,12 @@ export async function spawnRsync(runner: PassRunner, args: string[], cwd: string
   }, 250);
   try {
     const result = await child.result;
+    if (result.exitCode !== 0 && !signal.aborted) {
+      // rsync's exit does not wait for its tunnel: give it a moment to record why it failed (a refused
+      // certificate, a timeout), which rsync's own "did not see server greeting" does not say.
+      const until = Date.now() + 2000;
+      while (!tunnelEnded() && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+    }
     // A connector still finishing in the group after rsync failed must not outlive the pass.
     if (result.exitCode !== 0) await child.terminate();
     return { exitCode: result.exitCode, signal: result.signal, stdout: result.stdout, durationMs: result.durationMs };
