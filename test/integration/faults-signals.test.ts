@@ -54,7 +54,7 @@ async function midTransfer(donorRoot: () => number[]): Promise<void> {
     () =>
       donorRoot().some((root) =>
         donorRsyncs(root).some(
-          (pid) => cmdlineOf(pid).includes('./big/') && processTree(pid).some((c) => /cli\.js connect( |$)/.test(cmdlineOf(c))),
+          (pid) => cmdlineOf(pid).includes('./big/') && processTree(pid).some((c) => /cli\.js connect( |$)|(^|\/)socat /.test(cmdlineOf(c))),
         ),
       ),
     'the donor pass of database "big" with its connector',
