@@ -126,7 +126,8 @@ export async function runConnector(
     const p = pump(
       { readable: socket, writable: socket },
       { readable: stdin, writable: stdout },
-      { idleTimeoutMs: spec.idleTimeoutMs, endAfter: 'aToB' },
+      // bToA is the donor's payload (rsync → joiner): only it proves the transfer is alive.
+      { idleTimeoutMs: spec.idleTimeoutMs, endAfter: 'aToB', idleOn: 'bToA' },
     );
     const moved = await p.done;
     Object.assign(info, { bytesIn: moved.aToB, bytesOut: moved.bToA });

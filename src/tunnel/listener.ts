@@ -197,7 +197,8 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
       const p = pump(
         { readable: socket, writable: socket },
         { readable: stdout, writable: stdin },
-        { idleTimeoutMs: opts.idleTimeoutMs },
+        // aToB is the donor's payload (TLS → rsync): only it proves the transfer is alive.
+        { idleTimeoutMs: opts.idleTimeoutMs, idleOn: 'aToB' },
       );
       entry.pump = p;
       entry.end = () => {

@@ -29,6 +29,12 @@ export interface PumpOptions {
   endAfter?: 'aToB' | 'bToA';
   /** Bytes a destination may buffer before its source is paused. */
   bufferLimit?: number;
+  /**
+   * Only bytes in this direction count as activity for the idle timeout. rsync's receiver keeps sending tiny
+   * keep-alive messages to a sender that has stopped, so counting both directions would never see a stall;
+   * the donor's payload direction is what must keep moving.
+   */
+  idleOn?: 'aToB' | 'bToA';
   now?: () => number;
 }
 
@@ -98,7 +104,7 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
   const direction = (src: Readable, dst: Writable, key: 'aToB' | 'bToA'): void => {
     src.on('data', (chunk: Buffer) => {
       state[key] += chunk.length;
-      state.last = now();
+      if (opts.idleOn === undefined || opts.idleOn === key) state.last = now();
       // Keep writing past write() === false up to `limit`; 'drain' only fires after write() returned false.
       if (!dst.write(chunk) && dst.writableLength >= limit) src.pause();
     });

@@ -120,6 +120,30 @@ describe('pump()', () => {
     expect(a.destroyed && b.destroyed).toBe(true);
   });
 
+  it('with idleOn, keep-alives in the other direction do not hide a stalled payload', async () => {
+    const sink = (): Duplex =>
+      new Duplex({
+        read() {},
+        write(_c, _e, cb) {
+          cb();
+        },
+      });
+    const a = sink();
+    const b = sink();
+    // b keeps sending tiny keep-alives towards a (bToA), as rsync's receiver does to a stopped sender.
+    const keepalive = setInterval(() => b.push(Buffer.from('ka')), 20);
+    try {
+      const p = pump({ readable: a, writable: a }, { readable: b, writable: b }, { idleTimeoutMs: 200, idleOn: 'aToB' });
+      const started = Date.now();
+      const result = await p.done;
+      expect(result.timedOut).toBe(true);
+      expect(result.bToA).toBeGreaterThan(0);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      clearInterval(keepalive);
+    }
+  });
+
   it('reaps a silent peer with the close deadline once one direction ended', async () => {
     const a = new Duplex({
       read() {},
