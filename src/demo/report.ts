@@ -12,10 +12,12 @@ export interface SstSummary {
   connections: number;
   tls?: string;
   peer?: string;
+  /** Donor only: wall time per stage (root, InnoDB/Aria, directories). */
+  stages?: string;
 }
 
 const SUMMARY =
-  /SST (joiner|donor) finished: (\S+ \S+) in ([\d.]+) s \((\S+ \S+)\) over (\d+) TLS connection\(s\)(?:, (TLSv[\d.]+ \S+))?(?:, peer verified by (.+?))?(?: \(\d{8} [\d:.]+\))?$/m;
+  /SST (joiner|donor) finished: (\S+ \S+) in ([\d.]+) s \((\S+ \S+)\) over (\d+) TLS connection\(s\)(?:, (TLSv[\d.]+ \S+))?(?:, peer verified by ([^;]+?))?(?:; stages: (.+?))?(?: \(\d{8} [\d:.]+\))?$/m;
 
 /** The last summary line of `role` in a log, parsed; undefined when there is none. */
 export function findSummary(log: string, role: 'joiner' | 'donor'): SstSummary | undefined {
@@ -31,6 +33,7 @@ export function findSummary(log: string, role: 'joiner' | 'donor'): SstSummary |
   };
   if (m[6] !== undefined) summary.tls = m[6];
   if (m[7] !== undefined) summary.peer = m[7];
+  if (m[8] !== undefined) summary.stages = m[8];
   return summary;
 }
 

@@ -56,6 +56,7 @@ function transferRows(joiner: SstSummary | undefined, donor: SstSummary | undefi
     ['transfer', `${side.bytes} in ${side.seconds.toFixed(1)} s (${side.rate}) over ${side.connections} TLS connections`],
     ['TLS', side.tls ?? 'unknown'],
     ['joiner verified by the donor', donor?.peer ?? 'unknown'],
+    ...(donor?.stages === undefined ? [] : [['donor stages', donor.stages] as [string, string]]),
   ];
 }
 

@@ -17,7 +17,7 @@ import { magicPass, parseModuleListing, planPasses, PROGRESS_MODULE_SUFFIX, RSH_
 import { ProgressTicker } from './progress.js';
 import { parseState, type SstState } from './protocol.js';
 import { runPass, runPool, type PassRunner } from './rsyncPass.js';
-import { formatBytes, readReports, reportSummary, type RoleContext, type SessionFigures } from './roleContext.js';
+import { formatBytes, readReports, summaryLine, type RoleContext, type SessionFigures } from './roleContext.js';
 
 const log = logger('donor');
 
@@ -100,6 +100,8 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
 
   let state: SstState;
   const started = Date.now();
+  // Wall time of each stage, for the summary line.
+  const stages: string[] = [];
   if (args.bypass) {
     state = bypassState(args.gtid, args.gtidDomainId);
     log.info(`IST requested: sending only the position ${args.gtid ?? ''}`);
@@ -150,9 +152,16 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
       done += pass.bytes;
       log.debug(`Pass "${pass.name}" done in ${(result.durationMs / 1000).toFixed(1)} s`);
     };
-    await Promise.all([counted(plan.root, signal), sendTotal]);
-    for (const pass of plan.classes) await counted(pass, signal);
-    await runPool(plan.dirs, settings.backupThreads, signal, counted);
+    const timed = async (stage: string, work: () => Promise<unknown>): Promise<void> => {
+      const t0 = Date.now();
+      await work();
+      stages.push(`${stage} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    };
+    await timed('root', () => Promise.all([counted(plan.root, signal), sendTotal]));
+    if (plan.classes.length > 0) await timed('InnoDB/Aria', async () => {
+      for (const pass of plan.classes) await counted(pass, signal);
+    });
+    await timed(`${plan.dirs.length} directories`, () => runPool(plan.dirs, settings.backupThreads, signal, counted));
     ticker.stop();
     rmSync(tarPath, { force: true });
   }
@@ -165,7 +174,8 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
   rmSync(magicPath, { force: true });
   // Every connection is closed here (each rsync waited for its connector): only now may mysqld hear `done`.
   await relay?.close();
-  reportSummary('donor', sessions(), Date.now() - started);
+  const summaryStages = stages.length > 0 ? `; stages: ${stages.join(', ')}` : '';
+  logger('donor').info(`${summaryLine('donor', sessions(), Date.now() - started)}${summaryStages}`);
   protocol.done(state);
 }
 

@@ -4,7 +4,6 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { logger } from '../log.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Prepared } from './prepare.js';
 import type { Protocol } from './protocol.js';
@@ -73,9 +72,4 @@ export function readReports(dir: string): SessionFigures[] {
       return [];
     }
   });
-}
-
-/** Logs a side's summary line. */
-export function reportSummary(role: string, sessions: SessionFigures[], durationMs: number): void {
-  logger(role).info(summaryLine(role, sessions, durationMs));
 }
