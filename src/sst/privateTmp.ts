@@ -26,7 +26,8 @@ export function sweepStaleTempDirs(parent: string, alive: (pid: number) => boole
     rmSync(join(parent, name), { recursive: true, force: true });
     removed.push(name);
   }
-  if (removed.length > 0) log.info(`Removed temp directories of ended SSTs in "${parent}": ${removed.join(', ')}`);
+  if (removed.length > 0)
+    log.info(`Removed temp directories of ended SSTs in "${parent}": ${removed.join(', ')}`);
   return removed;
 }
 

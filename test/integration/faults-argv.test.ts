@@ -23,11 +23,18 @@ afterAll(() => pair.cleanup());
 function cnfWith(name: string, sst: Record<string, string>): string {
   const cnf = join(pair.base, `${name}.cnf`);
   copyFileSync(pair.joiner.cnf, cnf);
-  appendFileSync(cnf, `[sst]\n${Object.entries(sst).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
+  appendFileSync(
+    cnf,
+    `[sst]\n${Object.entries(sst)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`,
+  );
   return cnf;
 }
 
-async function runScript(command: string): Promise<{ exitCode: number | null; lines: string[]; stderr: string }> {
+async function runScript(
+  command: string,
+): Promise<{ exitCode: number | null; lines: string[]; stderr: string }> {
   const r = await new StandinMysqld(command, { datadir: pair.base }).wait(30_000);
   return r;
 }
@@ -45,15 +52,62 @@ const dd = (): string => `${pair.joiner.datadir}/`;
 
 describe('bad argv', () => {
   const cases: [string, () => string, number, string][] = [
-    ['an option without its value at the end', () => `wsrep_sst_rsync_tunnel --role 'joiner' --datadir '${dd()}' --address`, 22, 'Cannot parse the SST arguments: --address needs a value'],
-    ['an unknown role', () => `wsrep_sst_rsync_tunnel --role 'observer' --address '${JOINER}' --datadir '${dd()}'`, 22, 'Cannot run an SST with --role "observer": expected "joiner" or "donor"'],
-    ['a missing --datadir', () => `wsrep_sst_rsync_tunnel --role 'joiner' --address '${JOINER}:${PORT}' --parent 1`, 2, "The '--datadir' parameter must be passed"],
-    ['a missing --address', () => `wsrep_sst_rsync_tunnel --role 'joiner' --datadir '${dd()}' --parent 1`, 22, 'Cannot run an SST without --address'],
-    ['a port out of range', () => `wsrep_sst_rsync_tunnel --role 'joiner' --address '${JOINER}:99999' --datadir '${dd()}'`, 22, `Cannot parse SST address "${JOINER}:99999": port "99999" is not a number from 1 to 65535`],
-    ['an IPv6 address without brackets', () => `wsrep_sst_rsync_tunnel --role 'joiner' --address 'fd00::1:4444' --datadir '${dd()}'`, 22, 'Cannot parse SST address "fd00::1:4444": an IPv6 address must be written in brackets'],
-    ['characters mysqld never sends', () => `wsrep_sst_rsync_tunnel --role 'joiner' --address 'db;rm' --datadir '${dd()}'`, 22, 'Cannot parse SST address "db;rm": only letters, digits and "-_.:[]/" are allowed'],
-    ['a non-numeric --parent', () => `wsrep_sst_rsync_tunnel --role 'joiner' --address '${JOINER}:${PORT}' --datadir '${dd()}' --parent abc`, 22, 'Cannot use --parent "abc": expected a whole number'],
-    ['a --port that contradicts the address', () => `wsrep_sst_rsync_tunnel --role 'donor' --address '${JOINER}:${PORT}/rsync_tunnel_sst' --port 4444 --datadir '${dd()}'`, 2, `Cannot use --port "4444": the address "${JOINER}:${PORT}/rsync_tunnel_sst" says ${PORT}`],
+    [
+      'an option without its value at the end',
+      () => `wsrep_sst_rsync_tunnel --role 'joiner' --datadir '${dd()}' --address`,
+      22,
+      'Cannot parse the SST arguments: --address needs a value',
+    ],
+    [
+      'an unknown role',
+      () => `wsrep_sst_rsync_tunnel --role 'observer' --address '${JOINER}' --datadir '${dd()}'`,
+      22,
+      'Cannot run an SST with --role "observer": expected "joiner" or "donor"',
+    ],
+    [
+      'a missing --datadir',
+      () => `wsrep_sst_rsync_tunnel --role 'joiner' --address '${JOINER}:${PORT}' --parent 1`,
+      2,
+      "The '--datadir' parameter must be passed",
+    ],
+    [
+      'a missing --address',
+      () => `wsrep_sst_rsync_tunnel --role 'joiner' --datadir '${dd()}' --parent 1`,
+      22,
+      'Cannot run an SST without --address',
+    ],
+    [
+      'a port out of range',
+      () => `wsrep_sst_rsync_tunnel --role 'joiner' --address '${JOINER}:99999' --datadir '${dd()}'`,
+      22,
+      `Cannot parse SST address "${JOINER}:99999": port "99999" is not a number from 1 to 65535`,
+    ],
+    [
+      'an IPv6 address without brackets',
+      () => `wsrep_sst_rsync_tunnel --role 'joiner' --address 'fd00::1:4444' --datadir '${dd()}'`,
+      22,
+      'Cannot parse SST address "fd00::1:4444": an IPv6 address must be written in brackets',
+    ],
+    [
+      'characters mysqld never sends',
+      () => `wsrep_sst_rsync_tunnel --role 'joiner' --address 'db;rm' --datadir '${dd()}'`,
+      22,
+      'Cannot parse SST address "db;rm": only letters, digits and "-_.:[]/" are allowed',
+    ],
+    [
+      'a non-numeric --parent',
+      () =>
+        `wsrep_sst_rsync_tunnel --role 'joiner' --address '${JOINER}:${PORT}' --datadir '${dd()}' --parent abc`,
+      22,
+      'Cannot use --parent "abc": expected a whole number',
+    ],
+    [
+      'a --port that contradicts the address',
+      () =>
+        `wsrep_sst_rsync_tunnel --role 'donor' --address '${JOINER}:${PORT}/rsync_tunnel_sst' --port 4444 --datadir '${dd()}'`,
+      2,
+      `Cannot use --port "4444": the address "${JOINER}:${PORT}/rsync_tunnel_sst" says ${PORT}`,
+    ],
   ];
   it.each(cases)('%s', async (_name, command, code, message) => {
     const r = await runScript(command());
@@ -70,16 +124,24 @@ describe('bad option values and key material', () => {
     const r = await runScript(joinerCmd(pair, PORT, { defaultsFile: cnf }));
     expect(r.exitCode, show(r as never)).toBe(22);
     expect(r.lines).toEqual([]);
-    expect(r.stderr).toMatch(new RegExp(`Cannot use \\[sst\\] idle-timeout = "2m" \\(${cnf.replaceAll('.', '\\.')}:\\d+\\): expected a whole number of seconds`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `Cannot use \\[sst\\] idle-timeout = "2m" \\(${cnf.replaceAll('.', '\\.')}:\\d+\\): expected a whole number of seconds`,
+      ),
+    );
     await expectNothingStarted();
   });
 
   it('a missing key file (exit 2) and a key that is a directory (exit 22)', async () => {
     const missing = join(pair.base, 'nope.key');
-    const r1 = await runScript(joinerCmd(pair, PORT, { defaultsFile: cnfWith('missing-key', { tkey: missing }) }));
+    const r1 = await runScript(
+      joinerCmd(pair, PORT, { defaultsFile: cnfWith('missing-key', { tkey: missing }) }),
+    );
     expect(r1.exitCode, show(r1 as never)).toBe(2);
     expect(r1.stderr).toContain(`"${missing}": file not found`);
-    const r2 = await runScript(joinerCmd(pair, PORT, { defaultsFile: cnfWith('dir-key', { tkey: pair.tmp }) }));
+    const r2 = await runScript(
+      joinerCmd(pair, PORT, { defaultsFile: cnfWith('dir-key', { tkey: pair.tmp }) }),
+    );
     expect(r2.exitCode, show(r2 as never)).toBe(22);
     expect(r2.stderr).toContain(`"${pair.tmp}": it is a directory`);
     expect([...r1.lines, ...r2.lines]).toEqual([]);
@@ -93,8 +155,15 @@ describe('bad option values and key material', () => {
       return;
     }
     // Everything but the key readable by nobody; the key stays root's, mode 0600.
-    for (const dir of [pair.base, join(pair.base, 'pki'), join(pair.base, 'pki', 'ca'), join(pair.base, 'joiner')]) chmodSync(dir, 0o755);
-    for (const file of [pair.joiner.cert.cert, join(pair.base, 'pki', 'ca', 'ca.pem'), pair.joiner.cnf]) chmodSync(file, 0o644);
+    for (const dir of [
+      pair.base,
+      join(pair.base, 'pki'),
+      join(pair.base, 'pki', 'ca'),
+      join(pair.base, 'joiner'),
+    ])
+      chmodSync(dir, 0o755);
+    for (const file of [pair.joiner.cert.cert, join(pair.base, 'pki', 'ca', 'ca.pem'), pair.joiner.cnf])
+      chmodSync(file, 0o644);
     chmodSync(pair.joiner.cert.key, 0o600);
     const datadir = join(pair.base, 'nobody-data');
     mkdirSync(datadir, { mode: 0o777 });

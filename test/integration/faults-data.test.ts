@@ -25,12 +25,22 @@ import {
 const pairs: Pair[] = [];
 afterAll(() => {
   for (const pair of pairs) {
-    signalAll(processesMentioning(pair.base).map((p) => p.pid), 'SIGKILL');
+    signalAll(
+      processesMentioning(pair.base).map((p) => p.pid),
+      'SIGKILL',
+    );
     pair.cleanup();
   }
 });
 
-const NODE_LOCAL = ['grastate.dat', 'galera.cache', 'gvwstate.dat', 'ib_buffer_pool', 'mysqld.pid', 'node.err'];
+const NODE_LOCAL = [
+  'grastate.dat',
+  'galera.cache',
+  'gvwstate.dat',
+  'ib_buffer_pool',
+  'mysqld.pid',
+  'node.err',
+];
 const skipLocal = (rel: string): boolean => NODE_LOCAL.includes(rel) || rel.startsWith('mysql-bin.');
 
 /** `host:port` with IPv6 in the compact form the kit's /proc decoder does not produce: normalise both. */
@@ -42,7 +52,9 @@ function norm(hostPort: string): string {
   const [head = '', tail = ''] = host.split('::');
   const left = head === '' ? [] : head.split(':');
   const right = tail === '' ? [] : tail.split(':');
-  const groups = host.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  const groups = host.includes('::')
+    ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+    : left;
   return `${groups.map((g) => Number.parseInt(g, 16)).join(':')}:${port}`;
 }
 
@@ -67,7 +79,9 @@ function expectSameTree(pair: Pair, external?: string): void {
 
 describe('IPv6 end to end', () => {
   it('joiner on [::1] with an IP SAN ::1 certificate: identical tree, odd names and symlinks included', async (ctx) => {
-    const hasV6 = Object.values(networkInterfaces()).some((list) => (list ?? []).some((a) => a.address === '::1'));
+    const hasV6 = Object.values(networkInterfaces()).some((list) =>
+      (list ?? []).some((a) => a.address === '::1'),
+    );
     if (!hasV6) {
       console.log('SKIP IPv6 case: this machine has no ::1 (IPv6 disabled)');
       ctx.skip();
@@ -94,7 +108,11 @@ describe('IPv6 end to end', () => {
 
 describe('big and many', () => {
   it('a sparse file over 4 GiB and 100 000 files arrive byte for byte', async () => {
-    const pair = makePair('bigmany', { joiner: '127.0.0.61', donor: '127.0.0.62' }, { 'backup-threads': '2', 'idle-timeout': '60' });
+    const pair = makePair(
+      'bigmany',
+      { joiner: '127.0.0.61', donor: '127.0.0.62' },
+      { 'backup-threads': '2', 'idle-timeout': '60' },
+    );
     pairs.push(pair);
     const dd = pair.donor.datadir;
     // 4 GiB + 1 MiB, sparse, with distinct bytes at the start, across the 4 GiB boundary and at the end.
@@ -102,7 +120,11 @@ describe('big and many', () => {
     const big = join(dd, 'bigdb', 'huge table.ibd');
     const size = 4 * 1024 ** 3 + (1 << 20);
     const fd = openSync(big, 'w');
-    for (const [at, text] of [[0, 'start'], [4 * 1024 ** 3 - 3, 'across-4GiB'], [size - 3, 'end']] as const) {
+    for (const [at, text] of [
+      [0, 'start'],
+      [4 * 1024 ** 3 - 3, 'across-4GiB'],
+      [size - 3, 'end'],
+    ] as const) {
       writeSync(fd, Buffer.from(text), 0, text.length, at);
     }
     closeSync(fd);
@@ -125,7 +147,9 @@ describe('big and many', () => {
     expect(r.dr.exitCode, show(r.dr)).toBe(0);
     expect(r.jr.exitCode, show(r.jr)).toBe(0);
     expect(r.jr.lines.at(-1)).toBe(`${UUID}:42 0`);
-    console.log(`4 GiB sparse file + 100 000 files: SST in ${(took / 1000).toFixed(1)} s, ${r.samples} listener samples`);
+    console.log(
+      `4 GiB sparse file + 100 000 files: SST in ${(took / 1000).toFixed(1)} s, ${r.samples} listener samples`,
+    );
     const got = join(pair.joiner.datadir, 'bigdb', 'huge table.ibd');
     expect(statSync(got).size).toBe(size);
     const cmp = spawnSync('cmp', [big, got]);

@@ -8,7 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { REPO, StandinMysqld, donorCommand, joinerCommand, type StandinResult } from '../helpers/mysqld-standin.js';
+import {
+  REPO,
+  StandinMysqld,
+  donorCommand,
+  joinerCommand,
+  type StandinResult,
+} from '../helpers/mysqld-standin.js';
 import { tempDir } from '../helpers/pki.js';
 import { makeNodes, portIsFree, processesMentioning, type TestNode } from '../helpers/sst-fixture.js';
 import { start, waitFor, type Proc } from '../helpers/procs.js';
@@ -82,7 +88,11 @@ export function joinerCmd(
 }
 
 /** The donor command of `pair` for the joiner's ready payload. */
-export function donorCmd(pair: Pair, payload: string, extra: Partial<Parameters<typeof donorCommand>[0]> = {}): string {
+export function donorCmd(
+  pair: Pair,
+  payload: string,
+  extra: Partial<Parameters<typeof donorCommand>[0]> = {},
+): string {
   return donorCommand({
     address: payload,
     datadir: pair.donor.datadir,
@@ -115,7 +125,12 @@ export function startDonor(
 }
 
 /** Polls `predicate` until it holds; throws naming `what` after `timeoutMs`. */
-export async function waitUntil(predicate: () => boolean, what: string, timeoutMs = 20_000, stepMs = 25): Promise<void> {
+export async function waitUntil(
+  predicate: () => boolean,
+  what: string,
+  timeoutMs = 20_000,
+  stepMs = 25,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -172,7 +187,9 @@ export function signalAll(pids: number[], signal: NodeJS.Signals): void {
 
 /** rsync processes of a donor (its data passes, not the connectors they spawned). */
 export function donorRsyncs(scriptPid: number): number[] {
-  return processTree(scriptPid).filter((pid) => /^rsync /.test(cmdlineOf(pid)) && cmdlineOf(pid).includes('--rsh='));
+  return processTree(scriptPid).filter(
+    (pid) => /^rsync /.test(cmdlineOf(pid)) && cmdlineOf(pid).includes('--rsh='),
+  );
 }
 
 /** A TCP socket in LISTEN state, with the pids holding it. */
@@ -183,7 +200,8 @@ export interface Listening {
 }
 
 function decode(hex: string): string {
-  const bytes = (word: string): number[] => (word.match(/../g) ?? []).map((b) => Number.parseInt(b, 16)).reverse();
+  const bytes = (word: string): number[] =>
+    (word.match(/../g) ?? []).map((b) => Number.parseInt(b, 16)).reverse();
   if (hex.length === 8) return bytes(hex).join('.');
   const all = (hex.match(/.{8}/g) ?? []).flatMap(bytes);
   const groups: string[] = [];
@@ -268,9 +286,12 @@ export function sampleListeners(
  * listener on the given ports, no transient file in either datadir, no private temp dir left.
  */
 export async function expectNothingLeft(pair: Pair, ports: { host: string; port: number }[]): Promise<void> {
-  await waitUntil(() => processesMentioning(pair.base).length === 0, 'the test processes to end', 3000).catch(() => undefined);
+  await waitUntil(() => processesMentioning(pair.base).length === 0, 'the test processes to end', 3000).catch(
+    () => undefined,
+  );
   expect(processesMentioning(pair.base), 'processes left').toEqual([]);
-  for (const { host, port } of ports) expect(await portIsFree(host, port), `${host}:${port} still bound`).toBe(true);
+  for (const { host, port } of ports)
+    expect(await portIsFree(host, port), `${host}:${port} still bound`).toBe(true);
   for (const dir of [pair.joiner.datadir, pair.donor.datadir]) {
     for (const name of TRANSIENT) expect(existsSync(join(dir, name)), `${name} left in ${dir}`).toBe(false);
     const temp = readdirSync(dir).filter((n) => n.startsWith('.rsync_tunnel_sst_complete.'));
@@ -298,7 +319,13 @@ export interface ExternalStandin {
  * stdout and answers `flush tables`. The script's stdout is a pipe owned by the stand-in, so killing it closes
  * the script's stdout as mysqld's death would; stderr goes to a file, like mysqld's error log.
  */
-export function externalStandin(base: string, name: string, command: string, datadir: string, flushAnswer?: string): ExternalStandin {
+export function externalStandin(
+  base: string,
+  name: string,
+  command: string,
+  datadir: string,
+  flushAnswer?: string,
+): ExternalStandin {
   const driver = join(base, 'standin.mjs');
   const log = join(base, `${name}.stderr.log`);
   if (!existsSync(driver)) {

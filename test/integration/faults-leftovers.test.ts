@@ -5,7 +5,16 @@
  * (3.2.3-3.2.5, 3.3.7) and never silently reused: a stale completion marker never makes a joiner report success.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StandinMysqld } from '../helpers/mysqld-standin.js';
@@ -40,7 +49,10 @@ beforeAll(() => {
 
 afterEach(async () => {
   await killAll();
-  signalAll(processesMentioning(pair.base).map((p) => p.pid), 'SIGKILL');
+  signalAll(
+    processesMentioning(pair.base).map((p) => p.pid),
+    'SIGKILL',
+  );
 });
 
 afterAll(() => pair.cleanup());
@@ -55,7 +67,12 @@ function deadPid(): number {
 function joinerCnf(name: string, sst: Record<string, string>): string {
   const cnf = join(pair.base, `${name}.cnf`);
   copyFileSync(pair.joiner.cnf, cnf);
-  appendFileSync(cnf, `[sst]\n${Object.entries(sst).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
+  appendFileSync(
+    cnf,
+    `[sst]\n${Object.entries(sst)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`,
+  );
   return cnf;
 }
 
@@ -65,7 +82,14 @@ describe('a busy port', () => {
   it('is refused before ready with exit 16, naming the port and the process that holds it', async () => {
     const port = 14541;
     const holder = start('socat', [`TCP-LISTEN:${port},bind=${JOINER},reuseaddr,fork`, 'EXEC:/bin/true']);
-    await waitUntil(() => spawnSync('ss', ['-Hltn', `sport = :${port}`]).stdout.toString().includes(`${JOINER}:${port}`), 'socat to listen', 5000);
+    await waitUntil(
+      () =>
+        spawnSync('ss', ['-Hltn', `sport = :${port}`])
+          .stdout.toString()
+          .includes(`${JOINER}:${port}`),
+      'socat to listen',
+      5000,
+    );
     const r = await new StandinMysqld(joinerCmd(pair, port), { datadir: pair.joiner.datadir }).wait(20_000);
     expect(r.exitCode, show(r)).toBe(16);
     expect(r.lines).toEqual([]);
@@ -79,12 +103,19 @@ describe('a busy port', () => {
 
   it('names a holder of the wildcard address too', async () => {
     const port = 14542;
-    const holder = start(process.execPath, ['-e', `require('net').createServer().listen(${port}, '0.0.0.0', () => console.log('up'))`]);
+    const holder = start(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${port}, '0.0.0.0', () => console.log('up'))`,
+    ]);
     await waitFor(holder, /up/, 5000, 'stdout');
     const r = await new StandinMysqld(joinerCmd(pair, port), { datadir: pair.joiner.datadir }).wait(20_000);
     expect(r.exitCode, show(r)).toBe(16);
     expect(r.lines).toEqual([]);
-    expect(r.stderr).toMatch(new RegExp(`Cannot listen on "${JOINER.replaceAll('.', '\\.')}:${port}": the port is in use by process ${holder.child.pid} \\(`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `Cannot listen on "${JOINER.replaceAll('.', '\\.')}:${port}": the port is in use by process ${holder.child.pid} \\(`,
+      ),
+    );
     holder.child.kill('SIGTERM');
     await holder.exited;
     await expectNothingLeft(pair, [{ host: JOINER, port }]);
@@ -140,14 +171,18 @@ describe('leftovers of a crashed SST', () => {
     expect(jr.exitCode, show(jr)).toBe(0);
     expect(jr.lines).toEqual([`ready ${payload}`, `${UUID}:42 0`]);
     expect(treeDigest(pair.joiner.datadir, skipLocal)).toEqual(treeDigest(dd, skipLocal));
-    expect(readFileSync(join(pair.joiner.datadir, 'mysql-bin.000001'))).toEqual(readFileSync(join(dd, 'mysql-bin.000001')));
+    expect(readFileSync(join(pair.joiner.datadir, 'mysql-bin.000001'))).toEqual(
+      readFileSync(join(dd, 'mysql-bin.000001')),
+    );
     await expectNothingLeft(pair, [{ host: JOINER, port }]);
   });
 });
 
 describe('one SST per datadir', () => {
   it('a second SST waits [sst] previous-sst-timeout, then refuses with exit 114; the first is untouched', async () => {
-    const first = await startJoiner(pair, 14546, { defaultsFile: joinerCnf('long', { 'connect-timeout': '30' }) });
+    const first = await startJoiner(pair, 14546, {
+      defaultsFile: joinerCnf('long', { 'connect-timeout': '30' }),
+    });
     const firstPid = first.joiner.scriptPid() as number;
     const started = Date.now();
     const r = await new StandinMysqld(joinerCmd(pair, 14547), { datadir: pair.joiner.datadir }).wait(20_000);
@@ -169,10 +204,15 @@ describe('one SST per datadir', () => {
 
   it('a previous joiner still listening on the port is waited for, then the new one takes over and completes', async () => {
     const port = 14548;
-    const old = await startJoiner(pair, port, { defaultsFile: joinerCnf('short', { 'connect-timeout': '1' }) });
-    const next = new StandinMysqld(joinerCmd(pair, port, { defaultsFile: joinerCnf('patient', { 'previous-sst-timeout': '15' }) }), {
-      datadir: pair.joiner.datadir,
+    const old = await startJoiner(pair, port, {
+      defaultsFile: joinerCnf('short', { 'connect-timeout': '1' }),
     });
+    const next = new StandinMysqld(
+      joinerCmd(pair, port, { defaultsFile: joinerCnf('patient', { 'previous-sst-timeout': '15' }) }),
+      {
+        datadir: pair.joiner.datadir,
+      },
+    );
     const oldResult = await old.joiner.wait(20_000);
     expect(oldResult.exitCode).toBe(110);
     const first = await next.firstLine();
@@ -211,7 +251,12 @@ describe('disk full on the joiner', () => {
       expect(jr.lines).toEqual([`ready ${payload}`]);
       expect(`${jr.stderr}\n${dr.stderr}`).toMatch(/No space left on device/);
       expect(dr.stderr).toMatch(/rsync pass "directory bigdb" failed/);
-      for (const name of ['wsrep_sst.pid', 'sst_in_progress', 'rsync_tunnel_sst_complete', 'wsrep_sst_binlog.tar']) {
+      for (const name of [
+        'wsrep_sst.pid',
+        'sst_in_progress',
+        'rsync_tunnel_sst_complete',
+        'wsrep_sst_binlog.tar',
+      ]) {
         expect(existsSync(join(mnt, name)), `${name} left`).toBe(false);
       }
       expect(await portIsFree(JOINER, port)).toBe(true);

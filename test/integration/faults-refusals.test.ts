@@ -53,7 +53,14 @@ beforeAll(async () => {
   mkdirSync(join(pair.joiner.datadir, 'keep'));
   writeFileSync(join(pair.joiner.datadir, 'keep', 'me.ibd'), 'joiner data before the SST');
   const home = join(pair.base, 'pki', 'ca');
-  const ca: CaFiles = { name: 'ca', dir: home, cert: join(home, 'ca.pem'), key: join(home, 'ca.key'), chain: [join(home, 'ca.pem')], config: join(home, 'openssl.cnf') };
+  const ca: CaFiles = {
+    name: 'ca',
+    dir: home,
+    cert: join(home, 'ca.pem'),
+    key: join(home, 'ca.key'),
+    chain: [join(home, 'ca.pem')],
+    config: join(home, 'openssl.cnf'),
+  };
   donorCert = pair.donor.cert;
   intruder = issueCert(ca, 'intruder', { cn: 'intruder', ips: ['127.0.0.58'] });
   const other = createCa(join(pair.base, 'pki'), 'other');
@@ -65,13 +72,20 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  signalAll(processesMentioning(pair.base).map((p) => p.pid), 'SIGKILL');
+  signalAll(
+    processesMentioning(pair.base).map((p) => p.pid),
+    'SIGKILL',
+  );
   pair.cleanup();
 });
 
 /** Waits for the n-th joiner log line matching `pattern`. */
 async function joinerLogs(pattern: RegExp, count = 1): Promise<void> {
-  await waitUntil(() => (joiner.stderr.match(new RegExp(pattern.source, 'g')) ?? []).length >= count, `joiner log ${pattern}`, 15_000);
+  await waitUntil(
+    () => (joiner.stderr.match(new RegExp(pattern.source, 'g')) ?? []).length >= count,
+    `joiner log ${pattern}`,
+    15_000,
+  );
 }
 
 function countOf(pattern: RegExp): number {
@@ -82,13 +96,20 @@ function countOf(pattern: RegExp): number {
 function donorCnf(name: string, sst: Record<string, string>): string {
   const cnf = join(pair.base, `donor-${name}.cnf`);
   copyFileSync(pair.donor.cnf, cnf);
-  appendFileSync(cnf, `[sst]\n${Object.entries(sst).map(([k, v]) => `${k}=${v}`).join('\n')}\n`);
+  appendFileSync(
+    cnf,
+    `[sst]\n${Object.entries(sst)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`,
+  );
   return cnf;
 }
 
 function opensslClient(args: string[]): Promise<string> {
   return new Promise((resolve) => {
-    const child = spawn('openssl', ['s_client', '-connect', `${JOINER}:${PORT}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('openssl', ['s_client', '-connect', `${JOINER}:${PORT}`, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -116,16 +137,35 @@ describe('hostile peers are refused, logged, and write nothing', () => {
     expectDatadirUntouched();
   });
 
-  it.each([['TLS 1.0', '-tls1'], ['TLS 1.1', '-tls1_1']])('a %s client', async (_name, flag) => {
+  it.each([
+    ['TLS 1.0', '-tls1'],
+    ['TLS 1.1', '-tls1_1'],
+  ])('a %s client', async (_name, flag) => {
     const n = countOf(/the client offered only TLS versions below the minimum/);
-    const out = await opensslClient([flag, '-cipher', 'DEFAULT:@SECLEVEL=0', '-cert', donorCert.cert, '-key', donorCert.key]);
+    const out = await opensslClient([
+      flag,
+      '-cipher',
+      'DEFAULT:@SECLEVEL=0',
+      '-cert',
+      donorCert.cert,
+      '-key',
+      donorCert.key,
+    ]);
     expect(out).toMatch(/alert protocol version|no protocols available|wrong version|unsupported protocol/i);
-    await joinerLogs(/Refused connection from 127\.0\.0\.1:\d+: the client offered only TLS versions below the minimum/, n + 1);
+    await joinerLogs(
+      /Refused connection from 127\.0\.0\.1:\d+: the client offered only TLS versions below the minimum/,
+      n + 1,
+    );
     expectDatadirUntouched();
   });
 
   it('a client without a certificate that sends the rsync greeting anyway', async () => {
-    const socket = tlsConnect({ host: JOINER, port: PORT, ca: readFileSync(pair.caCert), rejectUnauthorized: false });
+    const socket = tlsConnect({
+      host: JOINER,
+      port: PORT,
+      ca: readFileSync(pair.caCert),
+      rejectUnauthorized: false,
+    });
     socket.on('error', () => undefined);
     socket.on('secureConnect', () => socket.write('@RSYNCD: 32.0\nrsync_tunnel_sst\n'));
     await joinerLogs(/Refused connection from 127\.0\.0\.1:\d+: The donor presented no certificate/);
@@ -138,7 +178,9 @@ describe('hostile peers are refused, logged, and write nothing', () => {
     const r = await startDonor(pair, payload, { defaultsFile: cnf }).wait(30_000);
     expect(r.exitCode, show(r)).toBe(22);
     expect(r.lines).toEqual([]);
-    expect(r.stderr).toContain('closed the connection without a byte after the TLS handshake: it most likely refused this donor');
+    expect(r.stderr).toContain(
+      'closed the connection without a byte after the TLS handshake: it most likely refused this donor',
+    );
     await joinerLogs(/Refused connection from 127\.0\.0\.1:\d+: .*(certificate|chain|issuer)/i);
     expectDatadirUntouched();
   });
@@ -149,7 +191,9 @@ describe('hostile peers are refused, logged, and write nothing', () => {
     expect(r.exitCode, show(r)).toBe(22);
     expect(r.lines).toEqual([]);
     expect(r.stderr).toContain('it most likely refused this donor');
-    await joinerLogs(/matches none of the allowed donors "donor"; it presented subject "O=sst-tunnel tests, CN=intruder"/);
+    await joinerLogs(
+      /matches none of the allowed donors "donor"; it presented subject "O=sst-tunnel tests, CN=intruder"/,
+    );
     expectDatadirUntouched();
   });
 

@@ -43,7 +43,10 @@ beforeAll(() => {
 
 afterEach(async () => {
   await killAll();
-  signalAll(processesMentioning(pair.base).map((p) => p.pid), 'SIGKILL');
+  signalAll(
+    processesMentioning(pair.base).map((p) => p.pid),
+    'SIGKILL',
+  );
 });
 
 afterAll(() => pair.cleanup());
@@ -54,7 +57,9 @@ async function midTransfer(donorRoot: () => number[]): Promise<void> {
     () =>
       donorRoot().some((root) =>
         donorRsyncs(root).some(
-          (pid) => cmdlineOf(pid).includes('./big/') && processTree(pid).some((c) => /cli\.js connect( |$)|(^|\/)socat /.test(cmdlineOf(c))),
+          (pid) =>
+            cmdlineOf(pid).includes('./big/') &&
+            processTree(pid).some((c) => /cli\.js connect( |$)|(^|\/)socat /.test(cmdlineOf(c))),
         ),
       ),
     'the donor pass of database "big" with its connector',
@@ -102,7 +107,11 @@ describe('mysqld killed', () => {
     const tree = processTree(script);
     process.kill(mysqld.pid, 'SIGKILL');
     const killedAt = Date.now();
-    await waitUntil(() => tree.every((pid) => cmdlineOf(pid) === ''), 'the joiner and its children to end', 10_000);
+    await waitUntil(
+      () => tree.every((pid) => cmdlineOf(pid) === ''),
+      'the joiner and its children to end',
+      10_000,
+    );
     expect(Date.now() - killedAt).toBeLessThan(5000);
     expect(mysqld.stderr()).toContain(`Parent mysqld process (PID: ${mysqld.pid}) terminated unexpectedly`);
     expect(mysqld.lines()).toEqual([`ready ${payload}`]);
@@ -115,15 +124,27 @@ describe('mysqld killed', () => {
   it('donor: the ancestors watch ends the script within seconds, children gone; the joiner never reports success', async () => {
     const port = 14525;
     const { joiner, payload } = await startJoiner(pair, port);
-    const mysqld = externalStandin(pair.base, 'donor', donorCmd(pair, payload), pair.donor.datadir, `${UUID}:42 0`);
+    const mysqld = externalStandin(
+      pair.base,
+      'donor',
+      donorCmd(pair, payload),
+      pair.donor.datadir,
+      `${UUID}:42 0`,
+    );
     const script = await mysqld.scriptPid();
     await midTransfer(() => [script]);
     const tree = processTree(script);
     process.kill(mysqld.pid, 'SIGKILL');
     const killedAt = Date.now();
-    await waitUntil(() => tree.every((pid) => cmdlineOf(pid) === ''), 'the donor and its children to end', 10_000);
+    await waitUntil(
+      () => tree.every((pid) => cmdlineOf(pid) === ''),
+      'the donor and its children to end',
+      10_000,
+    );
     expect(Date.now() - killedAt).toBeLessThan(5000);
-    expect(mysqld.stderr()).toMatch(/Parent mysqld process \(PID: \d+\) terminated unexpectedly|Cannot write to mysqld/);
+    expect(mysqld.stderr()).toMatch(
+      /Parent mysqld process \(PID: \d+\) terminated unexpectedly|Cannot write to mysqld/,
+    );
     const jr = await joiner.wait(20_000);
     expect(jr.exitCode, show(jr)).toBe(110);
     expect(jr.lines).toEqual([`ready ${payload}`]);

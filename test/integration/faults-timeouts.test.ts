@@ -63,10 +63,17 @@ async function recoverySst(port: number): Promise<void> {
 /** Waits until the donor's pass of the big database runs with its connector up; returns that rsync. */
 async function midTransfer(donorShell: number): Promise<number[]> {
   let rsyncs: number[] = [];
-  await waitUntil(() => {
-    rsyncs = donorRsyncs(donorShell).filter((pid) => cmdlineOf(pid).includes('./big/'));
-    return rsyncs.some((pid) => processTree(pid).some((c) => /cli\.js connect( |$)|(^|\/)socat /.test(cmdlineOf(c))));
-  }, 'the donor pass of database "big" with its connector', 30_000, 10);
+  await waitUntil(
+    () => {
+      rsyncs = donorRsyncs(donorShell).filter((pid) => cmdlineOf(pid).includes('./big/'));
+      return rsyncs.some((pid) =>
+        processTree(pid).some((c) => /cli\.js connect( |$)|(^|\/)socat /.test(cmdlineOf(c))),
+      );
+    },
+    'the donor pass of database "big" with its connector',
+    30_000,
+    10,
+  );
   // Let the TLS connection open and bytes flow.
   await new Promise((r) => setTimeout(r, 200));
   return rsyncs;
@@ -99,7 +106,9 @@ describe('timeouts and dead peers', () => {
       expect(jr.exitCode, show(jr)).toBe(110);
       expect(jr.lines).toEqual([`ready ${payload}`]);
       // Whichever side's idle timer fires first ends the connection; the joiner names it either way.
-      expect(jr.stderr).toMatch(/No data moved for 2 s \(\[sst\] idle-timeout\)|The donor opened no new connection for 3 s and never sent the completion marker/);
+      expect(jr.stderr).toMatch(
+        /No data moved for 2 s \(\[sst\] idle-timeout\)|The donor opened no new connection for 3 s and never sent the completion marker/,
+      );
       // The donor's stopped rsync is ended once its connection is gone; its pass fails, named.
       expect([110, 255], show(dr)).toContain(dr.exitCode);
       expect(dr.lines).toEqual(['flush tables']);
@@ -128,7 +137,10 @@ describe('timeouts and dead peers', () => {
     expect(jr.stderr).toMatch(/never sent the completion marker \(\[sst\] connect-timeout\)/);
     // The crash left the donor's lock file behind (a dead pid): the next SST removes it and completes.
     await recoverySst(port + 1);
-    await expectNothingLeft(pair, [{ host: JOINER, port }, { host: JOINER, port: port + 1 }]);
+    await expectNothingLeft(pair, [
+      { host: JOINER, port },
+      { host: JOINER, port: port + 1 },
+    ]);
   });
 
   it('fails the donor fast (no continue, no done) when the joiner is killed mid-transfer; the next SST recovers', async () => {
@@ -148,6 +160,9 @@ describe('timeouts and dead peers', () => {
     expect(jr.lines).toEqual([`ready ${payload}`]);
     // Leftovers of the killed joiner: its lock file (dead pid) and sst_in_progress. The next SST takes over.
     await recoverySst(port + 1);
-    await expectNothingLeft(pair, [{ host: JOINER, port }, { host: JOINER, port: port + 1 }]);
+    await expectNothingLeft(pair, [
+      { host: JOINER, port },
+      { host: JOINER, port: port + 1 },
+    ]);
   });
 });
