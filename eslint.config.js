@@ -13,7 +13,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'exit', message: 'Only src/cli.ts may exit: throw a typed error instead' },
+        {
+          object: 'process',
+          property: 'exit',
+          message: 'Only src/cli.ts may exit: throw a typed error instead',
+        },
       ],
       'no-console': 'error',
     },

@@ -48,14 +48,22 @@ export class SstTunnelError extends Error {
 /** A command-line argument or option value is malformed or missing (exit 22, or 2 for a missing one). */
 export class UsageError extends SstTunnelError {
   constructor(message: string, options: { exitCode?: number; cause?: unknown } = {}) {
-    super(message, { code: 'SST_USAGE', exitCode: options.exitCode ?? ExitCode.EINVAL, cause: options.cause });
+    super(message, {
+      code: 'SST_USAGE',
+      exitCode: options.exitCode ?? ExitCode.EINVAL,
+      cause: options.cause,
+    });
   }
 }
 
 /** An option file or `[sst]` value is wrong (exit 22). */
 export class ConfigError extends SstTunnelError {
   constructor(message: string, options: { exitCode?: number; cause?: unknown } = {}) {
-    super(message, { code: 'SST_CONFIG', exitCode: options.exitCode ?? ExitCode.EINVAL, cause: options.cause });
+    super(message, {
+      code: 'SST_CONFIG',
+      exitCode: options.exitCode ?? ExitCode.EINVAL,
+      cause: options.cause,
+    });
   }
 }
 

@@ -46,7 +46,9 @@ function tail(o: CommandOptions): string {
 }
 
 function mysqldArgs(o: CommandOptions): string {
-  return o.mysqldArgs === undefined || o.mysqldArgs.length === 0 ? '' : ` --mysqld-args ${o.mysqldArgs.join(' ')}`;
+  return o.mysqldArgs === undefined || o.mysqldArgs.length === 0
+    ? ''
+    : ` --mysqld-args ${o.mysqldArgs.join(' ')}`;
 }
 
 /** The joiner command exactly as mysqld 10.11 formats it (contract 1.2). */
@@ -60,7 +62,13 @@ export function joinerCommand(o: CommandOptions & { parent: number }): string {
 
 /** The donor command exactly as mysqld 10.11 formats it (contract 1.3). */
 export function donorCommand(
-  o: CommandOptions & { gtid: string; domainId?: number; localPort?: number; socket?: string; bypass?: boolean },
+  o: CommandOptions & {
+    gtid: string;
+    domainId?: number;
+    localPort?: number;
+    socket?: string;
+    bypass?: boolean;
+  },
 ): string {
   const dd = o.datadir.endsWith('/') ? o.datadir : `${o.datadir}/`;
   return (
@@ -157,7 +165,8 @@ export class StandinMysqld {
   async firstLine(timeoutMs = 30_000): Promise<string | undefined> {
     const deadline = Date.now() + timeoutMs;
     while (this.lines.length === 0 && this.child.exitCode === null && this.child.signalCode === null) {
-      if (Date.now() > deadline) throw new Error(`No first line within ${timeoutMs} ms; stderr:\n${this.stderr}`);
+      if (Date.now() > deadline)
+        throw new Error(`No first line within ${timeoutMs} ms; stderr:\n${this.stderr}`);
       await new Promise<void>((wake) => {
         this.lineWaiters.push(wake);
         setTimeout(wake, 100);
@@ -193,7 +202,10 @@ export class StandinMysqld {
     return Promise.race([
       this.done,
       new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error(`SST script still running after ${timeoutMs} ms; stderr:\n${this.stderr}`)), timeoutMs).unref(),
+        setTimeout(
+          () => reject(new Error(`SST script still running after ${timeoutMs} ms; stderr:\n${this.stderr}`)),
+          timeoutMs,
+        ).unref(),
       ),
     ]);
   }

@@ -5,7 +5,16 @@
  * two datadirs with the wrapper driven exactly as mysqld drives it. Everything is removed afterwards.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa, createNodeCert } from '../certs/index.js';
@@ -45,7 +54,10 @@ async function makeCertificates(dir: string): Promise<Record<string, Record<stri
 }
 
 function mysqlIds(): { uid: number; gid: number } {
-  const entry = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('mysql:'))?.split(':');
+  const entry = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('mysql:'))
+    ?.split(':');
   return { uid: Number(entry?.[2] ?? 0), gid: Number(entry?.[3] ?? 0) };
 }
 
@@ -53,7 +65,10 @@ function transferRows(joiner: SstSummary | undefined, donor: SstSummary | undefi
   const side = donor ?? joiner;
   if (side === undefined) return [['transfer', 'no summary line found in the logs']];
   return [
-    ['transfer', `${side.bytes} in ${side.seconds.toFixed(1)} s (${side.rate}) over ${side.connections} TLS connections`],
+    [
+      'transfer',
+      `${side.bytes} in ${side.seconds.toFixed(1)} s (${side.rate}) over ${side.connections} TLS connections`,
+    ],
     ['TLS', side.tls ?? 'unknown'],
     ['joiner verified by the donor', donor?.peer ?? 'unknown'],
     ...(donor?.stages === undefined ? [] : [['donor stages', donor.stages] as [string, string]]),
@@ -67,7 +82,13 @@ async function galeraDemo(base: string, opts: DemoOptions): Promise<Report> {
   for (const name of [...readdirSync(pki).map((n) => join(pki, n)), pki]) chownSync(name, uid, gid);
   const cluster = await GaleraCluster.create({
     baseDir: base,
-    nodes: NODES.map((n) => ({ ...n, sstMethod: 'rsync_tunnel', user: 'mysql' as const, binlog: true, sst: sst[n.name] ?? {} })),
+    nodes: NODES.map((n) => ({
+      ...n,
+      sstMethod: 'rsync_tunnel',
+      user: 'mysql' as const,
+      binlog: true,
+      sst: sst[n.name] ?? {},
+    })),
     pathPrepend: [SCRIPTS],
   });
   try {
@@ -76,7 +97,9 @@ async function galeraDemo(base: string, opts: DemoOptions): Promise<Report> {
     await cluster.bootstrap();
     const rows = Math.max(1, Math.floor((opts.sizeMiB * 1024) / 3 / 4));
     await cluster.loadData({ databases: 3, tablesPerDb: 1, rowsPerTable: rows, blobBytes: 4096 });
-    opts.out(`Starting node2 (${NODES[1].address}) with an empty datadir: it joins by SST through rsync_tunnel...\n`);
+    opts.out(
+      `Starting node2 (${NODES[1].address}) with an empty datadir: it joins by SST through rsync_tunnel...\n`,
+    );
     const started = Date.now();
     await cluster.join(joiner, 300_000);
     const joinSeconds = (Date.now() - started) / 1000;
@@ -86,10 +109,10 @@ async function galeraDemo(base: string, opts: DemoOptions): Promise<Report> {
     return {
       title: 'sst-tunnel demo: a real encrypted SST between two MariaDB Galera nodes on this machine',
       rows: [
-      ['certificates', `CA and node certificates made by sst-tunnel certs in ${pki}`],
-      ['donor', `node1 ${NODES[0].address}, ${opts.sizeMiB} MiB in 3 databases, binary log on`],
-      ['joiner', `node2 ${NODES[1].address}, Synced ${joinSeconds.toFixed(1)} s after it started`],
-      ...transferRows(findSummary(joiner.errorLog(), 'joiner'), findSummary(donor.errorLog(), 'donor')),
+        ['certificates', `CA and node certificates made by sst-tunnel certs in ${pki}`],
+        ['donor', `node1 ${NODES[0].address}, ${opts.sizeMiB} MiB in 3 databases, binary log on`],
+        ['joiner', `node2 ${NODES[1].address}, Synced ${joinSeconds.toFixed(1)} s after it started`],
+        ...transferRows(findSummary(joiner.errorLog(), 'joiner'), findSummary(donor.errorLog(), 'donor')),
         ['data', `CHECKSUM TABLE equal on both nodes (${sumDonor.size} tables)`],
       ],
     };
@@ -128,28 +151,44 @@ async function contractDemo(base: string, opts: DemoOptions, reason: string): Pr
   });
   const [donor, joiner] = dirs as [(typeof dirs)[0], (typeof dirs)[0]];
   fillDatadir(donor.datadir, opts.sizeMiB);
-  opts.out(`MariaDB is not available (${reason}): driving the wrapper exactly as mysqld would, between two datadirs.\n`);
+  opts.out(
+    `MariaDB is not available (${reason}): driving the wrapper exactly as mysqld would, between two datadirs.\n`,
+  );
   const state = '6a1c7e2e-9b1f-11ef-8a11-0242ac120002:1 0';
   let payload = '';
   const j = new StandinMysqld(
-    joinerCommand({ address: joiner.address, datadir: joiner.datadir, defaultsFile: joiner.cnf, parent: process.pid, binlog: 'mysql-bin' }),
+    joinerCommand({
+      address: joiner.address,
+      datadir: joiner.datadir,
+      defaultsFile: joiner.cnf,
+      parent: process.pid,
+      binlog: 'mysql-bin',
+    }),
     { datadir: joiner.datadir, onReady: (p) => (payload = p) },
   );
   await j.firstLine();
   const d = new StandinMysqld(
-    donorCommand({ address: payload, datadir: donor.datadir, defaultsFile: donor.cnf, gtid: '6a1c7e2e-9b1f-11ef-8a11-0242ac120002:1', binlog: 'mysql-bin' }),
+    donorCommand({
+      address: payload,
+      datadir: donor.datadir,
+      defaultsFile: donor.cnf,
+      gtid: '6a1c7e2e-9b1f-11ef-8a11-0242ac120002:1',
+      binlog: 'mysql-bin',
+    }),
     { datadir: donor.datadir, flushAnswer: state },
   );
   const [jr, dr] = await Promise.all([j.wait(), d.wait()]);
   if (jr.exitCode !== 0 || dr.exitCode !== 0 || jr.lines.at(-1) !== state) {
-    throw new TransferError(`The demo SST failed (joiner exit ${jr.exitCode}, donor exit ${dr.exitCode}):\n${dr.stderr}\n${jr.stderr}`);
+    throw new TransferError(
+      `The demo SST failed (joiner exit ${jr.exitCode}, donor exit ${dr.exitCode}):\n${dr.stderr}\n${jr.stderr}`,
+    );
   }
   return {
     title: 'sst-tunnel demo: an encrypted SST between two datadirs, driven through the mysqld contract',
     rows: [
-    ['certificates', `CA and node certificates made by sst-tunnel certs`],
-    ['joiner said to mysqld', jr.lines.join(' | ')],
-    ['donor said to mysqld', dr.lines.join(' | ')],
+      ['certificates', `CA and node certificates made by sst-tunnel certs`],
+      ['joiner said to mysqld', jr.lines.join(' | ')],
+      ['donor said to mysqld', dr.lines.join(' | ')],
       ...transferRows(findSummary(jr.stderr, 'joiner'), findSummary(dr.stderr, 'donor')),
     ],
   };
@@ -163,9 +202,14 @@ export async function runDemo(opts: DemoOptions): Promise<string> {
     const available = mariadbAvailable();
     const useGalera = opts.mode === 'galera' || (opts.mode === 'auto' && available.ok);
     if (opts.mode === 'galera' && !available.ok) {
-      throw new TransferError(`Cannot run the Galera demo: ${available.reason ?? 'MariaDB is not available'}`, { exitCode: 2 });
+      throw new TransferError(
+        `Cannot run the Galera demo: ${available.reason ?? 'MariaDB is not available'}`,
+        { exitCode: 2 },
+      );
     }
-    const report = useGalera ? await galeraDemo(base, opts) : await contractDemo(base, opts, available.reason ?? 'not requested');
+    const report = useGalera
+      ? await galeraDemo(base, opts)
+      : await contractDemo(base, opts, available.reason ?? 'not requested');
     report.rows.push(['cleanup', opts.keep ? `kept in ${base}` : 'nodes stopped, temporary files removed']);
     const text = renderReport(report.title, report.rows);
     opts.out(text);

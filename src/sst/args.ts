@@ -113,7 +113,8 @@ function scanMysqldArgs(args: string[]): Record<string, string> {
 }
 
 function wholeNumber(option: string, value: string): number {
-  if (!/^-?\d+$/.test(value)) throw new UsageError(`Cannot use --${option} "${value}": expected a whole number`);
+  if (!/^-?\d+$/.test(value))
+    throw new UsageError(`Cannot use --${option} "${value}": expected a whole number`);
   return Number(value);
 }
 
@@ -158,9 +159,12 @@ export function parseSstArgs(argv: readonly string[], cwd: string = process.cwd(
   const address = parseSstAddress(raw.address);
   if (raw.port !== undefined && wholeNumber('port', raw.port) !== address.port) {
     // wsrep_sst_common refuses a --port that contradicts the address (contract 1.3.6).
-    throw new UsageError(`Cannot use --port "${raw.port}": the address "${raw.address}" says ${address.port}`, {
-      exitCode: ExitCode.ENOENT,
-    });
+    throw new UsageError(
+      `Cannot use --port "${raw.port}": the address "${raw.address}" says ${address.port}`,
+      {
+        exitCode: ExitCode.ENOENT,
+      },
+    );
   }
   const datadir = resolve(cwd, datadirText).replace(/\/+$/, '') || '/';
   const progressText = raw.progress;
@@ -192,7 +196,8 @@ export function parseSstArgs(argv: readonly string[], cwd: string = process.cwd(
     if (value !== undefined && value !== '') (args as unknown as Record<string, unknown>)[key] = value;
   }
   if (raw.parent !== undefined && raw.parent !== '') args.parent = wholeNumber('parent', raw.parent);
-  if (raw.localPort !== undefined && raw.localPort !== '') args.localPort = wholeNumber('local-port', raw.localPort);
+  if (raw.localPort !== undefined && raw.localPort !== '')
+    args.localPort = wholeNumber('local-port', raw.localPort);
   if (raw.gtidDomainId !== undefined && raw.gtidDomainId !== '') {
     args.gtidDomainId = wholeNumber('gtid-domain-id', raw.gtidDomainId);
   }

@@ -3,7 +3,15 @@
  * binlog index into `wsrep_sst_binlog.tar` (basenames only) and sends it with the datadir root; the joiner
  * removes its old binlogs, extracts the tarball next to its own `--binlog` base and rebuilds the index.
  */
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+} from 'node:fs';
 import { rm, writeFile, rename } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -79,7 +87,9 @@ export async function packBinlogs(
   }
   pack.finalize();
   await written;
-  log.info(`Packed ${files.length} binary log(s) for the joiner: ${files.map((f) => basename(f)).join(', ')}`);
+  log.info(
+    `Packed ${files.length} binary log(s) for the joiner: ${files.map((f) => basename(f)).join(', ')}`,
+  );
   return files.map((file) => basename(file));
 }
 
@@ -87,14 +97,19 @@ export async function packBinlogs(
 const SAFE_NAME = /^[^/\\\0]+$/;
 
 /** Joiner: removes the old binlogs and index, extracts the tarball (if any) and rebuilds the index. */
-export async function installBinlogs(datadir: string, names: BinlogNames, tarPath: string): Promise<string[]> {
+export async function installBinlogs(
+  datadir: string,
+  names: BinlogNames,
+  tarPath: string,
+): Promise<string[]> {
   const stem = basename(names.base);
   // Old files: those the old index names, plus any `<base>.NNNNNN` in the directory.
   const old = new Set<string>();
   if (existsSync(names.index)) for (const file of readBinlogIndex(datadir, names.index)) old.add(file);
   if (existsSync(names.dir)) {
     for (const entry of readdirSync(names.dir)) {
-      if (entry.startsWith(`${stem}.`) && /^\d+$/.test(entry.slice(stem.length + 1))) old.add(join(names.dir, entry));
+      if (entry.startsWith(`${stem}.`) && /^\d+$/.test(entry.slice(stem.length + 1)))
+        old.add(join(names.dir, entry));
     }
   }
   for (const file of old) await rm(file, { force: true });
@@ -105,9 +120,16 @@ export async function installBinlogs(datadir: string, names: BinlogNames, tarPat
   const extracted: string[] = [];
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
-    if (header.type !== 'file' || !SAFE_NAME.test(header.name) || header.name === '.' || header.name === '..') {
+    if (
+      header.type !== 'file' ||
+      !SAFE_NAME.test(header.name) ||
+      header.name === '.' ||
+      header.name === '..'
+    ) {
       stream.resume();
-      next(new TransferError(`Cannot extract "${header.name}" from ${BINLOG_TAR}: not a plain binary log file`));
+      next(
+        new TransferError(`Cannot extract "${header.name}" from ${BINLOG_TAR}: not a plain binary log file`),
+      );
       return;
     }
     const target = join(names.dir, header.name);

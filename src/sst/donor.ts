@@ -13,11 +13,26 @@ import { startDonorRelay } from '../tunnel/relay.js';
 import { moduleOf } from './address.js';
 import { BINLOG_TAR, binlogNames, packBinlogs } from './binlog.js';
 import { classFiles, databaseDirs } from './datadirScan.js';
-import { magicPass, parseModuleListing, planPasses, PROGRESS_MODULE_SUFFIX, RSH_HOST, TOTAL_FILE, totalPass, type Pass } from './passes.js';
+import {
+  magicPass,
+  parseModuleListing,
+  planPasses,
+  PROGRESS_MODULE_SUFFIX,
+  RSH_HOST,
+  TOTAL_FILE,
+  totalPass,
+  type Pass,
+} from './passes.js';
 import { ProgressTicker } from './progress.js';
 import { parseState, type SstState } from './protocol.js';
 import { runPass, runPool, type PassRunner } from './rsyncPass.js';
-import { formatBytes, readReports, summaryLine, type RoleContext, type SessionFigures } from './roleContext.js';
+import {
+  formatBytes,
+  readReports,
+  summaryLine,
+  type RoleContext,
+  type SessionFigures,
+} from './roleContext.js';
 
 const log = logger('donor');
 
@@ -40,7 +55,8 @@ export async function waitForFlush(datadir: string, signal: AbortSignal, pollMs 
     // "readable and contains ':'" (contract 6.10): never act on a partly written file.
     if (text !== undefined && text.includes(':')) {
       const state = parseState(text.split('\n')[0] ?? '');
-      if (state === undefined) throw new DonorFlushError(`Cannot parse "${text.trim()}" in ${TABLES_FLUSHED}`);
+      if (state === undefined)
+        throw new DonorFlushError(`Cannot parse "${text.trim()}" in ${TABLES_FLUSHED}`);
       rmSync(flushed, { force: true });
       return state;
     }
@@ -51,12 +67,17 @@ export async function waitForFlush(datadir: string, signal: AbortSignal, pollMs 
 /** The state to send with `--bypass` (IST): the position mysqld passed. */
 export function bypassState(gtid: string | undefined, domainId: number | undefined): SstState {
   const state = gtid === undefined ? undefined : parseState(`${gtid} ${domainId ?? 0}`);
-  if (state === undefined) throw new UsageError(`Cannot run an IST (--bypass) without a valid --gtid (got "${gtid ?? ''}")`);
+  if (state === undefined)
+    throw new UsageError(`Cannot run an IST (--bypass) without a valid --gtid (got "${gtid ?? ''}")`);
   return state;
 }
 
 /** Lists the joiner's rsync modules; also proves TLS and the joiner's identity before anything is locked. */
-async function listModules(runner: PassRunner, cwd: string, signal: AbortSignal): Promise<Map<string, string>> {
+async function listModules(
+  runner: PassRunner,
+  cwd: string,
+  signal: AbortSignal,
+): Promise<Map<string, string>> {
   const pass: Pass = { name: 'module listing', cwd, args: [`${RSH_HOST}::`], first: true, bytes: 0 };
   const result = await runPass(runner, pass, signal);
   return parseModuleListing(result.stdout);
@@ -90,7 +111,13 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
   let counter = 0;
   const runnerFor = (): PassRunner => {
     if (relay !== undefined) {
-      return { rsync: settings.rsync, rsh: relay.rsh, env: {}, explain: relay.lastError, failures: relay.failures };
+      return {
+        rsync: settings.rsync,
+        rsh: relay.rsh,
+        env: {},
+        explain: relay.lastError,
+        failures: relay.failures,
+      };
     }
     const reportFile = join(reportDir, `${String(counter++).padStart(4, '0')}.json`);
     const { rsh: command, env } = connectorRsh({ ...spec, reportFile }, ctx.cli);
@@ -109,7 +136,9 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
     // Reach the joiner and verify it before mysqld takes the global read lock.
     const offered = await listModules(runnerFor(), args.datadir, signal);
     if (!offered.has(module)) {
-      throw new TransferError(`The joiner does not offer rsync module "${module}" (it lists: ${[...offered.keys()].join(', ')})`);
+      throw new TransferError(
+        `The joiner does not offer rsync module "${module}" (it lists: ${[...offered.keys()].join(', ')})`,
+      );
     }
     // A previous SST's answer must not be taken for this one's (contract 3.4.2).
     for (const stale of [TABLES_FLUSHED, SST_ERROR]) rmSync(join(args.datadir, stale), { force: true });
@@ -117,7 +146,12 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
     state = await waitForFlush(args.datadir, signal);
     log.info(`Tables flushed at position ${state.uuid}:${state.seqno}`);
     if (args.binlog !== undefined) {
-      await packBinlogs(args.datadir, binlogNames(args.datadir, args.binlog, args.binlogIndex), settings.sstMaxBinlogs, tarPath);
+      await packBinlogs(
+        args.datadir,
+        binlogNames(args.datadir, args.binlog, args.binlogIndex),
+        settings.sstMaxBinlogs,
+        tarPath,
+      );
     }
     const dirs = databaseDirs(args.datadir);
     const plan = planPasses({
@@ -142,10 +176,14 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
       sendTotal = runPass(runnerFor(), totalPass(tmpdir, module), signal);
     }
     let done = 0;
-    const ticker = new ProgressTicker(() => relay?.bytes() ?? done, (line) => log.info(`Progress: ${line}`), {
-      intervalMs: settings.progressIntervalMs,
-      totalBytes: total,
-    });
+    const ticker = new ProgressTicker(
+      () => relay?.bytes() ?? done,
+      (line) => log.info(`Progress: ${line}`),
+      {
+        intervalMs: settings.progressIntervalMs,
+        totalBytes: total,
+      },
+    );
     lifecycle.onCleanup('progress', () => ticker.stop());
     const counted = async (pass: Pass, passSignal: AbortSignal): Promise<void> => {
       const result = await runPass(runnerFor(), pass, passSignal);
@@ -158,18 +196,25 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
       stages.push(`${stage} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     };
     await timed('root', () => Promise.all([counted(plan.root, signal), sendTotal]));
-    if (plan.classes.length > 0) await timed('InnoDB/Aria', async () => {
-      for (const pass of plan.classes) await counted(pass, signal);
-    });
-    await timed(`${plan.dirs.length} directories`, () => runPool(plan.dirs, settings.backupThreads, signal, counted));
+    if (plan.classes.length > 0)
+      await timed('InnoDB/Aria', async () => {
+        for (const pass of plan.classes) await counted(pass, signal);
+      });
+    await timed(`${plan.dirs.length} directories`, () =>
+      runPool(plan.dirs, settings.backupThreads, signal, counted),
+    );
     ticker.stop();
     rmSync(tarPath, { force: true });
   }
   protocol.continue();
 
-  writeFileSync(magicPath, `${state.uuid}:${state.seqno} ${state.domainId ?? 0}\n${args.bypass ? 'bypass\n' : ''}`, {
-    mode: 0o640,
-  });
+  writeFileSync(
+    magicPath,
+    `${state.uuid}:${state.seqno} ${state.domainId ?? 0}\n${args.bypass ? 'bypass\n' : ''}`,
+    {
+      mode: 0o640,
+    },
+  );
   await runPass(runnerFor(), magicPass(args.datadir, module, magicName), signal);
   rmSync(magicPath, { force: true });
   // Every connection is closed here (each rsync waited for its connector): only now may mysqld hear `done`.
@@ -178,4 +223,3 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
   logger('donor').info(`${summaryLine('donor', sessions(), Date.now() - started)}${summaryStages}`);
   protocol.done(state);
 }
-

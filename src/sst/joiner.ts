@@ -115,7 +115,9 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   lifecycle.onCleanup('listener', () => listener.close());
   const started = Date.now();
   protocol.ready(`${hostForUrl(args.address.host)}:${listener.address.port}/${module}`);
-  log.info(`Listening for the donor on ${hostForUrl(bind)}:${listener.address.port} (TLS, client certificate required)`);
+  log.info(
+    `Listening for the donor on ${hostForUrl(bind)}:${listener.address.port} (TLS, client certificate required)`,
+  );
 
   const ticker = new ProgressTicker(
     () => listener.stats().bytesIn,
@@ -153,10 +155,14 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   await listener.close();
   const magic = parseMagic(text);
   if (magic === undefined) {
-    throw new TransferError(`Cannot parse the state "${text.split('\n')[0] ?? ''}" sent by the donor`, { exitCode: 32 });
+    throw new TransferError(`Cannot parse the state "${text.split('\n')[0] ?? ''}" sent by the donor`, {
+      exitCode: 32,
+    });
   }
   if (magic.state.seqno < 0n) {
-    throw new TransferError(`The donor sent an undefined position (${text.split('\n')[0] ?? ''})`, { exitCode: 32 });
+    throw new TransferError(`The donor sent an undefined position (${text.split('\n')[0] ?? ''})`, {
+      exitCode: 32,
+    });
   }
   if (!magic.bypass && args.binlog !== undefined) {
     await installBinlogs(args.datadir, binlogNames(args.datadir, args.binlog, args.binlogIndex), tarPath);

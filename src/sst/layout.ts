@@ -46,9 +46,19 @@ export const FILE_CLASSES: readonly FileClass[] = [
 
 /** Directory settings from argv, environment and option files; the first defined one wins. */
 export interface LayoutSources {
-  args: { innodbDataHomeDir?: string; innodbLogGroupHomeDir?: string; innodbUndoDirectory?: string; ariaLogDirPath?: string };
+  args: {
+    innodbDataHomeDir?: string;
+    innodbLogGroupHomeDir?: string;
+    innodbUndoDirectory?: string;
+    ariaLogDirPath?: string;
+  };
   env: NodeJS.ProcessEnv;
-  options: { innodbDataHomeDir?: string; innodbLogGroupHomeDir?: string; innodbUndoDirectory?: string; ariaLogDirPath?: string };
+  options: {
+    innodbDataHomeDir?: string;
+    innodbLogGroupHomeDir?: string;
+    innodbUndoDirectory?: string;
+    ariaLogDirPath?: string;
+  };
 }
 
 /** Resolves the layout: argv > mysqld's environment > option files > the datadir; relative to the datadir. */
@@ -58,12 +68,23 @@ export function resolveLayout(datadir: string, sources: LayoutSources): DataLayo
     values.find((value) => value !== undefined && value !== '');
   return {
     datadir,
-    dataHome: underDatadir(datadir, first(args.innodbDataHomeDir, env.INNODB_DATA_HOME_DIR, options.innodbDataHomeDir)),
+    dataHome: underDatadir(
+      datadir,
+      first(args.innodbDataHomeDir, env.INNODB_DATA_HOME_DIR, options.innodbDataHomeDir),
+    ),
     logDir: underDatadir(
       datadir,
-      first(args.innodbLogGroupHomeDir, env.INNODB_LOG_GROUP_HOME, env.WSREP_LOG_DIR, options.innodbLogGroupHomeDir),
+      first(
+        args.innodbLogGroupHomeDir,
+        env.INNODB_LOG_GROUP_HOME,
+        env.WSREP_LOG_DIR,
+        options.innodbLogGroupHomeDir,
+      ),
     ),
-    undoDir: underDatadir(datadir, first(args.innodbUndoDirectory, env.INNODB_UNDO_DIR, options.innodbUndoDirectory)),
+    undoDir: underDatadir(
+      datadir,
+      first(args.innodbUndoDirectory, env.INNODB_UNDO_DIR, options.innodbUndoDirectory),
+    ),
     ariaDir: underDatadir(datadir, first(args.ariaLogDirPath, options.ariaLogDirPath)),
   };
 }

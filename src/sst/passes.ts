@@ -45,7 +45,16 @@ export interface PassInputs {
 
 /** Flags every data pass uses (contract 3.4.4). */
 export function baseFlags(wholeFile: boolean): string[] {
-  const flags = ['--owner', '--group', '--perms', '--links', '--specials', '--ignore-times', '--inplace', '--quiet'];
+  const flags = [
+    '--owner',
+    '--group',
+    '--perms',
+    '--links',
+    '--specials',
+    '--ignore-times',
+    '--inplace',
+    '--quiet',
+  ];
   return wholeFile ? [...flags, '--whole-file'] : flags;
 }
 
@@ -97,17 +106,21 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
     first: true,
     bytes: inputs.binlogTarBytes + inRoot.reduce((sum, f) => sum + f.size, 0),
   };
-  const dirs = inputs.dirs.map(
-    (dir): Pass => ({
-      name: `directory ${dir.name}`,
-      cwd: layout.datadir,
-      // Trailing slashes: copy the contents, and follow a top-level symlink to a directory (as `find -L` does).
-      // `./` in the remote path: the daemon would take a name starting with a dash for an option.
-      args: [...flags, '--recursive', '--delete', `${local(dir.name)}/`, `${RSH_HOST}::${module}/./${dir.name}/`],
-      first: false,
-      bytes: dir.size,
-    }),
-  );
+  const dirs = inputs.dirs.map((dir): Pass => ({
+    name: `directory ${dir.name}`,
+    cwd: layout.datadir,
+    // Trailing slashes: copy the contents, and follow a top-level symlink to a directory (as `find -L` does).
+    // `./` in the remote path: the daemon would take a name starting with a dash for an option.
+    args: [
+      ...flags,
+      '--recursive',
+      '--delete',
+      `${local(dir.name)}/`,
+      `${RSH_HOST}::${module}/./${dir.name}/`,
+    ],
+    first: false,
+    bytes: dir.size,
+  }));
   return { root, classes, dirs };
 }
 

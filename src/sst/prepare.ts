@@ -93,7 +93,9 @@ export function prepare(args: SstArgs, env: NodeJS.ProcessEnv = process.env): Pr
     tcert: settings.tcert,
     ...(settings.tkey !== undefined && { tkey: settings.tkey }),
     // socat's capath= is a CA directory, which tca also accepts.
-    ...((settings.tca ?? settings.sockopt.capath) !== undefined && { tca: settings.tca ?? settings.sockopt.capath }),
+    ...((settings.tca ?? settings.sockopt.capath) !== undefined && {
+      tca: settings.tca ?? settings.sockopt.capath,
+    }),
   });
   applyCredentialChecks(credentials, args, settings);
   const layout = resolveLayout(args.datadir, {
@@ -101,8 +103,12 @@ export function prepare(args: SstArgs, env: NodeJS.ProcessEnv = process.env): Pr
     env,
     options: {
       ...(settings.innodbDataHomeDir !== undefined && { innodbDataHomeDir: settings.innodbDataHomeDir }),
-      ...(settings.innodbLogGroupHomeDir !== undefined && { innodbLogGroupHomeDir: settings.innodbLogGroupHomeDir }),
-      ...(settings.innodbUndoDirectory !== undefined && { innodbUndoDirectory: settings.innodbUndoDirectory }),
+      ...(settings.innodbLogGroupHomeDir !== undefined && {
+        innodbLogGroupHomeDir: settings.innodbLogGroupHomeDir,
+      }),
+      ...(settings.innodbUndoDirectory !== undefined && {
+        innodbUndoDirectory: settings.innodbUndoDirectory,
+      }),
       ...(settings.ariaLogDirPath !== undefined && { ariaLogDirPath: settings.ariaLogDirPath }),
     },
   });

@@ -46,7 +46,11 @@ export class ProgressTicker {
     this.totalBytes = options.totalBytes;
     if (options.intervalMs > 0) {
       this.timer = setInterval(() => {
-        const sample = { doneBytes: this.read(), totalBytes: this.totalBytes, elapsedMs: now() - this.started };
+        const sample = {
+          doneBytes: this.read(),
+          totalBytes: this.totalBytes,
+          elapsedMs: now() - this.started,
+        };
         this.emit(formatProgress(sample), sample);
       }, options.intervalMs);
       this.timer.unref();

@@ -19,7 +19,8 @@ export interface SstState {
   domainId?: number;
 }
 
-const STATE = /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}):(-?\d+)(?: (\d+))?$/;
+const STATE =
+  /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}):(-?\d+)(?: (\d+))?$/;
 
 /** Parses a state line; undefined when mysqld would reject it. */
 export function parseState(line: string): SstState | undefined {
@@ -45,7 +46,7 @@ function sleepMs(ms: number): void {
 /** Writes `text` to fd 1 completely, retrying short writes and EAGAIN; EPIPE becomes ParentGoneError. */
 export function writeStdout(text: string): void {
   let buffer = Buffer.from(text, 'utf8');
-  for (let attempt = 0; buffer.length > 0; ) {
+  for (let attempt = 0; buffer.length > 0;) {
     try {
       const written = writeSync(1, buffer);
       buffer = buffer.subarray(written);

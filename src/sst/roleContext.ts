@@ -53,7 +53,8 @@ export function summaryLine(role: string, sessions: SessionFigures[], durationMs
     `SST ${role} finished: ${formatBytes(bytes)} in ${seconds.toFixed(1)} s (${formatBytes(bytes / seconds)}/s) over ${sessions.length} TLS connection(s)`,
   ];
   if (tls?.protocol !== undefined) parts.push(`${tls.protocol} ${tls.cipher ?? ''}`.trim());
-  if (matched?.match !== undefined) parts.push(`peer verified by ${matched.match.field} "${matched.match.value}"`);
+  if (matched?.match !== undefined)
+    parts.push(`peer verified by ${matched.match.field} "${matched.match.value}"`);
   return parts.join(', ');
 }
 

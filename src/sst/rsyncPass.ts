@@ -58,7 +58,12 @@ export interface PassResult {
  * Runs rsync with `args` in `cwd` as a supervised child in its own process group; on abort the whole group
  * (rsync and the connector it started) gets TERM, then KILL.
  */
-export async function spawnRsync(runner: PassRunner, args: string[], cwd: string, signal: AbortSignal): Promise<PassResult> {
+export async function spawnRsync(
+  runner: PassRunner,
+  args: string[],
+  cwd: string,
+  signal: AbortSignal,
+): Promise<PassResult> {
   const child = await startChild(runner.rsync, [`--rsh=${runner.rsh}`, ...args], {
     cwd,
     env: { ...process.env, ...runner.env },
@@ -95,7 +100,12 @@ export async function spawnRsync(runner: PassRunner, args: string[], cwd: string
     }
     // A connector still finishing in the group after rsync failed must not outlive the pass.
     if (result.exitCode !== 0) await child.terminate();
-    return { exitCode: result.exitCode, signal: result.signal, stdout: result.stdout, durationMs: result.durationMs };
+    return {
+      exitCode: result.exitCode,
+      signal: result.signal,
+      stdout: result.stdout,
+      durationMs: result.durationMs,
+    };
   } finally {
     clearInterval(watch);
     clearTimeout(orphanTimer);
@@ -115,7 +125,10 @@ export async function runPass(runner: PassRunner, pass: Pass, signal: AbortSigna
       const message = `rsync pass "${pass.name}" failed: ${cause}`;
       throw VERIFICATION.test(cause)
         ? new PeerVerificationError(message)
-        : new TransferError(message, { exitCode: cause.includes('timed out') || /No data moved|no TLS handshake within/.test(cause) ? 110 : 255 });
+        : new TransferError(message, {
+            exitCode:
+              cause.includes('timed out') || /No data moved|no TLS handshake within/.test(cause) ? 110 : 255,
+          });
     }
     throw new TransferError(`rsync pass "${pass.name}" failed with ${how} (rsync's own message is above)`, {
       exitCode: passExitCode(pass, result.exitCode ?? 255),

@@ -20,7 +20,9 @@ const log = logger();
 /** Runs one SST role to completion; throws a typed error (with its exit code) on failure. */
 export async function runSst(argv: readonly string[]): Promise<void> {
   const args = parseSstArgs(argv);
-  log.info(`rsync_tunnel ${args.bypass ? 'IST' : 'SST'} started on ${args.role} (sst-tunnel, pid ${process.pid})`);
+  log.info(
+    `rsync_tunnel ${args.bypass ? 'IST' : 'SST'} started on ${args.role} (sst-tunnel, pid ${process.pid})`,
+  );
   const watchPids = args.role === 'joiner' && args.parent !== undefined ? [args.parent] : ancestorsToWatch();
   const lifecycle = new Lifecycle({ watchPids });
   await lifecycle.run(async (signal) => {
@@ -28,7 +30,10 @@ export async function runSst(argv: readonly string[]): Promise<void> {
     lifecycle.throwIfAborted();
     // wsrep_sst_common creates a missing datadir (contract 1.4.5); the lock file lives in it.
     mkdirSync(args.datadir, { recursive: true });
-    const release = await acquireSstLock(args.datadir, { signal, waitMs: prepared.settings.previousSstTimeoutMs });
+    const release = await acquireSstLock(args.datadir, {
+      signal,
+      waitMs: prepared.settings.previousSstTimeoutMs,
+    });
     lifecycle.onCleanup('sst lock', release);
     const tmpdir = makePrivateTempDir(prepared.settings.tmpdir ?? osTmpdir());
     lifecycle.onCleanup('private temp dir', () => rmSync(tmpdir, { recursive: true, force: true }));

@@ -83,7 +83,6 @@ export async function waitForMagic(
   }
 }
 
-
 /**
  * After the marker arrived, lets the connections still open finish (at most `limitMs`): the daemon renames the
  * marker into place before it sends rsync's closing messages, and cutting that connection made the donor's last

@@ -37,9 +37,13 @@ export interface DonorRelay {
  * The forwarder rsync runs: socat from the PATH when present (Debian's mariadb-server depends on it).
  * `SST_TUNNEL_FORWARDER=none` turns the relay off (one `sst-tunnel connect` per connection); a path selects one.
  */
-export function findForwarder(path = process.env.PATH ?? '', choice = process.env.SST_TUNNEL_FORWARDER): string | undefined {
+export function findForwarder(
+  path = process.env.PATH ?? '',
+  choice = process.env.SST_TUNNEL_FORWARDER,
+): string | undefined {
   if (choice === 'none') return undefined;
-  if (choice !== undefined && choice !== '') return spawnSync(choice, ['-V'], { stdio: 'ignore' }).status === 0 ? choice : undefined;
+  if (choice !== undefined && choice !== '')
+    return spawnSync(choice, ['-V'], { stdio: 'ignore' }).status === 0 ? choice : undefined;
   for (const dir of path.split(':')) {
     if (dir === '') continue;
     const candidate = join(dir, 'socat');
@@ -65,7 +69,9 @@ export async function startDonorRelay(spec: ConnectorSpec, dir: string): Promise
   const socketPath = join(dir, 'relay.sock');
   const rsh = socat === undefined ? undefined : forwarderRsh(socat, socketPath);
   if (rsh === undefined) {
-    log.info('No relay (no socat on PATH, SST_TUNNEL_FORWARDER=none, or an unquotable temp path): each rsync connection starts its own connector');
+    log.info(
+      'No relay (no socat on PATH, SST_TUNNEL_FORWARDER=none, or an unquotable temp path): each rsync connection starts its own connector',
+    );
     return undefined;
   }
   const finished: SessionInfo[] = [];
@@ -76,18 +82,20 @@ export async function startDonorRelay(spec: ConnectorSpec, dir: string): Promise
   const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
     open.add(socket);
     socket.setNoDelay?.(true);
-    runConnector(spec, { stdin: socket, stdout: socket }).then(
-      (info) => finished.push(info),
-      (error: unknown) => {
-        failure = (error as Error).message;
-        failures++;
-        log.error(`Connection to the joiner failed: ${failure}`);
-        socket.destroy();
-      },
-    ).finally(() => {
-      closedBytes += socket.bytesRead + socket.bytesWritten;
-      open.delete(socket);
-    });
+    runConnector(spec, { stdin: socket, stdout: socket })
+      .then(
+        (info) => finished.push(info),
+        (error: unknown) => {
+          failure = (error as Error).message;
+          failures++;
+          log.error(`Connection to the joiner failed: ${failure}`);
+          socket.destroy();
+        },
+      )
+      .finally(() => {
+        closedBytes += socket.bytesRead + socket.bytesWritten;
+        open.delete(socket);
+      });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -24,7 +24,10 @@ beforeAll(async () => {
   pki = mkdtempSync(join(tmpdir(), 'sst-e2e-pki-'));
   chmodSync(pki, 0o755);
   await createCa({ dir: pki });
-  for (const [name, ip] of [['node1', '127.0.0.2'], ['node2', '127.0.0.3']] as const) {
+  for (const [name, ip] of [
+    ['node1', '127.0.0.2'],
+    ['node2', '127.0.0.3'],
+  ] as const) {
     const made = await createNodeCert({ dir: pki, name, ips: [ip] });
     sst[name] = { tca: made.caPath, tcert: made.certPath, tkey: made.keyPath };
   }
@@ -36,7 +39,10 @@ afterAll(() => {
 
 /** Lets the server's OS user read the key material (0600 keys, 0700 dir as `certs` writes them). */
 function shareKeys(user: 'mysql' | 'root'): void {
-  const entry = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`))?.split(':');
+  const entry = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${user}:`))
+    ?.split(':');
   const uid = Number(entry?.[2] ?? 0);
   const gid = Number(entry?.[3] ?? 0);
   for (const name of readdirSync(pki)) chownSync(join(pki, name), uid, gid);
@@ -53,7 +59,9 @@ async function joinAndCompare(cluster: GaleraCluster): Promise<void> {
   expect([...sum1.keys()].filter((t) => t.startsWith('sst_db'))).toHaveLength(6);
   expect(sum2).toEqual(sum1);
   // Writes keep working in both directions.
-  await node2.query('CREATE TABLE sst_db1.w (id INT PRIMARY KEY, v CHAR(8)); INSERT INTO sst_db1.w VALUES (1, "from2")');
+  await node2.query(
+    'CREATE TABLE sst_db1.w (id INT PRIMARY KEY, v CHAR(8)); INSERT INTO sst_db1.w VALUES (1, "from2")',
+  );
   expect(await node1.query('SELECT v FROM sst_db1.w WHERE id = 1')).toBe('from2');
   await node1.query('INSERT INTO sst_db1.w VALUES (2, "from1")');
   expect(await node2.query('SELECT v FROM sst_db1.w WHERE id = 2')).toBe('from1');
@@ -66,10 +74,15 @@ async function joinAndCompare(cluster: GaleraCluster): Promise<void> {
   expect(donorLog).toContain('rsync_tunnel SST started on donor (sst-tunnel');
   expect(donorLog).toMatch(/SST donor finished: .*peer verified by SAN IP "127\.0\.0\.3"/);
   // The binary log arrived and the joiner's index names it.
-  expect(await node2.query("SHOW BINARY LOGS")).not.toBe('');
+  expect(await node2.query('SHOW BINARY LOGS')).not.toBe('');
   // Nothing transient is left in either datadir, and no process of ours runs.
   for (const node of [node1, node2]) {
-    for (const name of ['wsrep_sst.pid', 'sst_in_progress', 'rsync_tunnel_sst_complete', 'wsrep_sst_binlog.tar']) {
+    for (const name of [
+      'wsrep_sst.pid',
+      'sst_in_progress',
+      'rsync_tunnel_sst_complete',
+      'wsrep_sst_binlog.tar',
+    ]) {
       expect(existsSync(join(node.paths.datadir, name)), `${name} in ${node.name}`).toBe(false);
     }
   }
@@ -83,8 +96,22 @@ describe.skipIf(!available.ok)('wsrep_sst_method=rsync_tunnel on a real Galera c
     it(`joins an empty node by an encrypted SST with mariadbd running as ${user}`, async () => {
       shareKeys(user);
       const nodes = [
-        { name: 'node1', address: '127.0.0.2', sstMethod: 'rsync_tunnel', user, binlog: true, sst: sst.node1 ?? {} },
-        { name: 'node2', address: '127.0.0.3', sstMethod: 'rsync_tunnel', user, binlog: true, sst: sst.node2 ?? {} },
+        {
+          name: 'node1',
+          address: '127.0.0.2',
+          sstMethod: 'rsync_tunnel',
+          user,
+          binlog: true,
+          sst: sst.node1 ?? {},
+        },
+        {
+          name: 'node2',
+          address: '127.0.0.3',
+          sstMethod: 'rsync_tunnel',
+          user,
+          binlog: true,
+          sst: sst.node2 ?? {},
+        },
       ];
       await withCluster(nodes, joinAndCompare, { pathPrepend: [SCRIPTS] });
     }, 300_000);

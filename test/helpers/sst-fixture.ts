@@ -3,7 +3,15 @@
  * node, a donor datadir with every kind of file a MariaDB 10.11 datadir holds, and tree comparison.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import { createCa, issueCert, type CertFiles } from './pki.js';
@@ -119,7 +127,8 @@ export function processesMentioning(needle: string): { pid: number; cmdline: str
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
       const environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
       const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0];
-      if ((cmdline.includes(needle) || environ.includes(needle)) && state !== 'Z') found.push({ pid: Number(entry), cmdline });
+      if ((cmdline.includes(needle) || environ.includes(needle)) && state !== 'Z')
+        found.push({ pid: Number(entry), cmdline });
     } catch {
       // exited meanwhile
     }

@@ -10,12 +10,27 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StandinMysqld, donorCommand, joinerCommand } from '../helpers/mysqld-standin.js';
 import { tempDir } from '../helpers/pki.js';
-import { fillDonorDatadir, makeNodes, portIsFree, processesMentioning, treeDigest, type TestNode } from '../helpers/sst-fixture.js';
+import {
+  fillDonorDatadir,
+  makeNodes,
+  portIsFree,
+  processesMentioning,
+  treeDigest,
+  type TestNode,
+} from '../helpers/sst-fixture.js';
 
 const UUID = '3f0b5a8e-9c2d-11ef-b864-0242ac120002';
-const NODE_LOCAL = ['grastate.dat', 'galera.cache', 'gvwstate.dat', 'ib_buffer_pool', 'mysqld.pid', 'node.err'];
+const NODE_LOCAL = [
+  'grastate.dat',
+  'galera.cache',
+  'gvwstate.dat',
+  'ib_buffer_pool',
+  'mysqld.pid',
+  'node.err',
+];
 const haveSocat = spawnSync('socat', ['-V']).status === 0;
-if (!haveSocat) console.log('Skipping the interop tests with the original socat shapes: socat is not installed');
+if (!haveSocat)
+  console.log('Skipping the interop tests with the original socat shapes: socat is not installed');
 
 let base: ReturnType<typeof tempDir>;
 let ours: TestNode;
@@ -44,7 +59,8 @@ function start(cmd: string, args: string[]): ChildProcess {
   let err = '';
   child.stderr?.on('data', (c: string) => (err += c));
   child.on('exit', (code) => {
-    if (code !== 0 && code !== null && process.env.SST_TEST_VERBOSE === '1') console.error(`${cmd} exited ${code}: ${err}`);
+    if (code !== 0 && code !== null && process.env.SST_TEST_VERBOSE === '1')
+      console.error(`${cmd} exited ${code}: ${err}`);
   });
   children.push(child);
   return child;
@@ -60,7 +76,18 @@ async function waitListening(host: string, port: number): Promise<void> {
 
 /** rsync as the original donor runs it, to `rsync://127.0.0.1:<port>/<module>` through its local forwarder. */
 function originalRsync(args: string[], cwd: string, del = true): void {
-  const flags = ['--owner', '--group', '--perms', '--links', '--specials', '--ignore-times', '--inplace', ...(del ? ['--delete'] : []), '--quiet', '--whole-file'];
+  const flags = [
+    '--owner',
+    '--group',
+    '--perms',
+    '--links',
+    '--specials',
+    '--ignore-times',
+    '--inplace',
+    ...(del ? ['--delete'] : []),
+    '--quiet',
+    '--whole-file',
+  ];
   const r = spawnSync('rsync', [...flags, ...args], { cwd, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`rsync ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
 }
@@ -71,7 +98,12 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     fillDonorDatadir(donorDir, join(base.path, 'external1'));
     let payload = '';
     const joiner = new StandinMysqld(
-      joinerCommand({ address: ours.address, datadir: ours.datadir, defaultsFile: ours.cnf, parent: process.pid }),
+      joinerCommand({
+        address: ours.address,
+        datadir: ours.datadir,
+        defaultsFile: ours.cnf,
+        parent: process.pid,
+      }),
       { datadir: ours.datadir, onReady: (p) => (payload = p) },
     );
     await joiner.firstLine();
@@ -86,17 +118,44 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     await waitListening('127.0.0.1', fwd);
     const url = `rsync://127.0.0.1:${fwd}/rsync_tunnel_sst`;
     // P1: the root, with the original's filter; P2: the redo log to -log_dir; P3: each directory.
-    originalRsync(['--dirs', '--filter=- /lost+found', '--filter=+ /wsrep_sst_binlog.tar', '--filter=+ /ib_lru_dump', '--filter=+ /ibdata*', '--filter=+ /*/', '--filter=- /*', './', url], donorDir);
+    originalRsync(
+      [
+        '--dirs',
+        '--filter=- /lost+found',
+        '--filter=+ /wsrep_sst_binlog.tar',
+        '--filter=+ /ib_lru_dump',
+        '--filter=+ /ibdata*',
+        '--filter=+ /*/',
+        '--filter=- /*',
+        './',
+        url,
+      ],
+      donorDir,
+    );
     originalRsync(['ib_logfile0', `${url}-log_dir`], donorDir, false);
-    for (const dir of ['mysql', 'db1', 'emptydb', '-dash db']) originalRsync(['--recursive', `./${dir}/`, `${url}/./${dir}/`], donorDir);
+    for (const dir of ['mysql', 'db1', 'emptydb', '-dash db'])
+      originalRsync(['--recursive', `./${dir}/`, `${url}/./${dir}/`], donorDir);
     writeFileSync(join(donorDir, 'rsync_tunnel_sst_complete'), `${UUID}:9 0\n`);
-    const magic = spawnSync('rsync', ['--archive', '--quiet', '--checksum', 'rsync_tunnel_sst_complete', url], { cwd: donorDir });
+    const magic = spawnSync(
+      'rsync',
+      ['--archive', '--quiet', '--checksum', 'rsync_tunnel_sst_complete', url],
+      { cwd: donorDir },
+    );
     expect(magic.status).toBe(0);
 
     const result = await joiner.wait();
     expect(result.lines).toEqual(['ready 127.0.0.45:4444/rsync_tunnel_sst', `${UUID}:9 0`]);
     expect(result.exitCode).toBe(0);
-    const want = treeDigest(donorDir, (rel) => NODE_LOCAL.includes(rel) || rel.startsWith('mysql-bin') || rel.startsWith('undo') || rel.startsWith('aria') || rel === 'linkeddb' || rel === 'rsync_tunnel_sst_complete');
+    const want = treeDigest(
+      donorDir,
+      (rel) =>
+        NODE_LOCAL.includes(rel) ||
+        rel.startsWith('mysql-bin') ||
+        rel.startsWith('undo') ||
+        rel.startsWith('aria') ||
+        rel === 'linkeddb' ||
+        rel === 'rsync_tunnel_sst_complete',
+    );
     expect(treeDigest(ours.datadir)).toEqual(want);
     expect(existsSync(join(ours.datadir, 'rsync_tunnel_sst_complete'))).toBe(false);
     expect(processesMentioning(join(base.path, 'tmp'))).toEqual([]);
@@ -109,10 +168,29 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     const conf = join(base.path, 'original-rsyncd.conf');
     writeFileSync(
       conf,
-      ['use chroot = no', 'read only = no', 'timeout = 300', 'uid = root', 'gid = root',
-        '[rsync_tunnel_sst]', `path = ${joinerDir}`, '[rsync_tunnel_sst-log_dir]', `path = ${joinerDir}`, ''].join('\n'),
+      [
+        'use chroot = no',
+        'read only = no',
+        'timeout = 300',
+        'uid = root',
+        'gid = root',
+        '[rsync_tunnel_sst]',
+        `path = ${joinerDir}`,
+        '[rsync_tunnel_sst-log_dir]',
+        `path = ${joinerDir}`,
+        '',
+      ].join('\n'),
     );
-    start('rsync', ['--daemon', '--no-detach', '--address', '127.0.0.1', '--port', String(daemonPort), '--config', conf]);
+    start('rsync', [
+      '--daemon',
+      '--no-detach',
+      '--address',
+      '127.0.0.1',
+      '--port',
+      String(daemonPort),
+      '--config',
+      conf,
+    ]);
     start('socat', [
       `OPENSSL-LISTEN:4444,bind=127.0.0.46,reuseaddr,fork,cert=${original.cert.cert},key=${original.cert.key},cafile=${caCert}`,
       `TCP:127.0.0.1:${daemonPort}`,
@@ -124,7 +202,13 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     mkdirSync(donorDir);
     fillDonorDatadir(donorDir, join(base.path, 'external2'));
     const donor = new StandinMysqld(
-      donorCommand({ address: '127.0.0.46:4444/rsync_tunnel_sst', datadir: donorDir, defaultsFile: ours.cnf, gtid: `${UUID}:11`, binlog: 'mysql-bin' }),
+      donorCommand({
+        address: '127.0.0.46:4444/rsync_tunnel_sst',
+        datadir: donorDir,
+        defaultsFile: ours.cnf,
+        gtid: `${UUID}:11`,
+        binlog: 'mysql-bin',
+      }),
       { datadir: donorDir, flushAnswer: `${UUID}:11 0` },
     );
     const result = await donor.wait();
@@ -133,7 +217,13 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     expect(result.stderr).toMatch(/peer verified by SAN IP "127\.0\.0\.46"/);
     // The original joiner prints the magic file's content; the data set is complete in its datadir.
     expect(readFileSync(join(joinerDir, 'rsync_tunnel_sst_complete'), 'utf8')).toBe(`${UUID}:11 0\n`);
-    const skip = (rel: string): boolean => NODE_LOCAL.includes(rel) || rel.startsWith('mysql-bin') || rel === 'linkeddb' || rel.startsWith('linkeddb/') || rel === 'rsync_tunnel_sst_complete' || rel === 'wsrep_sst_binlog.tar';
+    const skip = (rel: string): boolean =>
+      NODE_LOCAL.includes(rel) ||
+      rel.startsWith('mysql-bin') ||
+      rel === 'linkeddb' ||
+      rel.startsWith('linkeddb/') ||
+      rel === 'rsync_tunnel_sst_complete' ||
+      rel === 'wsrep_sst_binlog.tar';
     const want = treeDigest(donorDir, skip);
     // The original joiner's daemon runs with `use chroot = no` and rsync's default `munge symlinks`, so it
     // rewrites every symlink it receives (ours sets `munge symlinks = no`): a defect of the original, kept here.

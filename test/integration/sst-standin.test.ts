@@ -7,11 +7,32 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StandinMysqld, donorCommand, joinerCommand } from '../helpers/mysqld-standin.js';
 import { tempDir } from '../helpers/pki.js';
-import { fillDonorDatadir, makeNodes, portIsFree, processesMentioning, treeDigest, type TestNode } from '../helpers/sst-fixture.js';
+import {
+  fillDonorDatadir,
+  makeNodes,
+  portIsFree,
+  processesMentioning,
+  treeDigest,
+  type TestNode,
+} from '../helpers/sst-fixture.js';
 
 const UUID = '6a1c7e2e-9b1f-11ef-8a11-0242ac120002';
-const NODE_LOCAL = ['grastate.dat', 'galera.cache', 'gvwstate.dat', 'ib_buffer_pool', 'mysqld.pid', 'node.err'];
-const TRANSIENT = ['wsrep_sst.pid', 'sst_in_progress', 'rsync_tunnel_sst_complete', 'wsrep_sst_binlog.tar', 'tables_flushed', 'tables_flushed.tmp'];
+const NODE_LOCAL = [
+  'grastate.dat',
+  'galera.cache',
+  'gvwstate.dat',
+  'ib_buffer_pool',
+  'mysqld.pid',
+  'node.err',
+];
+const TRANSIENT = [
+  'wsrep_sst.pid',
+  'sst_in_progress',
+  'rsync_tunnel_sst_complete',
+  'wsrep_sst_binlog.tar',
+  'tables_flushed',
+  'tables_flushed.tmp',
+];
 
 let base: ReturnType<typeof tempDir>;
 let joiner: TestNode;
@@ -33,17 +54,42 @@ beforeAll(() => {
 afterAll(() => base.cleanup());
 
 /** Runs a joiner and a donor through the stand-in; returns both results. */
-async function runSst(opts: { joinerExtra?: Partial<Parameters<typeof joinerCommand>[0]>; donorExtra?: Partial<Parameters<typeof donorCommand>[0]>; flushAnswer?: string; donorEnv?: NodeJS.ProcessEnv } = {}) {
+async function runSst(
+  opts: {
+    joinerExtra?: Partial<Parameters<typeof joinerCommand>[0]>;
+    donorExtra?: Partial<Parameters<typeof donorCommand>[0]>;
+    flushAnswer?: string;
+    donorEnv?: NodeJS.ProcessEnv;
+  } = {},
+) {
   let payload = '';
   const j = new StandinMysqld(
-    joinerCommand({ address: joiner.address, datadir: joiner.datadir, defaultsFile: joiner.cnf, parent: process.pid, binlog: 'mysql-bin', ...opts.joinerExtra }),
+    joinerCommand({
+      address: joiner.address,
+      datadir: joiner.datadir,
+      defaultsFile: joiner.cnf,
+      parent: process.pid,
+      binlog: 'mysql-bin',
+      ...opts.joinerExtra,
+    }),
     { datadir: joiner.datadir, onReady: (p) => (payload = p) },
   );
   const first = await j.firstLine();
   expect(first).toMatch(/^ready /);
   const d = new StandinMysqld(
-    donorCommand({ address: payload, datadir: donor.datadir, defaultsFile: donor.cnf, gtid: `${UUID}:42`, binlog: 'mysql-bin', ...opts.donorExtra }),
-    { datadir: donor.datadir, flushAnswer: opts.flushAnswer ?? `${UUID}:42 0`, ...(opts.donorEnv && { env: opts.donorEnv }) },
+    donorCommand({
+      address: payload,
+      datadir: donor.datadir,
+      defaultsFile: donor.cnf,
+      gtid: `${UUID}:42`,
+      binlog: 'mysql-bin',
+      ...opts.donorExtra,
+    }),
+    {
+      datadir: donor.datadir,
+      flushAnswer: opts.flushAnswer ?? `${UUID}:42 0`,
+      ...(opts.donorEnv && { env: opts.donorEnv }),
+    },
   );
   const [jr, dr] = await Promise.all([j.wait(), d.wait()]);
   return { joiner: jr, donor: dr, payload };
@@ -81,24 +127,34 @@ describe('SST through the wrapper, driven like mysqld', () => {
     // The symlinked database directory arrives as a directory with the linked content.
     expect(sent.get('linkeddb')).toMatch(/^link:/);
     sent.set('linkeddb', 'dir');
-    for (const [rel, digest] of treeDigest(join(base.path, 'external', 'linkeddb'))) sent.set(`linkeddb/${rel}`, digest);
+    for (const [rel, digest] of treeDigest(join(base.path, 'external', 'linkeddb')))
+      sent.set(`linkeddb/${rel}`, digest);
     expect(got).toEqual(sent);
     // Node-local files do not travel; the joiner keeps its own grastate.dat.
     expect(readFileSync(join(joiner.datadir, 'grastate.dat'), 'utf8')).toBe('joiner grastate\n');
-    for (const name of NODE_LOCAL.filter((n) => n !== 'grastate.dat')) expect(existsSync(join(joiner.datadir, name))).toBe(false);
+    for (const name of NODE_LOCAL.filter((n) => n !== 'grastate.dat'))
+      expect(existsSync(join(joiner.datadir, name))).toBe(false);
     // Binlogs: the last one (sst-max-binlogs=1), index rebuilt; the old ones are gone.
-    expect(readdirSync(joiner.datadir).filter((n) => n.startsWith('mysql-bin.')).sort()).toEqual(['mysql-bin.000002', 'mysql-bin.index']);
+    expect(
+      readdirSync(joiner.datadir)
+        .filter((n) => n.startsWith('mysql-bin.'))
+        .sort(),
+    ).toEqual(['mysql-bin.000002', 'mysql-bin.index']);
     expect(readFileSync(join(joiner.datadir, 'mysql-bin.index'), 'utf8')).toBe('./mysql-bin.000002\n');
-    expect(readFileSync(join(joiner.datadir, 'mysql-bin.000002'))).toEqual(readFileSync(join(donor.datadir, 'mysql-bin.000002')));
+    expect(readFileSync(join(joiner.datadir, 'mysql-bin.000002'))).toEqual(
+      readFileSync(join(donor.datadir, 'mysql-bin.000002')),
+    );
     // The summary names bytes, TLS and the verified peer.
-    expect(result.donor.stderr).toMatch(/SST donor finished: .* over \d+ TLS connection\(s\), TLSv1\.3 TLS_AES_128_GCM_SHA256, peer verified by SAN IP "127\.0\.0\.41"/);
+    expect(result.donor.stderr).toMatch(
+      /SST donor finished: .* over \d+ TLS connection\(s\), TLSv1\.3 TLS_AES_128_GCM_SHA256, peer verified by SAN IP "127\.0\.0\.41"/,
+    );
     expect(result.joiner.stderr).toMatch(/SST joiner finished: .*TLSv1\.3/);
     expect(result.donor.stderr).not.toContain('No relay'); // socat is installed: the relay carried every connection
     expectClean();
     expect(await portIsFree('127.0.0.41', 4444)).toBe(true);
   });
 
-  it('speaks mysqld\'s progress lines with --progress 1, and nothing else', async () => {
+  it("speaks mysqld's progress lines with --progress 1, and nothing else", async () => {
     const result = await runSst({ joinerExtra: { progress: 1 } });
     expect(result.joiner.exitCode).toBe(0);
     const [ready, ...rest] = result.joiner.lines;
@@ -135,7 +191,12 @@ describe('SST through the wrapper, driven like mysqld', () => {
   it('fails the donor with exit 255 when mysqld reports sst_error, and the joiner never reports success', async () => {
     let payload = '';
     const j = new StandinMysqld(
-      joinerCommand({ address: joiner.address, datadir: joiner.datadir, defaultsFile: joiner.cnf, parent: process.pid }),
+      joinerCommand({
+        address: joiner.address,
+        datadir: joiner.datadir,
+        defaultsFile: joiner.cnf,
+        parent: process.pid,
+      }),
       { datadir: joiner.datadir, onReady: (p) => (payload = p) },
     );
     await j.firstLine();
@@ -157,13 +218,22 @@ describe('SST through the wrapper, driven like mysqld', () => {
 });
 
 describe('preflight: a broken setup fails before anything is printed to mysqld', () => {
-  async function runJoinerOnly(command: string): Promise<{ lines: string[]; exitCode: number | null; stderr: string }> {
+  async function runJoinerOnly(
+    command: string,
+  ): Promise<{ lines: string[]; exitCode: number | null; stderr: string }> {
     const j = new StandinMysqld(command, { datadir: joiner.datadir });
     return j.wait(30_000);
   }
 
   it('refuses to advertise a name its own certificate does not cover (exit 22)', async () => {
-    const r = await runJoinerOnly(joinerCommand({ address: '127.0.0.44', datadir: joiner.datadir, defaultsFile: joiner.cnf, parent: process.pid }));
+    const r = await runJoinerOnly(
+      joinerCommand({
+        address: '127.0.0.44',
+        datadir: joiner.datadir,
+        defaultsFile: joiner.cnf,
+        parent: process.pid,
+      }),
+    );
     expect(r.lines).toEqual([]);
     expect(r.exitCode).toBe(22);
     expect(r.stderr).toContain('127.0.0.44');
@@ -173,14 +243,23 @@ describe('preflight: a broken setup fails before anything is printed to mysqld',
   it('refuses to run without tcert: never plaintext (exit 2)', async () => {
     const cnf = join(base.path, 'no-tcert.cnf');
     writeFileSync(cnf, `[sst]\ntca=${joiner.cert.cert}\n`);
-    const r = await runJoinerOnly(joinerCommand({ address: joiner.address, datadir: joiner.datadir, defaultsFile: cnf, parent: process.pid }));
+    const r = await runJoinerOnly(
+      joinerCommand({
+        address: joiner.address,
+        datadir: joiner.datadir,
+        defaultsFile: cnf,
+        parent: process.pid,
+      }),
+    );
     expect(r.lines).toEqual([]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain(`Cannot start an encrypted SST: [sst] tcert is not set in ${cnf}`);
   });
 
   it('refuses an unknown role with exit 22, naming it', async () => {
-    const r = await runJoinerOnly(`wsrep_sst_rsync_tunnel --role 'observer' --address '127.0.0.41' --datadir '${joiner.datadir}/'`);
+    const r = await runJoinerOnly(
+      `wsrep_sst_rsync_tunnel --role 'observer' --address '127.0.0.41' --datadir '${joiner.datadir}/'`,
+    );
     expect(r.lines).toEqual([]);
     expect(r.exitCode).toBe(22);
     expect(r.stderr).toContain('Cannot run an SST with --role "observer": expected "joiner" or "donor"');
@@ -190,6 +269,8 @@ describe('preflight: a broken setup fails before anything is printed to mysqld',
     const r = await runJoinerOnly(`wsrep_sst_rsync_tunnel --role 'joiner' --address '127.0.0.41'`);
     expect(r.lines).toEqual([]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^WSREP_SST: \[ERROR\] The '--datadir' parameter must be passed \(\d{8} [\d:.]+\)$/);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      /^WSREP_SST: \[ERROR\] The '--datadir' parameter must be passed \(\d{8} [\d:.]+\)$/,
+    );
   });
 });

@@ -5,9 +5,15 @@ describe('parseSstAddress()', () => {
   it.each([
     ['10.0.0.2', { host: '10.0.0.2', port: 4444, explicitPort: false, path: [], family: 4 }],
     ['10.0.0.2:4555', { host: '10.0.0.2', port: 4555, explicitPort: true, path: [], family: 4 }],
-    ['db2.example:4444/rsync_tunnel_sst', { host: 'db2.example', port: 4444, path: ['rsync_tunnel_sst'], family: 0 }],
+    [
+      'db2.example:4444/rsync_tunnel_sst',
+      { host: 'db2.example', port: 4444, path: ['rsync_tunnel_sst'], family: 0 },
+    ],
     ['[fd00::2]', { host: 'fd00::2', port: 4444, family: 6 }],
-    ['[::1]:4445/rsync_tunnel_sst/1234/1', { host: '::1', port: 4445, path: ['rsync_tunnel_sst', '1234', '1'] }],
+    [
+      '[::1]:4445/rsync_tunnel_sst/1234/1',
+      { host: '::1', port: 4445, path: ['rsync_tunnel_sst', '1234', '1'] },
+    ],
   ])('parses %s', (raw, expected) => {
     expect(parseSstAddress(raw)).toMatchObject(expected);
   });

@@ -4,15 +4,44 @@ import { UsageError } from '../../../src/errors.js';
 
 // The exact joiner argv mysqld 10.11 builds (sst-contract.md 1.2), after sh -c removed the quoting.
 const JOINER = [
-  '--role', 'joiner', '--address', '127.0.0.3:4444', '--datadir', '/var/lib/mysql/',
-  '--defaults-file', '/etc/mysql/node2.cnf', '--parent', '4242', '--progress', '0',
-  '--binlog', 'mysql-bin', '--mysqld-args', '--wsrep_start_position=00000000-0000-0000-0000-000000000000:-1',
+  '--role',
+  'joiner',
+  '--address',
+  '127.0.0.3:4444',
+  '--datadir',
+  '/var/lib/mysql/',
+  '--defaults-file',
+  '/etc/mysql/node2.cnf',
+  '--parent',
+  '4242',
+  '--progress',
+  '0',
+  '--binlog',
+  'mysql-bin',
+  '--mysqld-args',
+  '--wsrep_start_position=00000000-0000-0000-0000-000000000000:-1',
 ];
 const DONOR = [
-  '--role', 'donor', '--address', '127.0.0.3:4444/rsync_tunnel_sst', '--local-port', '3306',
-  '--socket', '/run/mysqld/mysqld.sock', '--progress', '0', '--datadir', '/var/lib/mysql/',
-  '--gtid', '1f9b2c7e-1c3a-11ef-9a8b-5e1f2a3b4c5d:73421', '--gtid-domain-id', '0',
-  '--binlog', '/var/lib/mysql/mysql-bin', '--binlog-index', '/var/lib/mysql/mysql-bin.index',
+  '--role',
+  'donor',
+  '--address',
+  '127.0.0.3:4444/rsync_tunnel_sst',
+  '--local-port',
+  '3306',
+  '--socket',
+  '/run/mysqld/mysqld.sock',
+  '--progress',
+  '0',
+  '--datadir',
+  '/var/lib/mysql/',
+  '--gtid',
+  '1f9b2c7e-1c3a-11ef-9a8b-5e1f2a3b4c5d:73421',
+  '--gtid-domain-id',
+  '0',
+  '--binlog',
+  '/var/lib/mysql/mysql-bin',
+  '--binlog-index',
+  '/var/lib/mysql/mysql-bin.index',
 ];
 
 function expectUsage(argv: string[], message: string, exitCode: number): void {
@@ -64,7 +93,10 @@ describe('parseSstArgs()', () => {
   });
 
   it('ignores unknown options and stray words', () => {
-    const args = parseSstArgs(['--frobnicate', '--role', 'joiner', 'stray', '--address', 'h', '--datadir', '/d'], '/cwd');
+    const args = parseSstArgs(
+      ['--frobnicate', '--role', 'joiner', 'stray', '--address', 'h', '--datadir', '/d'],
+      '/cwd',
+    );
     expect(args.role).toBe('joiner');
     expect(args.address.port).toBe(4444);
   });
@@ -75,9 +107,23 @@ describe('parseSstArgs()', () => {
 
   it('picks directories from --mysqld-args, explicit options winning', () => {
     const args = parseSstArgs(
-      ['--role', 'joiner', '--address', 'h', '--datadir', '/d', '--innodb-undo-directory', '/explicit',
-        '--mysqld-args', '--innodb_data_home_dir=/ibdata', '--loose-aria-log-dir-path', '/aria',
-        '--innodb-undo-directory=/ignored', '--log_bin=binlogs/b', '--log-basename=node'],
+      [
+        '--role',
+        'joiner',
+        '--address',
+        'h',
+        '--datadir',
+        '/d',
+        '--innodb-undo-directory',
+        '/explicit',
+        '--mysqld-args',
+        '--innodb_data_home_dir=/ibdata',
+        '--loose-aria-log-dir-path',
+        '/aria',
+        '--innodb-undo-directory=/ignored',
+        '--log_bin=binlogs/b',
+        '--log-basename=node',
+      ],
       '/cwd',
     );
     expect(args).toMatchObject({
@@ -90,7 +136,9 @@ describe('parseSstArgs()', () => {
   });
 
   it('takes the datadir from mysqld args (-h too) when --datadir is absent', () => {
-    expect(parseSstArgs(['--address', 'h', '--mysqld-args', '-h', '/from-h'], '/cwd').datadir).toBe('/from-h');
+    expect(parseSstArgs(['--address', 'h', '--mysqld-args', '-h', '/from-h'], '/cwd').datadir).toBe(
+      '/from-h',
+    );
     expect(parseSstArgs(['--address', 'h', '--mysqld-args', '--datadir=/x/'], '/cwd').datadir).toBe('/x');
   });
 
@@ -99,8 +147,11 @@ describe('parseSstArgs()', () => {
   });
 
   it('refuses an unknown role with EINVAL', () => {
-    expectUsage(['--role', 'observer', '--address', 'h', '--datadir', '/d'],
-      'Cannot run an SST with --role "observer": expected "joiner" or "donor"', 22);
+    expectUsage(
+      ['--role', 'observer', '--address', 'h', '--datadir', '/d'],
+      'Cannot run an SST with --role "observer": expected "joiner" or "donor"',
+      22,
+    );
   });
 
   it('refuses a missing datadir with ENOENT, in the words of wsrep_sst_common', () => {
@@ -108,17 +159,27 @@ describe('parseSstArgs()', () => {
   });
 
   it('refuses a --port that contradicts the address', () => {
-    expectUsage(['--address', 'h:4444', '--port', '4555', '--datadir', '/d'],
-      'Cannot use --port "4555": the address "h:4444" says 4444', 2);
+    expectUsage(
+      ['--address', 'h:4444', '--port', '4555', '--datadir', '/d'],
+      'Cannot use --port "4555": the address "h:4444" says 4444',
+      2,
+    );
   });
 
   it('refuses a non-numeric --parent', () => {
-    expectUsage(['--address', 'h', '--datadir', '/d', '--parent', 'abc'],
-      'Cannot use --parent "abc": expected a whole number', 22);
+    expectUsage(
+      ['--address', 'h', '--datadir', '/d', '--parent', 'abc'],
+      'Cannot use --parent "abc": expected a whole number',
+      22,
+    );
   });
 
   it('refuses a value option at the end without a value', () => {
-    expectUsage(['--datadir', '/d', '--address'], 'Cannot parse the SST arguments: --address needs a value', 22);
+    expectUsage(
+      ['--datadir', '/d', '--address'],
+      'Cannot parse the SST arguments: --address needs a value',
+      22,
+    );
   });
 });
 

@@ -1,4 +1,12 @@
-import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  mkdtempSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,8 +20,17 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('binlogNames()', () => {
   it('resolves relative names against the datadir and appends .index', () => {
-    expect(binlogNames('/d', 'mysql-bin')).toEqual({ base: '/d/mysql-bin', dir: '/d', index: '/d/mysql-bin.index', relative: true });
-    expect(binlogNames('/d', '/logs/b', 'idx')).toMatchObject({ base: '/logs/b', index: '/d/idx.index', relative: false });
+    expect(binlogNames('/d', 'mysql-bin')).toEqual({
+      base: '/d/mysql-bin',
+      dir: '/d',
+      index: '/d/mysql-bin.index',
+      relative: true,
+    });
+    expect(binlogNames('/d', '/logs/b', 'idx')).toMatchObject({
+      base: '/logs/b',
+      index: '/d/idx.index',
+      relative: false,
+    });
     expect(binlogNames('/d', 'b', '/x/my.idx').index).toBe('/x/my.idx');
   });
 });
@@ -60,7 +77,9 @@ describe('packBinlogs() + installBinlogs()', () => {
     const target = join(dir, 'j');
     mkdirSync(target);
     await installBinlogs(target, binlogNames(target, join(target, 'logs', 'b')), tar);
-    expect(readFileSync(join(target, 'logs', 'b.index'), 'utf8')).toBe(`${join(target, 'logs', 'b.000003')}\n`);
+    expect(readFileSync(join(target, 'logs', 'b.index'), 'utf8')).toBe(
+      `${join(target, 'logs', 'b.000003')}\n`,
+    );
   });
 
   it('sends nothing (and writes no tarball) when the index is missing', async () => {

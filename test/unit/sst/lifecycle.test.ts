@@ -41,7 +41,9 @@ describe('Lifecycle', () => {
     const child = spawn('sleep', ['30']);
     await new Promise((r) => child.once('spawn', r));
     const lc = new Lifecycle({ watchPids: [child.pid as number], pollMs: 20 });
-    const running = lc.run((signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))));
+    const running = lc.run(
+      (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+    );
     child.kill('SIGKILL');
     const error = await running.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ParentGoneError);
@@ -49,7 +51,10 @@ describe('Lifecycle', () => {
   });
 
   it('turns SIGTERM into exit 3 and SIGHUP into exit 32', async () => {
-    for (const [sig, code] of [['SIGTERM', 3], ['SIGHUP', 32]] as const) {
+    for (const [sig, code] of [
+      ['SIGTERM', 3],
+      ['SIGHUP', 32],
+    ] as const) {
       const lc = new Lifecycle({ watchPids: [] });
       const running = lc.run(() => new Promise(() => undefined));
       process.kill(process.pid, sig);
@@ -116,42 +121,92 @@ describe('waitForMagic()', () => {
   it('returns the magic file once it appears', async () => {
     const path = join(dir, 'magic');
     setTimeout(() => writeFileSync(path, 'x:1 0\n'), 50);
-    const text = await waitForMagic(path, { stats: () => stats }, { connectTimeoutMs: 5000, idleTimeoutMs: 5000, pollMs: 10 }, new AbortController().signal);
+    const text = await waitForMagic(
+      path,
+      { stats: () => stats },
+      { connectTimeoutMs: 5000, idleTimeoutMs: 5000, pollMs: 10 },
+      new AbortController().signal,
+    );
     expect(text).toBe('x:1 0\n');
   });
 
   it('gives up when no donor connects within the connect timeout', async () => {
-    const error = await waitForMagic(join(dir, 'm'), { stats: () => stats }, { connectTimeoutMs: 50, idleTimeoutMs: 5000, pollMs: 10 }, new AbortController().signal).catch((e: unknown) => e);
+    const error = await waitForMagic(
+      join(dir, 'm'),
+      { stats: () => stats },
+      { connectTimeoutMs: 50, idleTimeoutMs: 5000, pollMs: 10 },
+      new AbortController().signal,
+    ).catch((e: unknown) => e);
     expect((error as Error).message).toBe('No donor connected within 0.05 s ([sst] connect-timeout)');
     expect((error as { exitCode: number }).exitCode).toBe(110);
   });
 
   it('gives up when an open connection moves no bytes for the idle timeout', async () => {
     const active = { ...stats, sessions: 1, active: 1, bytesIn: 10 };
-    const error = await waitForMagic(join(dir, 'm'), { stats: () => active }, { connectTimeoutMs: 10, idleTimeoutMs: 60, pollMs: 10 }, new AbortController().signal).catch((e: unknown) => e);
+    const error = await waitForMagic(
+      join(dir, 'm'),
+      { stats: () => active },
+      { connectTimeoutMs: 10, idleTimeoutMs: 60, pollMs: 10 },
+      new AbortController().signal,
+    ).catch((e: unknown) => e);
     expect((error as Error).message).toBe('No data moved for 0.06 s ([sst] idle-timeout)');
   });
 
   it('names the idle timeout at once when a connection ended because nothing moved', async () => {
-    const ended = { ...stats, sessions: 2, active: 0, bytesIn: 10, lastSession: { error: 'No data moved through the tunnel for 2 s', rsyncExit: null } };
-    const error = await waitForMagic(join(dir, 'm'), { stats: () => ended }, { connectTimeoutMs: 60_000, idleTimeoutMs: 2000, pollMs: 10 }, new AbortController().signal).catch((e: unknown) => e);
+    const ended = {
+      ...stats,
+      sessions: 2,
+      active: 0,
+      bytesIn: 10,
+      lastSession: { error: 'No data moved through the tunnel for 2 s', rsyncExit: null },
+    };
+    const error = await waitForMagic(
+      join(dir, 'm'),
+      { stats: () => ended },
+      { connectTimeoutMs: 60_000, idleTimeoutMs: 2000, pollMs: 10 },
+      new AbortController().signal,
+    ).catch((e: unknown) => e);
     expect((error as Error).message).toBe('No data moved for 2 s ([sst] idle-timeout)');
     const daemonTimeout = { ...ended, lastSession: { rsyncExit: 30 } };
-    const again = await waitForMagic(join(dir, 'm'), { stats: () => daemonTimeout }, { connectTimeoutMs: 60_000, idleTimeoutMs: 2000, pollMs: 10 }, new AbortController().signal).catch((e: unknown) => e);
+    const again = await waitForMagic(
+      join(dir, 'm'),
+      { stats: () => daemonTimeout },
+      { connectTimeoutMs: 60_000, idleTimeoutMs: 2000, pollMs: 10 },
+      new AbortController().signal,
+    ).catch((e: unknown) => e);
     expect((again as { exitCode: number }).exitCode).toBe(110);
   });
 
   it('lets open connections finish after the marker, within a limit', async () => {
     let active = 1;
     setTimeout(() => (active = 0), 80);
-    expect(await waitForSessionsToEnd({ stats: () => ({ ...stats, active }) }, 2000, new AbortController().signal, 10)).toBe(true);
-    expect(await waitForSessionsToEnd({ stats: () => ({ ...stats, active: 1 }) }, 50, new AbortController().signal, 10)).toBe(false);
+    expect(
+      await waitForSessionsToEnd(
+        { stats: () => ({ ...stats, active }) },
+        2000,
+        new AbortController().signal,
+        10,
+      ),
+    ).toBe(true);
+    expect(
+      await waitForSessionsToEnd(
+        { stats: () => ({ ...stats, active: 1 }) },
+        50,
+        new AbortController().signal,
+        10,
+      ),
+    ).toBe(false);
   });
 
-  it('does not take the joiner daemon\'s keep-alives for progress of a stalled donor', async () => {
+  it("does not take the joiner daemon's keep-alives for progress of a stalled donor", async () => {
     let out = 100;
     const keepalive = () => ({ ...stats, sessions: 1, active: 1, bytesIn: 5000, bytesOut: (out += 4) });
-    const error = await waitForMagic(join(dir, 'm'), { stats: keepalive }, { connectTimeoutMs: 60_000, idleTimeoutMs: 60, pollMs: 10 }, new AbortController().signal).catch((e: unknown) => e);
+    const error = await waitForMagic(
+      join(dir, 'm'),
+      { stats: keepalive },
+      { connectTimeoutMs: 60_000, idleTimeoutMs: 60, pollMs: 10 },
+      new AbortController().signal,
+    ).catch((e: unknown) => e);
     expect((error as Error).message).toBe('No data moved for 0.06 s ([sst] idle-timeout)');
   });
 
@@ -160,7 +215,14 @@ describe('waitForMagic()', () => {
     const moving = () => ({ ...stats, sessions: 1, active: 1, bytesIn: (bytes += 1) });
     const path = join(dir, 'magic');
     setTimeout(() => writeFileSync(path, 'done'), 200);
-    await expect(waitForMagic(path, { stats: moving }, { connectTimeoutMs: 50, idleTimeoutMs: 50, pollMs: 10 }, new AbortController().signal)).resolves.toBe('done');
+    await expect(
+      waitForMagic(
+        path,
+        { stats: moving },
+        { connectTimeoutMs: 50, idleTimeoutMs: 50, pollMs: 10 },
+        new AbortController().signal,
+      ),
+    ).resolves.toBe('done');
   });
 });
 
@@ -177,7 +239,9 @@ describe('chooseBindHost()', () => {
   });
 
   it('binds the local address a name resolves to, never re-resolving it later', async () => {
-    expect(await chooseBindHost('db2', async () => ['198.51.100.1', '127.0.0.3'])).toEqual({ bind: '127.0.0.3' });
+    expect(await chooseBindHost('db2', async () => ['198.51.100.1', '127.0.0.3'])).toEqual({
+      bind: '127.0.0.3',
+    });
     const unresolvable = await chooseBindHost('nowhere', async () => Promise.reject(new Error('ENOTFOUND')));
     expect(unresolvable.bind).toBe('::');
     expect(unresolvable.warning).toContain('Cannot resolve advertised name "nowhere"');

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { magicPass, parseModuleListing, passExitCode, planPasses, type PassInputs } from '../../../src/sst/passes.js';
+import {
+  magicPass,
+  parseModuleListing,
+  passExitCode,
+  planPasses,
+  type PassInputs,
+} from '../../../src/sst/passes.js';
 import { resolveLayout } from '../../../src/sst/layout.js';
 
 const layout = resolveLayout('/data', { args: {}, env: {}, options: {} });
@@ -7,14 +13,23 @@ const baseline: PassInputs = {
   layout,
   module: 'rsync_tunnel_sst',
   // An original socat-based joiner: the main module and -log_dir, no comments.
-  offered: new Map([['rsync_tunnel_sst', ''], ['rsync_tunnel_sst-log_dir', '']]),
+  offered: new Map([
+    ['rsync_tunnel_sst', ''],
+    ['rsync_tunnel_sst-log_dir', ''],
+  ]),
   classFiles: {
     data: [{ name: 'ibdata1', size: 100 }],
     log: [{ name: 'ib_logfile0', size: 50 }],
     undo: [{ name: 'undo001', size: 10 }],
-    aria: [{ name: 'aria_log_control', size: 1 }, { name: 'aria_log.00000001', size: 2 }],
+    aria: [
+      { name: 'aria_log_control', size: 1 },
+      { name: 'aria_log.00000001', size: 2 },
+    ],
   },
-  dirs: [{ name: 'mysql', size: 1000 }, { name: '-odd name', size: 5 }],
+  dirs: [
+    { name: 'mysql', size: 1000 },
+    { name: '-odd name', size: 5 },
+  ],
   binlogTarBytes: 7,
   wholeFile: true,
 };
@@ -25,27 +40,53 @@ describe('planPasses()', () => {
     expect(root.first).toBe(true);
     expect(root.cwd).toBe('/data');
     expect(root.args).toEqual([
-      '--owner', '--group', '--perms', '--links', '--specials', '--ignore-times', '--inplace', '--quiet', '--whole-file',
-      '--dirs', '--delete',
-      '--filter=- /lost+found', '--filter=- /.zfs', '--filter=- /.snapshot', '--filter=- /.fseventsd', '--filter=- /.Trashes',
+      '--owner',
+      '--group',
+      '--perms',
+      '--links',
+      '--specials',
+      '--ignore-times',
+      '--inplace',
+      '--quiet',
+      '--whole-file',
+      '--dirs',
+      '--delete',
+      '--filter=- /lost+found',
+      '--filter=- /.zfs',
+      '--filter=- /.snapshot',
+      '--filter=- /.fseventsd',
+      '--filter=- /.Trashes',
       '--filter=+ /wsrep_sst_binlog.tar',
-      '--filter=+ /ibdata1', '--filter=+ /undo001', '--filter=+ /aria_log_control', '--filter=+ /aria_log.00000001',
-      '--filter=+ /*/', '--filter=- /*',
-      './', 'sst-joiner::rsync_tunnel_sst/',
+      '--filter=+ /ibdata1',
+      '--filter=+ /undo001',
+      '--filter=+ /aria_log_control',
+      '--filter=+ /aria_log.00000001',
+      '--filter=+ /*/',
+      '--filter=- /*',
+      './',
+      'sst-joiner::rsync_tunnel_sst/',
     ]);
     expect(root.bytes).toBe(7 + 100 + 10 + 1 + 2);
   });
 
-  it('sends the redo log to an original joiner\'s -log_dir module (its directory is unknown)', () => {
+  it("sends the redo log to an original joiner's -log_dir module (its directory is unknown)", () => {
     const { classes } = planPasses(baseline);
     expect(classes.map((p) => [p.name, p.cwd, p.args.slice(9)])).toEqual([
-      ['log files to rsync_tunnel_sst-log_dir', '/data', ['./ib_logfile0', 'sst-joiner::rsync_tunnel_sst-log_dir/']],
+      [
+        'log files to rsync_tunnel_sst-log_dir',
+        '/data',
+        ['./ib_logfile0', 'sst-joiner::rsync_tunnel_sst-log_dir/'],
+      ],
     ]);
   });
 
   it('puts every class in the root pass when our joiner says it lives in its datadir', () => {
     const offered = new Map([
-      ['m', 'datadir'], ['m-data_dir', 'in-datadir'], ['m-log_dir', 'in-datadir'], ['m-undo_dir', 'in-datadir'], ['m-aria_log', 'in-datadir'],
+      ['m', 'datadir'],
+      ['m-data_dir', 'in-datadir'],
+      ['m-log_dir', 'in-datadir'],
+      ['m-undo_dir', 'in-datadir'],
+      ['m-aria_log', 'in-datadir'],
     ]);
     const plan = planPasses({ ...baseline, module: 'm', offered });
     expect(plan.classes).toEqual([]);
@@ -55,7 +96,11 @@ describe('planPasses()', () => {
   it('uses a class module our joiner keeps elsewhere, and sends from the donor directory of that class', () => {
     const custom = resolveLayout('/data', { args: { innodbUndoDirectory: '/undo' }, env: {}, options: {} });
     const offered = new Map([
-      ['m', 'datadir'], ['m-data_dir', 'separate'], ['m-log_dir', 'in-datadir'], ['m-undo_dir', 'in-datadir'], ['m-aria_log', 'in-datadir'],
+      ['m', 'datadir'],
+      ['m-data_dir', 'separate'],
+      ['m-log_dir', 'in-datadir'],
+      ['m-undo_dir', 'in-datadir'],
+      ['m-aria_log', 'in-datadir'],
     ]);
     const { root, classes } = planPasses({ ...baseline, layout: custom, module: 'm', offered });
     // ibdata: the joiner keeps it elsewhere; undo: the donor keeps it elsewhere, the joiner in its datadir.
@@ -68,14 +113,25 @@ describe('planPasses()', () => {
   });
 
   it('skips a class with no files', () => {
-    const { classes, root } = planPasses({ ...baseline, classFiles: { data: [{ name: 'ibdata1', size: 1 }] } });
+    const { classes, root } = planPasses({
+      ...baseline,
+      classFiles: { data: [{ name: 'ibdata1', size: 1 }] },
+    });
     expect(classes).toHaveLength(0);
     expect(root.args.filter((a) => a.startsWith('--filter=+ /i'))).toEqual(['--filter=+ /ibdata1']);
   });
 
-  it('reads rsync\'s module listing with comments', () => {
-    expect(parseModuleListing('rsync_tunnel_sst\tdatadir\nrsync_tunnel_sst-log_dir\tin-datadir\nplain          \t\n')).toEqual(
-      new Map([['rsync_tunnel_sst', 'datadir'], ['rsync_tunnel_sst-log_dir', 'in-datadir'], ['plain', '']]),
+  it("reads rsync's module listing with comments", () => {
+    expect(
+      parseModuleListing(
+        'rsync_tunnel_sst\tdatadir\nrsync_tunnel_sst-log_dir\tin-datadir\nplain          \t\n',
+      ),
+    ).toEqual(
+      new Map([
+        ['rsync_tunnel_sst', 'datadir'],
+        ['rsync_tunnel_sst-log_dir', 'in-datadir'],
+        ['plain', ''],
+      ]),
     );
   });
 
@@ -95,7 +151,13 @@ describe('planPasses()', () => {
 describe('magicPass() and passExitCode()', () => {
   it('sends the marker without --inplace so it lands atomically', () => {
     const pass = magicPass('/data', 'rsync_tunnel_sst', 'rsync_tunnel_sst_complete');
-    expect(pass.args).toEqual(['--archive', '--quiet', '--checksum', './rsync_tunnel_sst_complete', 'sst-joiner::rsync_tunnel_sst/']);
+    expect(pass.args).toEqual([
+      '--archive',
+      '--quiet',
+      '--checksum',
+      './rsync_tunnel_sst_complete',
+      'sst-joiner::rsync_tunnel_sst/',
+    ]);
     expect(pass.args).not.toContain('--inplace');
   });
 

@@ -10,8 +10,12 @@ describe('formatProgress()', () => {
   });
 
   it('leaves out share and ETA without a total, and ETA when done', () => {
-    expect(formatProgress({ doneBytes: 2048, totalBytes: undefined, elapsedMs: 1000 })).toBe('2.0 KiB, 2.0 KiB/s');
-    expect(formatProgress({ doneBytes: 10, totalBytes: 10, elapsedMs: 1000 })).toBe('10 B of 10 B (100%), 10 B/s');
+    expect(formatProgress({ doneBytes: 2048, totalBytes: undefined, elapsedMs: 1000 })).toBe(
+      '2.0 KiB, 2.0 KiB/s',
+    );
+    expect(formatProgress({ doneBytes: 10, totalBytes: 10, elapsedMs: 1000 })).toBe(
+      '10 B of 10 B (100%), 10 B/s',
+    );
     expect(formatProgress({ doneBytes: 0, totalBytes: 10, elapsedMs: 0 })).toBe('0 B of 10 B (0%), 0 B/s');
   });
 });
@@ -23,7 +27,11 @@ describe('ProgressTicker', () => {
       let t = 0;
       let bytes = 0;
       const lines: string[] = [];
-      const ticker = new ProgressTicker(() => bytes, (line) => lines.push(line), { intervalMs: 1000, totalBytes: 100, now: () => t });
+      const ticker = new ProgressTicker(
+        () => bytes,
+        (line) => lines.push(line),
+        { intervalMs: 1000, totalBytes: 100, now: () => t },
+      );
       bytes = 50;
       t = 500;
       vi.advanceTimersByTime(999);
@@ -45,7 +53,13 @@ describe('summaryLine()', () => {
     const line = summaryLine(
       'donor',
       [
-        { bytesIn: 100, bytesOut: 2 ** 30, protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', match: { field: 'SAN IP', value: '127.0.0.3' } },
+        {
+          bytesIn: 100,
+          bytesOut: 2 ** 30,
+          protocol: 'TLSv1.3',
+          cipher: 'TLS_AES_128_GCM_SHA256',
+          match: { field: 'SAN IP', value: '127.0.0.3' },
+        },
         { bytesIn: 50, bytesOut: 50 },
       ],
       2000,

@@ -133,7 +133,11 @@ describe('pump()', () => {
     // b keeps sending tiny keep-alives towards a (bToA), as rsync's receiver does to a stopped sender.
     const keepalive = setInterval(() => b.push(Buffer.from('ka')), 20);
     try {
-      const p = pump({ readable: a, writable: a }, { readable: b, writable: b }, { idleTimeoutMs: 200, idleOn: 'aToB' });
+      const p = pump(
+        { readable: a, writable: a },
+        { readable: b, writable: b },
+        { idleTimeoutMs: 200, idleOn: 'aToB' },
+      );
       const started = Date.now();
       const result = await p.done;
       expect(result.timedOut).toBe(true);
