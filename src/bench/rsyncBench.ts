@@ -10,23 +10,12 @@ import { randomFillSync } from 'node:crypto';
 import { renderRsyncdConf } from '../rsync/conf.js';
 import { cpuSeconds, parseTimeLines, TIME_FORMAT } from './procStat.js';
 import { freePort, startProcess, waitPort, type BenchProcess } from './procs.js';
+import { baseFlags } from '../sst/passes.js';
 import type { RunRecord } from './record.js';
 import { startRelay, type Relay, type RelayContext, type RelayId } from './relays.js';
 
-/** The flags wsrep_sst_rsync uses for data directories. */
-export const SST_RSYNC_FLAGS = [
-  '--owner',
-  '--group',
-  '--perms',
-  '--links',
-  '--specials',
-  '--ignore-times',
-  '--inplace',
-  '--recursive',
-  '--delete',
-  '--quiet',
-  '--whole-file',
-];
+/** The flags the donor uses for a database directory (src/sst/passes.ts), so the benchmark measures the same rsync. */
+export const SST_RSYNC_FLAGS = [...baseFlags(true), '--recursive', '--delete'];
 
 /** A dataset: its files, and how many rsyncs run at once over its top-level directories (0 = one rsync for all). */
 export interface Dataset {

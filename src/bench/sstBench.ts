@@ -5,11 +5,12 @@
  * (the SST script reads them afresh at every SST; the joiner's wsrep_sst_method picks the method), empties the
  * joiner's datadir and joins it again. SST wall time comes from the joiner's error log (sstTimingFromLog).
  */
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createCa, createNodeCert } from '../certs/index.js';
+import { treeBytes } from '../sst/datadirScan.js';
 import {
   GaleraCluster,
   mariadbAvailable,
@@ -33,25 +34,6 @@ export const SST_VARIANTS = [
 ] as const;
 
 const ADDRESSES = ['127.0.0.20', '127.0.0.21'] as const;
-
-/** Bytes of every regular file under `dir`. */
-function treeBytes(dir: string): number {
-  let sum = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) sum += treeBytes(path);
-    else if (entry.isFile()) sum += statSync(path).size;
-  }
-  return sum;
-}
-
-function mysqlOwner(): { uid: number; gid: number } {
-  const entry = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('mysql:'))
-    ?.split(':');
-  return { uid: Number(entry?.[2] ?? 0), gid: Number(entry?.[3] ?? 0) };
-}
 
 /** Runs the suite; returns no records (with a note on stderr) when MariaDB or Galera is missing. */
 export async function runSstSuite(opts: {
@@ -80,8 +62,6 @@ export async function runSstSuite(opts: {
       const made = await createNodeCert({ dir: pki, name: `node${i + 1}`, ips: [ip] });
       sst.push({ tca: made.caPath, tcert: made.certPath, tkey: made.keyPath });
     }
-    const owner = mysqlOwner();
-    for (const name of ['', ...readdirSync(pki)]) chownSync(join(pki, name), owner.uid, owner.gid);
     const scripts = join(dirname(opts.cli), '..', 'scripts');
     mkdirSync(join(dir, 'cluster'));
     cluster = await GaleraCluster.create({
@@ -96,6 +76,8 @@ export async function runSstSuite(opts: {
       pathPrepend: [scripts],
     });
     const [donor, joiner] = cluster.nodes as [GaleraNode, GaleraNode];
+    // mariadbd runs as mysql: it must read the 0600 keys `certs` wrote.
+    donor.chownForServer([pki, ...readdirSync(pki).map((n) => join(pki, n))]);
     opts.progress(`[sst] bootstrapping ${donor.name} on ${ADDRESSES[0]} and loading ${opts.mib} MiB`);
     await cluster.bootstrap();
     const tables = 12;
@@ -119,7 +101,7 @@ export async function runSstSuite(opts: {
           await cluster.join(joiner, 900_000);
           const timing = sstTimingFromLog(joiner.errorLog());
           if (timing === undefined) throw new Error('no SST timing in the joiner log');
-          record = { ...base, bytes: treeBytes(joiner.paths.datadir), wallS: timing.durationMs / 1000 };
+          record = { ...base, bytes: treeBytes(joiner.paths.datadir).bytes, wallS: timing.durationMs / 1000 };
         } catch (error) {
           const sstLines = (node: GaleraNode): string =>
             node

@@ -5,16 +5,7 @@
  * two datadirs with the wrapper driven exactly as mysqld drives it. Everything is removed afterwards.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  chownSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa, createNodeCert } from '../certs/index.js';
@@ -53,14 +44,6 @@ async function makeCertificates(dir: string): Promise<Record<string, Record<stri
   return sst;
 }
 
-function mysqlIds(): { uid: number; gid: number } {
-  const entry = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('mysql:'))
-    ?.split(':');
-  return { uid: Number(entry?.[2] ?? 0), gid: Number(entry?.[3] ?? 0) };
-}
-
 function transferRows(joiner: SstSummary | undefined, donor: SstSummary | undefined): [string, string][] {
   const side = donor ?? joiner;
   if (side === undefined) return [['transfer', 'no summary line found in the logs']];
@@ -78,8 +61,6 @@ function transferRows(joiner: SstSummary | undefined, donor: SstSummary | undefi
 async function galeraDemo(base: string, opts: DemoOptions): Promise<Report> {
   const pki = join(base, 'pki');
   const sst = await makeCertificates(pki);
-  const { uid, gid } = mysqlIds();
-  for (const name of [...readdirSync(pki).map((n) => join(pki, n)), pki]) chownSync(name, uid, gid);
   const cluster = await GaleraCluster.create({
     baseDir: base,
     nodes: NODES.map((n) => ({
@@ -91,6 +72,8 @@ async function galeraDemo(base: string, opts: DemoOptions): Promise<Report> {
     })),
     pathPrepend: [SCRIPTS],
   });
+  // mariadbd runs as mysql: it must read the 0600 keys `certs` wrote.
+  cluster.first.chownForServer([pki, ...readdirSync(pki).map((n) => join(pki, n))]);
   try {
     const [donor, joiner] = cluster.nodes as [GaleraCluster['first'], GaleraCluster['first']];
     opts.out(`Bootstrapping node1 (${NODES[0].address}) and loading ${opts.sizeMiB} MiB of data...\n`);
