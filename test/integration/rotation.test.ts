@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, createNodeCert } from '../../src/certs/index.js';
-import type { TlsPolicy } from '../../src/tls/context.js';
 import { connectorRsh } from '../../src/tunnel/connectorRsh.js';
 import { CLI, killAll, rsyncViaConnector, startListenCli, treeHash } from '../helpers/procs.js';
+import { TEST_POLICY } from '../helpers/policy.js';
 import { doctorAsync, freePort, requireBuiltCli, startListener, stop } from '../unit/doctor/processes.js';
 import { writeCnf } from '../unit/doctor/setup.js';
 
@@ -24,13 +24,7 @@ interface NodeFiles {
   tkey: string;
 }
 
-const policy: TlsPolicy = {
-  verify: true,
-  allowedPeers: [],
-  strictIdentity: false,
-  minVersion: 'TLSv1.2',
-  handshakeTimeoutMs: 5000,
-};
+const policy = TEST_POLICY;
 
 let root: string;
 let src: string;

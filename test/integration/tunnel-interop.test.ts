@@ -7,9 +7,9 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { renderRsyncdConf } from '../../src/rsync/conf.js';
-import type { TlsPolicy } from '../../src/tls/context.js';
 import { connectorRsh } from '../../src/tunnel/connectorRsh.js';
 import { createCa, issueCert, tempDir, type CaFiles, type CertFiles } from '../helpers/pki.js';
+import { TEST_POLICY } from '../helpers/policy.js';
 import {
   CLI,
   freePort,
@@ -29,13 +29,7 @@ let ca: CaFiles;
 let joiner: CertFiles;
 let donor: CertFiles;
 const src = join(dir.path, 'src');
-const policy: TlsPolicy = {
-  verify: true,
-  allowedPeers: [],
-  strictIdentity: false,
-  minVersion: 'TLSv1.2',
-  handshakeTimeoutMs: 5000,
-};
+const policy = TEST_POLICY;
 
 beforeAll(() => {
   requireBuiltCli();

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TlsPolicy } from '../../src/tls/context.js';
 import { connectorRsh } from '../../src/tunnel/connectorRsh.js';
 import { createCa, issueCert, tempDir, type CaFiles, type CertFiles } from '../helpers/pki.js';
+import { TEST_POLICY } from '../helpers/policy.js';
 import {
   CLI,
   countEntries,
@@ -27,13 +27,7 @@ let joiner: CertFiles;
 let donor: CertFiles;
 const src = join(dir.path, 'source tree');
 
-const policy: TlsPolicy = {
-  verify: true,
-  allowedPeers: [],
-  strictIdentity: false,
-  minVersion: 'TLSv1.2',
-  handshakeTimeoutMs: 5000,
-};
+const policy = TEST_POLICY;
 
 function makeTree(root: string): void {
   mkdirSync(join(root, 'db one', 'ünï cödé'), { recursive: true });
