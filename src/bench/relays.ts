@@ -1,24 +1,15 @@
 /**
  * The tunnels under test, each set up once and reused for every round (long-lived, as in an SST): ours
- * (`sst-tunnel connect` as the donor's remote shell, `sst-tunnel listen` spawning the joiner program per
- * connection), socat in the original wsrep_sst_rsync_tunnel shape (default buffer and -b 131072), stunnel, a
- * plain TCP relay (socat without TLS) and no relay at all. Each reports the CPU seconds and peak RSS of its
- * tunnel processes per run: /proc/<pid>/stat for long-lived ones (forked socat workers are counted through
- * cutime once reaped), /usr/bin/time for our connector, which rsync starts once per connection.
+ * (`sst-tunnel relay` as the donor runs it, `sst-tunnel listen` spawning the joiner program per connection),
+ * socat in the original wsrep_sst_rsync_tunnel shape (default buffer and -b 131072), stunnel, a plain TCP relay
+ * (socat without TLS) and no relay at all. Each reports the CPU seconds and peak RSS of its tunnel processes per
+ * run from /proc/<pid>/stat (forked socat workers are counted through cutime once reaped).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { quoteRshWord } from '../tunnel/connectorRsh.js';
 import { CONNECTOR_SPEC_ENV, type ConnectorSpec } from '../tunnel/connectorRsh.js';
 import type { BenchPki } from './pki.js';
-import {
-  childCpuSeconds,
-  cpuSeconds,
-  parseTimeLines,
-  peakRss,
-  resetPeakRss,
-  TIME_FORMAT,
-} from './procStat.js';
+import { childCpuSeconds, cpuSeconds, peakRss, resetPeakRss } from './procStat.js';
 import { freePort, sleep, startProcess, stopProcess, waitFor, waitPort, type BenchProcess } from './procs.js';
 
 /** The tunnel variants, by stable id (used in JSON and on the command line). */
@@ -44,9 +35,11 @@ export interface RelayTarget {
   modules: string[];
 }
 
-/** How a client enters the tunnel: a TCP port, or a remote-shell command line (ours) with its environment. */
-export type RelayEntry =
-  { kind: 'tcp'; port: number } | { kind: 'rsh'; argv: string[]; rsh: string; env: Record<string, string> };
+/** How a client enters the tunnel: a TCP port on the bench host (ours: the donor relay's). */
+export interface RelayEntry {
+  kind: 'tcp';
+  port: number;
+}
 
 /** What one run cost the tunnel processes. */
 export interface RelayCost {
@@ -184,7 +177,7 @@ async function startStunnel(ctx: RelayContext, target: RelayTarget): Promise<Rel
 }
 
 async function startOurs(ctx: RelayContext, target: RelayTarget): Promise<Relay> {
-  const { host, pki, dir, cli } = ctx;
+  const { host, pki, cli } = ctx;
   const flags = ctx.nodeFlags ?? [];
   const listener = startProcess(process.execPath, [
     ...flags,
@@ -227,49 +220,32 @@ async function startOurs(ctx: RelayContext, target: RelayTarget): Promise<Relay>
     },
     idleTimeoutMs: 600_000,
   };
-  const timeFile = join(dir, 'connector-time.txt');
-  // Each connector rsync starts appends its own line: Node start-up included, as rsync pays it per connection.
-  const argv = [
-    '/usr/bin/time',
-    '-a',
-    '-o',
-    timeFile,
-    '-f',
-    TIME_FORMAT,
-    process.execPath,
-    ...flags,
-    cli,
-    'connect',
-  ];
-  let base = { joiner: 0, children: 0 };
-  const entry: RelayEntry = {
-    kind: 'rsh',
-    argv,
-    rsh: argv.map(quoteRshWord).join(' '),
-    env: { [CONNECTOR_SPEC_ENV]: JSON.stringify(spec) },
-  };
+  // The donor side as the SST runs it: one long-lived relay that rsync (or the source) reaches on 127.0.0.1.
+  const relay = startProcess(process.execPath, [...flags, cli, 'relay', '--port', '0'], {
+    env: { ...process.env, [CONNECTOR_SPEC_ENV]: JSON.stringify(spec) },
+  });
+  const relaying = /Relay listening on [^\s]+:(\d+)/;
+  await waitFor(
+    () => relaying.test(relay.stderr()) || relay.child.exitCode !== null,
+    15_000,
+    'sst-tunnel relay did not start',
+  );
+  const entry = Number(relaying.exec(relay.stderr())?.[1]);
+  if (!Number.isInteger(entry)) throw new Error(`sst-tunnel relay failed: ${relay.stderr().trim()}`);
+  const inner = longLived('ours', { kind: 'tcp', port: entry }, relay, listener);
+  let children = 0;
   return {
-    id: 'ours',
-    name: RELAY_NAMES.ours,
-    entry,
+    ...inner,
     begin() {
-      writeFileSync(timeFile, '');
-      base = { joiner: cpuSeconds(listener.pid, false), children: childCpuSeconds(listener.pid) };
-      resetPeakRss(listener.pid);
+      inner.begin();
+      children = childCpuSeconds(listener.pid);
     },
     async end() {
-      await sleep(50);
-      const lines = parseTimeLines(readFileSync(timeFile, 'utf8'));
-      return {
-        donorCpuS: lines.reduce((sum, l) => sum + l.userS + l.sysS, 0),
-        joinerCpuS: cpuSeconds(listener.pid, false) - base.joiner,
-        donorRssBytes: lines.length === 0 ? Number.NaN : Math.max(...lines.map((l) => l.maxRssBytes)),
-        joinerRssBytes: peakRss(listener.pid),
-        joinerChildrenCpuS: childCpuSeconds(listener.pid) - base.children,
-      };
+      // The listener's own CPU only: the rsync daemons (or sinks) it starts are the work, not the tunnel.
+      const cost = await inner.end();
+      const joinerChildrenCpuS = childCpuSeconds(listener.pid) - children;
+      return { ...cost, joinerCpuS: cost.joinerCpuS - joinerChildrenCpuS, joinerChildrenCpuS };
     },
-    pids: () => ({ joiner: listener.pid }),
-    stop: () => stopProcess(listener),
   };
 }
 

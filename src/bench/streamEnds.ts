@@ -86,18 +86,3 @@ export function tcpSource(mib: number, host: string, port: number): BenchProcess
     String(port),
   ]);
 }
-
-/** Starts one source stream of `mib` MiB piped into `argv` (our connector), its stdout discarded. */
-export function pipeSource(mib: number, argv: string[], env: Record<string, string>): BenchProcess {
-  return startProcess(
-    'sh',
-    [
-      '-c',
-      'n=$1; shift; dd if=/dev/zero bs=1M count="$n" status=none | "$@" > /dev/null',
-      'sh',
-      String(mib),
-      ...argv,
-    ],
-    { env: { ...process.env, ...env } },
-  );
-}

@@ -6,7 +6,7 @@
 import type { RunRecord } from './record.js';
 import { startRelay, type Relay, type RelayContext, type RelayId } from './relays.js';
 import { freePort, waitFor, type BenchProcess } from './procs.js';
-import { pipeSource, startSink, tcpSource, type Sink } from './streamEnds.js';
+import { startSink, tcpSource, type Sink } from './streamEnds.js';
 
 /** A tunnel-only variant: a tunnel and how many parallel streams share the bytes. */
 export interface StreamVariant {
@@ -38,11 +38,7 @@ async function runOnce(relay: Relay, sink: Sink, mib: number, streams: number, h
   const started = Date.now();
   const sources: BenchProcess[] = [];
   for (let i = 0; i < streams; i++) {
-    sources.push(
-      relay.entry.kind === 'tcp'
-        ? tcpSource(per, host, relay.entry.port)
-        : pipeSource(per, relay.entry.argv, relay.entry.env),
-    );
+    sources.push(tcpSource(per, host, relay.entry.port));
   }
   const codes = await Promise.all(sources.map((s) => s.exited));
   const bad = codes.findIndex((c) => c !== 0);

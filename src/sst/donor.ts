@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DonorFlushError, TransferError, UsageError } from '../errors.js';
 import { logger } from '../log.js';
 import { connectorRsh } from '../tunnel/connectorRsh.js';
-import { startDonorRelay } from '../tunnel/relay.js';
+import { relayWanted, startDonorRelay } from '../tunnel/relay.js';
 import { moduleOf } from './address.js';
 import { BINLOG_TAR, binlogNames, packBinlogs } from './binlog.js';
 import { classFiles, databaseDirs } from './datadirScan.js';
@@ -105,15 +105,17 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
     policy: { ...prepared.policy, expectedName },
     idleTimeoutMs: settings.idleTimeoutMs,
   };
-  // One long-lived relay carries every connection; without a forwarder each rsync starts its own connector.
-  const relay = await startDonorRelay(spec, tmpdir);
+  // One long-lived relay carries every connection; without it each rsync starts its own connector.
+  if (!relayWanted())
+    log.info('No relay (SST_TUNNEL_RELAY=none): each rsync connection starts its own connector');
+  const relay = relayWanted() ? await startDonorRelay(spec) : undefined;
   if (relay !== undefined) lifecycle.onCleanup('relay', () => relay.close());
   let counter = 0;
   const runnerFor = (): PassRunner => {
     if (relay !== undefined) {
       return {
         rsync: settings.rsync,
-        rsh: relay.rsh,
+        transport: { relay: { host: relay.host, port: relay.port } },
         env: {},
         explain: relay.lastError,
         failures: relay.failures,
@@ -121,7 +123,7 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
     }
     const reportFile = join(reportDir, `${String(counter++).padStart(4, '0')}.json`);
     const { rsh: command, env } = connectorRsh({ ...spec, reportFile }, ctx.cli);
-    return { rsync: settings.rsync, rsh: command, env, reportFile };
+    return { rsync: settings.rsync, transport: { rsh: command }, env, reportFile };
   };
   const sessions = (): SessionFigures[] => (relay !== undefined ? relay.sessions() : readReports(reportDir));
 

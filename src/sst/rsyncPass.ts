@@ -8,14 +8,17 @@ import { PeerVerificationError, TransferError } from '../errors.js';
 import { logger } from '../log.js';
 import { startChild } from '../rsync/child.js';
 import type { Pass } from './passes.js';
-import { passExitCode } from './passes.js';
+import { passExitCode, RSH_HOST } from './passes.js';
 
 const log = logger('rsync');
 
-/** How rsync is started for every pass: the binary, the remote shell and its environment. */
+/**
+ * How rsync is started for every pass: the binary, and how it reaches the joiner: the donor relay's loopback
+ * port (rsync as a daemon client over TCP) or a remote shell (one connector per connection), with its environment.
+ */
 export interface PassRunner {
   rsync: string;
-  rsh: string;
+  transport: { relay: { host: string; port: number } } | { rsh: string };
   env: Record<string, string>;
   /** Time between SIGTERM and SIGKILL when a pass must be ended. */
   killAfterMs?: number;
@@ -55,6 +58,31 @@ export interface PassResult {
 }
 
 /**
+ * rsync's arguments for this runner: `--rsh` for a remote shell, or `--port` and the relay's address in place
+ * of the placeholder host of every `<host>::<module>` argument.
+ */
+export function transportArgs(runner: PassRunner, args: readonly string[]): string[] {
+  if ('rsh' in runner.transport) return [`--rsh=${runner.transport.rsh}`, ...args];
+  const { host, port } = runner.transport.relay;
+  const prefix = `${RSH_HOST}::`;
+  return [
+    `--port=${port}`,
+    ...args.map((a) => (a.startsWith(prefix) ? `${host}::${a.slice(prefix.length)}` : a)),
+  ];
+}
+
+/**
+ * The environment of a pass. Through the relay rsync must open its own TCP connection to it: a proxy or a
+ * connect program from the operator's environment would carry the plaintext somewhere else.
+ */
+export function transportEnv(runner: PassRunner, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env = { ...base, ...runner.env };
+  if ('relay' in runner.transport)
+    for (const name of ['RSYNC_PROXY', 'RSYNC_CONNECT_PROG', 'RSYNC_RSH']) delete env[name];
+  return env;
+}
+
+/**
  * Runs rsync with `args` in `cwd` as a supervised child in its own process group; on abort the whole group
  * (rsync and the connector it started) gets TERM, then KILL.
  */
@@ -64,9 +92,9 @@ export async function spawnRsync(
   cwd: string,
   signal: AbortSignal,
 ): Promise<PassResult> {
-  const child = await startChild(runner.rsync, [`--rsh=${runner.rsh}`, ...args], {
+  const child = await startChild(runner.rsync, transportArgs(runner, args), {
     cwd,
-    env: { ...process.env, ...runner.env },
+    env: transportEnv(runner),
     // stderr is the SST's own (mysqld's error log), as in the original scripts; stdout never reaches mysqld.
     stdio: ['ignore', 'pipe', 'inherit'],
     processGroup: true,

@@ -1,5 +1,5 @@
 /**
- * Registers `connect` (the donor's rsync remote shell) and `listen` (a standalone joiner listener for tests, bench
+ * Registers `connect` (the donor's rsync remote shell), `relay` (the donor relay standalone) and `listen` (a standalone joiner listener for tests, bench
  * and doctor). Work is imported lazily: rsync starts `connect` once per connection, so it must start fast.
  */
 import type { Command } from 'commander';
@@ -44,6 +44,17 @@ export function registerTunnelCommands(program: Command): void {
       process.on('SIGUSR1', () => setTimeout(() => process.kill(process.pid, 'SIGTERM'), 1000).unref());
       const { runConnector, specFromEnv } = await import('./connector.js');
       await runConnector(specFromEnv());
+    });
+
+  program
+    .command('relay')
+    .description(
+      'Run the donor relay until SIGTERM: rsync daemon clients of 127.0.0.1 (this user only) to TLS, joiner and credentials from SST_TUNNEL_CONNECT_SPEC (for bench and tests)',
+    )
+    .option('--port <port>', 'port on 127.0.0.1 (0 = any free port; the log line says which)', '0')
+    .action(async (opts: { port: string }) => {
+      const { runRelay } = await import('./relayCommand.js');
+      await runRelay(opts);
     });
 
   program

@@ -7,7 +7,9 @@
  * 16 KiB default highWaterMark paused and resumed the source once per 64 KiB read (tunnel-performance.md 3).
  */
 import type { Readable, Writable } from 'node:stream';
+import { TLSSocket } from 'node:tls';
 import { SstTimeoutError } from '../errors.js';
+import { staticSource } from './staticRead.js';
 
 /** One side: where its bytes come from and where bytes for it go (the same object for a socket). */
 export interface PumpEnd {
@@ -102,12 +104,28 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
   };
 
   const direction = (src: Readable, dst: Writable, key: 'aToB' | 'bToA'): void => {
-    src.on('data', (chunk: Buffer) => {
+    const moved = (chunk: Buffer): void => {
       state[key] += chunk.length;
       if (opts.idleOn === undefined || opts.idleOn === key) state.last = now();
-      // Keep writing past write() === false up to `limit`; 'drain' only fires after write() returned false.
-      if (!dst.write(chunk) && dst.writableLength >= limit) src.pause();
-    });
+    };
+    const hook = staticSource(src);
+    if (hook !== undefined) {
+      hook((chunk) => {
+        moved(chunk);
+        // The chunk lives in the source's reused buffer. A TLS socket encrypts (or copies) what reaches its
+        // _write before write() returns, so the chunk may be passed as it is when nothing waits in the queue;
+        // any other destination (a plain socket keeps a reference until the kernel took it) gets a copy.
+        const inPlace = dst instanceof TLSSocket && dst.writableLength === 0;
+        const ok = dst.write(inPlace ? chunk : Buffer.from(chunk));
+        return ok || dst.writableLength < limit;
+      });
+    } else {
+      src.on('data', (chunk: Buffer) => {
+        moved(chunk);
+        // Keep writing past write() === false up to `limit`; 'drain' only fires after write() returned false.
+        if (!dst.write(chunk) && dst.writableLength >= limit) src.pause();
+      });
+    }
     dst.on('drain', () => src.resume());
     src.once('end', () => {
       if (!dst.destroyed && !dst.writableEnded) dst.end();

@@ -1,26 +1,31 @@
 /**
  * The donor's long-lived relay: one process per SST holds every TLS connection to the joiner, instead of one
- * Node process per rsync connection (BENCHMARKS.md: a Node start-up costs ~0.3 CPU-s and 0.2-0.3 s of wall
- * time per connection, the largest share of the SST gap to plain rsync). rsync's remote shell becomes a tiny
- * byte forwarder into a Unix socket inside the SST's private 0700 directory, so no other local user can reach
- * it and nothing listens on TCP (the original opened a plaintext localhost port). Each accepted connection is
- * then exactly what `sst-tunnel connect` does: TLS to the joiner, chain and name verified, bytes pumped.
+ * Node process per rsync connection (a Node start-up costs ~0.3 CPU-s and 0.2-0.3 s of wall time per
+ * connection). rsync reaches it as an rsync daemon client over TCP on 127.0.0.1 (`--port`), so no forwarder
+ * process copies the payload once more on the way in (the socat forwarder into a Unix socket it replaces cost
+ * a third of the donor side's CPU). The port is ephemeral, exists only while the SST runs, and takes a
+ * connection only from a socket owned by the SST's own user (or root), checked in /proc/net/tcp; anything else
+ * is dropped before a byte is read and logged. Each accepted connection is then exactly what
+ * `sst-tunnel connect` does: TLS to the joiner, chain and name verified, bytes pumped, with the payload read
+ * through one static buffer.
  */
-import { spawnSync } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { logger } from '../log.js';
 import { runConnector } from './connector.js';
 import type { ConnectorSpec } from './connectorRsh.js';
 import type { SessionInfo } from './listener.js';
+import { loopbackClientUid } from './loopbackOwner.js';
+import { adoptWithStaticBuffer } from './staticRead.js';
 
 const log = logger('relay');
 
-/** A running relay: the `--rsh` command for rsync, live figures, and close(). */
+/** Where the relay listens: loopback only (the uid check reads the IPv4 table). */
+export const RELAY_HOST = '127.0.0.1';
+
+/** A running relay: where rsync connects, live figures, and close(). */
 export interface DonorRelay {
-  /** What rsync gets as `--rsh`. */
-  rsh: string;
-  socketPath: string;
+  host: string;
+  port: number;
   /** Finished connections. */
   sessions(): SessionInfo[];
   /** Bytes moved so far in both directions, open connections included (for progress). */
@@ -29,60 +34,61 @@ export interface DonorRelay {
   lastError(): string | undefined;
   /** How many connections have failed so far. */
   failures(): number;
-  /** Stops accepting, ends open connections, removes the socket. */
+  /** Connections dropped because another user's process made them. */
+  refused(): number;
+  /** Stops accepting, lets open connections finish (a grace, then they are ended), frees the port. */
   close(): Promise<void>;
 }
 
-/**
- * The forwarder rsync runs: socat from the PATH when present (Debian's mariadb-server depends on it).
- * `SST_TUNNEL_FORWARDER=none` turns the relay off (one `sst-tunnel connect` per connection); a path selects one.
- */
-export function findForwarder(
-  path = process.env.PATH ?? '',
-  choice = process.env.SST_TUNNEL_FORWARDER,
-): string | undefined {
-  if (choice === 'none') return undefined;
-  if (choice !== undefined && choice !== '')
-    return spawnSync(choice, ['-V'], { stdio: 'ignore' }).status === 0 ? choice : undefined;
-  for (const dir of path.split(':')) {
-    if (dir === '') continue;
-    const candidate = join(dir, 'socat');
-    const probe = spawnSync(candidate, ['-V'], { stdio: 'ignore' });
-    if (probe.status === 0) return candidate;
-  }
-  return undefined;
+/** Options of the relay; the defaults are the SST's. */
+export interface RelayOptions {
+  /** Port to listen on; 0 (default) picks a free one. */
+  port?: number;
+  /** Users whose processes may connect; default this process's uid and root. */
+  uids?: number[];
+  /** How long close() lets open connections finish before ending them. */
+  closeGraceMs?: number;
+  /** Where the owner of a client socket is looked up (tests). */
+  ownerOf?: (
+    client: { address: string; port: number },
+    server: { address: string; port: number },
+  ) => number | undefined;
 }
 
-/**
- * The remote-shell command: `sh -c 'exec socat ...' sst` swallows the host and remote command rsync appends
- * (they become the shell's positional parameters). `-t 0`: once the joiner side ends, end at once, as ssh does;
- * rsync only closes its own side after the remote shell exited. Undefined when the path cannot be quoted safely.
- */
-export function forwarderRsh(socat: string, socketPath: string): string | undefined {
-  if (!/^[\w./-]+$/.test(socketPath) || !/^[\w./-]+$/.test(socat)) return undefined;
-  return `sh -c 'exec ${socat} -b 131072 -t 0 - UNIX-CONNECT:${socketPath}' sst-forwarder`;
+/** True unless the operator turned the relay off (`SST_TUNNEL_RELAY=none`: one `sst-tunnel connect` per connection). */
+export function relayWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.SST_TUNNEL_RELAY !== 'none';
 }
 
-/** Starts the relay in `dir` (private, 0700); undefined when no forwarder is available (use the connector). */
-export async function startDonorRelay(spec: ConnectorSpec, dir: string): Promise<DonorRelay | undefined> {
-  const socat = findForwarder();
-  const socketPath = join(dir, 'relay.sock');
-  const rsh = socat === undefined ? undefined : forwarderRsh(socat, socketPath);
-  if (rsh === undefined) {
-    log.info(
-      'No relay (no socat on PATH, SST_TUNNEL_FORWARDER=none, or an unquotable temp path): each rsync connection starts its own connector',
-    );
-    return undefined;
-  }
+/** Starts the relay; undefined (the caller falls back to one connector per connection) when it cannot listen. */
+export async function startDonorRelay(
+  spec: ConnectorSpec,
+  opts: RelayOptions = {},
+): Promise<DonorRelay | undefined> {
+  const ownUid = process.getuid?.() ?? 0;
+  const allowed = new Set(opts.uids ?? [ownUid, 0]);
+  const ownerOf = opts.ownerOf ?? loopbackClientUid;
   const finished: SessionInfo[] = [];
-  const open = new Set<Socket>();
+  const open = new Map<Socket, Promise<unknown>>();
   let failure: string | undefined;
   let failures = 0;
+  let refused = 0;
   let closedBytes = 0;
-  const server: Server = createServer({ allowHalfOpen: true }, (socket) => {
-    open.add(socket);
-    socket.setNoDelay?.(true);
-    runConnector(spec, { stdin: socket, stdout: socket })
+  let port = 0;
+  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (accepted) => {
+    const client = { address: accepted.remoteAddress ?? '', port: accepted.remotePort ?? 0 };
+    const uid = ownerOf(client, { address: RELAY_HOST, port });
+    if (uid === undefined || !allowed.has(uid)) {
+      refused++;
+      log.warn(
+        `Refused a local connection from ${client.address}:${client.port}: ${uid === undefined ? 'its owner cannot be told' : `it belongs to uid ${uid}, not to this SST's user`}`,
+      );
+      accepted.destroy();
+      return;
+    }
+    const socket = adoptWithStaticBuffer(accepted);
+    socket.setNoDelay(true);
+    const done = runConnector(spec, { stdin: socket, stdout: socket })
       .then(
         (info) => finished.push(info),
         (error: unknown) => {
@@ -96,25 +102,43 @@ export async function startDonorRelay(spec: ConnectorSpec, dir: string): Promise
         closedBytes += socket.bytesRead + socket.bytesWritten;
         open.delete(socket);
       });
+    open.set(socket, done);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: RELAY_HOST, port: opts.port ?? 0, exclusive: true }, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    log.warn(
+      `No relay (cannot listen on ${RELAY_HOST}: ${(error as Error).message}): each rsync connection starts its own connector`,
+    );
+    return undefined;
+  }
+  server.on('error', (error) => log.error(`Relay error: ${error.message}`));
+  const bound = server.address();
+  port = typeof bound === 'object' && bound !== null ? bound.port : 0;
+  log.info(`Relay listening on ${RELAY_HOST}:${port} for uid ${[...allowed].join(', ')}`);
   return {
-    rsh,
-    socketPath,
+    host: RELAY_HOST,
+    port,
     sessions: () => [...finished],
-    bytes: () => closedBytes + [...open].reduce((sum, s) => sum + s.bytesRead + s.bytesWritten, 0),
+    bytes: () => closedBytes + [...open.keys()].reduce((sum, s) => sum + s.bytesRead + s.bytesWritten, 0),
     lastError: () => failure,
     failures: () => failures,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of open) socket.destroy();
-        server.close(() => resolve());
-      }),
+    refused: () => refused,
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // rsync exits once the joiner acknowledged its data, a moment before the TLS connection has wound down:
+      // let open connections finish (their figures belong in the summary) before ending what is left.
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, opts.closeGraceMs ?? 5000).unref());
+      await Promise.race([Promise.allSettled(open.values()), grace]);
+      for (const socket of open.keys()) socket.destroy();
+      await Promise.allSettled(open.values());
+      await closed;
+    },
   };
 }

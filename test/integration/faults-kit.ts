@@ -188,7 +188,29 @@ export function signalAll(pids: number[], signal: NodeJS.Signals): void {
 /** rsync processes of a donor (its data passes, not the connectors they spawned). */
 export function donorRsyncs(scriptPid: number): number[] {
   return processTree(scriptPid).filter(
-    (pid) => /^rsync /.test(cmdlineOf(pid)) && cmdlineOf(pid).includes('--rsh='),
+    (pid) => /^rsync /.test(cmdlineOf(pid)) && /--rsh=|--port=/.test(cmdlineOf(pid)),
+  );
+}
+
+/**
+ * True when a donor rsync pass has its tunnel: through the relay rsync connects to its port itself (`--port`);
+ * without it, the pass's own connector runs as rsync's child.
+ */
+export function passHasTunnel(pid: number): boolean {
+  return (
+    cmdlineOf(pid).includes('--port=') ||
+    processTree(pid).some((c) => /cli\.js connect( |$)/.test(cmdlineOf(c)))
+  );
+}
+
+/**
+ * The listeners other than the donor's relay, which is allowed: loopback only, inside the donor script itself,
+ * and gated to the SST's own user (test/integration/tunnel-relay.test.ts proves the gate).
+ */
+export function exceptDonorRelay(seen: Listening[]): Listening[] {
+  return seen.filter(
+    (l) =>
+      !(l.host === '127.0.0.1' && l.commands.length > 0 && l.commands.every((c) => /--role donor/.test(c))),
   );
 }
 
@@ -197,6 +219,8 @@ export interface Listening {
   host: string;
   port: number;
   pids: number[];
+  /** The command lines of those pids when they were seen. */
+  commands: string[];
 }
 
 function decode(hex: string): string {
@@ -244,8 +268,11 @@ export function listenersOf(pids: number[]): Listening[] {
       const sock = byInode.get(target);
       if (sock === undefined) continue;
       const key = `${sock.host}:${sock.port}`;
-      const entry = found.get(key) ?? { ...sock, pids: [] };
-      if (!entry.pids.includes(pid)) entry.pids.push(pid);
+      const entry = found.get(key) ?? { ...sock, pids: [], commands: [] };
+      if (!entry.pids.includes(pid)) {
+        entry.pids.push(pid);
+        entry.commands.push(cmdlineOf(pid));
+      }
       found.set(key, entry);
     }
   }

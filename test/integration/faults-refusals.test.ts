@@ -16,6 +16,7 @@ import { createCa, issueCert, type CaFiles, type CertFiles } from '../helpers/pk
 import { processesMentioning, treeDigest } from '../helpers/sst-fixture.js';
 import {
   UUID,
+  exceptDonorRelay,
   expectNothingLeft,
   fillSmallDatadir,
   makePair,
@@ -218,7 +219,7 @@ describe('hostile peers are refused, logged, and write nothing', () => {
     expectDatadirUntouched();
   });
 
-  it('the same joiner still serves a real SST, and no process of ours ever listens anywhere but the TLS port', async () => {
+  it('the same joiner still serves a real SST, and no process of ours listens anywhere but the TLS port and the donor relay on loopback', async () => {
     const sampler = sampleListeners(pair.base, () => [joiner.pid as number], 100);
     const donor = startDonor(pair, payload);
     const [jr, dr] = await Promise.all([joiner.wait(60_000), donor.wait(60_000)]);
@@ -227,7 +228,9 @@ describe('hostile peers are refused, logged, and write nothing', () => {
     expect(jr.exitCode, show(jr)).toBe(0);
     expect(jr.lines).toEqual([`ready ${payload}`, `${UUID}:42 0`]);
     expect(samples).toBeGreaterThan(10);
-    expect(seen.map((l) => `${l.host}:${l.port}`)).toEqual([`${JOINER}:${PORT}`]);
+    expect(exceptDonorRelay(seen).map((l) => `${l.host}:${l.port}`)).toEqual([`${JOINER}:${PORT}`]);
+    // The relay was seen, and only on loopback.
+    expect(seen.filter((l) => l.host === '127.0.0.1')).toHaveLength(1);
     // Every refusal was logged once, with its reason, on the joiner.
     expect(jr.stderr).not.toMatch(/Debugger listening/);
     await expectNothingLeft(pair, [{ host: JOINER, port: PORT }]);

@@ -10,6 +10,7 @@ import { killAll } from '../helpers/procs.js';
 import { processesMentioning } from '../helpers/sst-fixture.js';
 import {
   UUID,
+  passHasTunnel,
   cmdlineOf,
   donorCmd,
   donorRsyncs,
@@ -51,18 +52,14 @@ afterEach(async () => {
 
 afterAll(() => pair.cleanup());
 
-/** Waits until the donor's pass of database "big" runs with its connector (a transfer is under way). */
+/** Waits until the donor's pass of database "big" runs with its tunnel (a transfer is under way). */
 async function midTransfer(donorRoot: () => number[]): Promise<void> {
   await waitUntil(
     () =>
       donorRoot().some((root) =>
-        donorRsyncs(root).some(
-          (pid) =>
-            cmdlineOf(pid).includes('./big/') &&
-            processTree(pid).some((c) => /cli\.js connect( |$)|(^|\/)socat /.test(cmdlineOf(c))),
-        ),
+        donorRsyncs(root).some((pid) => cmdlineOf(pid).includes('./big/') && passHasTunnel(pid)),
       ),
-    'the donor pass of database "big" with its connector',
+    'the donor pass of database "big" with its tunnel',
     30_000,
     10,
   );

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { processesMentioning, treeDigest } from '../helpers/sst-fixture.js';
 import {
   UUID,
+  passHasTunnel,
   cmdlineOf,
   donorRsyncs,
   expectNothingLeft,
@@ -60,17 +61,15 @@ async function recoverySst(port: number): Promise<void> {
   expect(treeDigest(pair.joiner.datadir, skipLocal)).toEqual(treeDigest(pair.donor.datadir, skipLocal));
 }
 
-/** Waits until the donor's pass of the big database runs with its connector up; returns that rsync. */
+/** Waits until the donor's pass of the big database runs with its tunnel; returns that rsync. */
 async function midTransfer(donorShell: number): Promise<number[]> {
   let rsyncs: number[] = [];
   await waitUntil(
     () => {
       rsyncs = donorRsyncs(donorShell).filter((pid) => cmdlineOf(pid).includes('./big/'));
-      return rsyncs.some((pid) =>
-        processTree(pid).some((c) => /cli\.js connect( |$)|(^|\/)socat /.test(cmdlineOf(c))),
-      );
+      return rsyncs.some(passHasTunnel);
     },
-    'the donor pass of database "big" with its connector',
+    'the donor pass of database "big" with its tunnel',
     30_000,
     10,
   );

@@ -149,7 +149,7 @@ describe('SST through the wrapper, driven like mysqld', () => {
       /SST donor finished: .* over \d+ TLS connection\(s\), TLSv1\.3 TLS_AES_128_GCM_SHA256, peer verified by SAN IP "127\.0\.0\.41"/,
     );
     expect(result.joiner.stderr).toMatch(/SST joiner finished: .*TLSv1\.3/);
-    expect(result.donor.stderr).not.toContain('No relay'); // socat is installed: the relay carried every connection
+    expect(result.donor.stderr).not.toContain('No relay'); // the relay carried every connection
     expectClean();
     expect(await portIsFree('127.0.0.41', 4444)).toBe(true);
   });
@@ -170,7 +170,7 @@ describe('SST through the wrapper, driven like mysqld', () => {
   });
 
   it('works without the relay too: one connector process per rsync connection', async () => {
-    const result = await runSst({ donorEnv: { SST_TUNNEL_FORWARDER: 'none' } });
+    const result = await runSst({ donorEnv: { SST_TUNNEL_RELAY: 'none' } });
     expect(result.donor.stderr).toContain('No relay');
     expect(result.donor.lines).toEqual(['flush tables', 'continue', `done ${UUID}:42 0`]);
     expect(result.joiner.lines.at(-1)).toBe(`${UUID}:42 0`);

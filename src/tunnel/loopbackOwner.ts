@@ -1,0 +1,52 @@
+/**
+ * Who owns the other end of a loopback TCP connection. TCP has no SO_PEERCRED, but Linux lists every socket of
+ * the network namespace in /proc/net/tcp with its owner's uid: the donor relay's plaintext port on 127.0.0.1
+ * accepts a connection only when the client socket belongs to the SST's own user (the original's localhost
+ * port accepted anyone on the host, peers.md "Local plaintext").
+ */
+import { readFileSync } from 'node:fs';
+
+/** `127.0.0.1:4444` as /proc/net/tcp writes it: the IPv4 address as a little-endian hex word, the port in hex. */
+export function procNetAddress(ipv4: string, port: number): string | undefined {
+  const parts = ipv4.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
+  const word = parts
+    .reverse()
+    .map((p) => p.toString(16).padStart(2, '0'))
+    .join('');
+  return `${word}:${port.toString(16).padStart(4, '0')}`.toUpperCase();
+}
+
+/**
+ * The uid owning the socket whose local end is `local` and remote end is `remote` in a /proc/net/tcp table
+ * (columns: sl, local_address, rem_address, st, tx:rx queue, tr:when, retrnsmt, uid, ...); undefined when absent.
+ */
+export function ownerInTable(table: string, local: string, remote: string): number | undefined {
+  for (const line of table.split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[1] === local && cols[2] === remote) {
+      const uid = Number(cols[7]);
+      return Number.isInteger(uid) ? uid : undefined;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The uid of the process side of a connection accepted on `server` from `client` (both IPv4 loopback), read
+ * from /proc/net/tcp; undefined when it cannot be told (then the caller refuses the connection).
+ */
+export function loopbackClientUid(
+  client: { address: string; port: number },
+  server: { address: string; port: number },
+  readTable: () => string = () => readFileSync('/proc/net/tcp', 'utf8'),
+): number | undefined {
+  const local = procNetAddress(client.address, client.port);
+  const remote = procNetAddress(server.address, server.port);
+  if (local === undefined || remote === undefined) return undefined;
+  try {
+    return ownerInTable(readTable(), local, remote);
+  } catch {
+    return undefined;
+  }
+}
