@@ -157,7 +157,9 @@ describe.skipIf(!available.ok)('a real 2-node cluster (mariadbd as mysql, rsync 
       await node2.query(
         'CREATE TABLE sst_db1.w (id INT PRIMARY KEY, v CHAR(8)); INSERT INTO sst_db1.w VALUES (1, "from2")',
       );
-      expect(await node1.query('SELECT v FROM sst_db1.w WHERE id = 1')).toBe('from2');
+      expect(await node1.query('SET SESSION wsrep_sync_wait = 1; SELECT v FROM sst_db1.w WHERE id = 1')).toBe(
+        'from2',
+      );
 
       // The SST wrote the joiner's datadir as mysql, and no listener escaped its own loopback address.
       expect(statSync(node2.paths.datadir + '/sst_db1').uid).toBe(statSync(node1.paths.datadir).uid);

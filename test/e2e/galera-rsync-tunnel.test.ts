@@ -62,9 +62,13 @@ async function joinAndCompare(cluster: GaleraCluster): Promise<void> {
   await node2.query(
     'CREATE TABLE sst_db1.w (id INT PRIMARY KEY, v CHAR(8)); INSERT INTO sst_db1.w VALUES (1, "from2")',
   );
-  expect(await node1.query('SELECT v FROM sst_db1.w WHERE id = 1')).toBe('from2');
+  expect(await node1.query('SET SESSION wsrep_sync_wait = 1; SELECT v FROM sst_db1.w WHERE id = 1')).toBe(
+    'from2',
+  );
   await node1.query('INSERT INTO sst_db1.w VALUES (2, "from1")');
-  expect(await node2.query('SELECT v FROM sst_db1.w WHERE id = 2')).toBe('from1');
+  expect(await node2.query('SET SESSION wsrep_sync_wait = 1; SELECT v FROM sst_db1.w WHERE id = 2')).toBe(
+    'from1',
+  );
 
   // Our wrapper ran on both sides, over verified TLS, and said so in each error log.
   const joinerLog = node2.errorLog();
