@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONNECTOR_SPEC_ENV, type ConnectorSpec } from '../tunnel/connectorRsh.js';
+import { CONNECTOR_SPEC_ENV, NODE_FLAGS, type ConnectorSpec } from '../tunnel/connectorRsh.js';
 import type { BenchPki } from './pki.js';
 import { childCpuSeconds, cpuSeconds, peakRss, resetPeakRss } from './procStat.js';
 import { freePort, sleep, startProcess, stopProcess, waitFor, waitPort, type BenchProcess } from './procs.js';
@@ -178,7 +178,8 @@ async function startStunnel(ctx: RelayContext, target: RelayTarget): Promise<Rel
 
 async function startOurs(ctx: RelayContext, target: RelayTarget): Promise<Relay> {
   const { host, pki, cli } = ctx;
-  const flags = ctx.nodeFlags ?? [];
+  // The flags the SST runs with (scripts/wsrep_sst_rsync_tunnel), then the bench's own (profilers).
+  const flags = [...NODE_FLAGS, ...(ctx.nodeFlags ?? [])];
   const listener = startProcess(process.execPath, [
     ...flags,
     cli,
@@ -222,7 +223,10 @@ async function startOurs(ctx: RelayContext, target: RelayTarget): Promise<Relay>
   };
   // The donor side as the SST runs it: one long-lived relay that rsync (or the source) reaches on 127.0.0.1.
   const relay = startProcess(process.execPath, [...flags, cli, 'relay', '--port', '0'], {
-    env: { ...process.env, [CONNECTOR_SPEC_ENV]: JSON.stringify(spec) },
+    env: {
+      ...process.env,
+      [CONNECTOR_SPEC_ENV]: JSON.stringify(spec),
+    },
   });
   const relaying = /Relay listening on [^\s]+:(\d+)/;
   await waitFor(

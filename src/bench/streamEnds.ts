@@ -1,6 +1,6 @@
 /**
- * Source and sink of the tunnel-only benchmark. The source is `dd` of zeros in 1 MiB writes (into a TCP socket
- * through bash's /dev/tcp, or into the connector's stdin pipe, as rsync writes into its remote shell). The sink is
+ * Source and sink of the tunnel-only benchmark. The source writes zeros in 1 MiB writes into a TCP socket (the
+ * tunnel's entry: our relay's port, socat's, stunnel's) and reads what comes back. The sink is
  * a small Node program that reads 1 MiB at a time into one static buffer (`onread`, no allocation per read) and
  * appends "<bytes> <epoch ms>" to a report file when its stream ends: as a TCP server for the other tunnels, and
  * on its stdin for ours, where the listener starts it per connection in place of `rsync --server --daemon`.
@@ -11,16 +11,36 @@ import { join } from 'node:path';
 import { startProcess, waitPort, type BenchProcess } from './procs.js';
 
 const SINK_SOURCE = `
-import { Socket, createServer } from 'node:net';
-import { appendFileSync } from 'node:fs';
+import { Socket, connect, createServer } from 'node:net';
+import { appendFileSync, writeSync } from 'node:fs';
 const [mode, report, host, port] = process.argv.slice(2);
 const done = (n) => appendFileSync(report, n + ' ' + Date.now() + '\\n');
 const counter = () => {
   const state = { n: 0 };
   return { state, onread: { buffer: Buffer.allocUnsafe(1 << 20), callback: (k) => { state.n += k; return true; } } };
 };
-if (mode === 'pipe') {
+if (mode === 'source') {
+  // N MiB of zeros in 1 MiB writes, then a half-close; whatever comes back (the stand-in's greeting) is read and
+  // dropped, since closing a socket with unread data sends a reset that would cut the stream short.
+  const mib = Number(report);
+  const s = connect({ host, port: Number(port), allowHalfOpen: true });
+  const chunk = Buffer.alloc(1 << 20);
+  let sent = 0;
+  const pump = () => {
+    while (sent < mib) {
+      sent++;
+      if (!s.write(chunk)) return void s.once('drain', pump);
+    }
+    s.end();
+  };
+  s.once('connect', pump);
+  s.on('data', () => undefined);
+  s.on('end', () => s.destroy());
+  s.on('error', (e) => { console.error(e.message); process.exit(1); });
+} else if (mode === 'pipe') {
   const { state, onread } = counter();
+  // Greet first, as an rsync daemon does: the connector reports a joiner that sends nothing as a refusal.
+  writeSync(1, '@RSYNCD: 31.0\\n');
   const s = new Socket({ fd: 0, readable: true, writable: false, onread, allowHalfOpen: true });
   s.on('end', () => { done(state.n); process.exit(0); });
 } else {
@@ -38,6 +58,8 @@ if (mode === 'pipe') {
 export interface Sink {
   /** Program our listener runs per connection (ignores rsync's arguments, reads stdin). */
   program: string;
+  /** The Node script behind the sink, which is also the source (`source <mib> <host> <port>`). */
+  script: string;
   port: number;
   server: BenchProcess;
   /** Empties the report before a run. */
@@ -59,6 +81,7 @@ export async function startSink(dir: string, host: string, port: number): Promis
   await waitPort(host, port);
   return {
     program,
+    script,
     port,
     server,
     reset: () => writeFileSync(report, ''),
@@ -75,14 +98,7 @@ export async function startSink(dir: string, host: string, port: number): Promis
   };
 }
 
-/** Starts one source stream of `mib` MiB into `host:port`. */
-export function tcpSource(mib: number, host: string, port: number): BenchProcess {
-  return startProcess('bash', [
-    '-c',
-    'exec dd if=/dev/zero bs=1M count="$1" status=none > "/dev/tcp/$2/$3"',
-    'bash',
-    String(mib),
-    host,
-    String(port),
-  ]);
+/** Starts one source stream of `mib` MiB into `host:port` (the sink's script in source mode). */
+export function tcpSource(sink: Sink, mib: number, host: string, port: number): BenchProcess {
+  return startProcess(process.execPath, [sink.script, 'source', String(mib), host, String(port)]);
 }

@@ -38,7 +38,7 @@ async function runOnce(relay: Relay, sink: Sink, mib: number, streams: number, h
   const started = Date.now();
   const sources: BenchProcess[] = [];
   for (let i = 0; i < streams; i++) {
-    sources.push(tcpSource(per, host, relay.entry.port));
+    sources.push(tcpSource(sink, per, host, relay.entry.port));
   }
   const codes = await Promise.all(sources.map((s) => s.exited));
   const bad = codes.findIndex((c) => c !== 0);

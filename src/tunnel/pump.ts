@@ -29,6 +29,11 @@ export interface PumpOptions {
    * ssh exits when the remote command is done; the connector sets 'aToB' (joiner to rsync) for that.
    */
   endAfter?: 'aToB' | 'bToA';
+  /**
+   * Batch this direction's writes until the event loop's check phase: the 16 KiB chunks TLS decrypts from one
+   * socket read then leave in one writev instead of one write each, and the reader is woken once.
+   */
+  coalesce?: 'aToB' | 'bToA';
   /** Bytes a destination may buffer before its source is paused. */
   bufferLimit?: number;
   /**
@@ -120,8 +125,18 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
         return ok || dst.writableLength < limit;
       });
     } else {
+      let corked = false;
+      const uncork = (): void => {
+        corked = false;
+        dst.uncork();
+      };
       src.on('data', (chunk: Buffer) => {
         moved(chunk);
+        if (opts.coalesce === key && !corked) {
+          corked = true;
+          dst.cork();
+          setImmediate(uncork);
+        }
         // Keep writing past write() === false up to `limit`; 'drain' only fires after write() returned false.
         if (!dst.write(chunk) && dst.writableLength >= limit) src.pause();
       });

@@ -137,7 +137,9 @@ describe('rsync through connector and listener', () => {
       },
       { node: process.execPath, script: join(odd, 'cli.js') },
     );
-    expect(rsh.rsh).toBe(`${process.execPath} '${odd.replace(/'/g, "''")}/cli.js' connect`);
+    expect(rsh.rsh).toBe(
+      `${process.execPath} --max-semi-space-size=1 '${odd.replace(/'/g, "''")}/cli.js' connect`,
+    );
     expect(Object.keys(rsh.env)).toEqual(['SST_TUNNEL_CONNECT_SPEC']);
     expect(rsh.rsh).not.toContain(donor.key);
     const listing = await rsyncViaConnector(rsh, ['sst-joiner::']);

@@ -198,4 +198,40 @@ describe('pump()', () => {
     }
     expect(isRoutineClose(Object.assign(new Error('x'), { code: 'EPIPE' }))).toBe(true);
   });
+
+  it('coalesces the chunks of one read burst into one writev, byte for byte, in order', async () => {
+    const writes: number[] = [];
+    const received: Buffer[] = [];
+    const sink = new Writable({
+      highWaterMark: 1 << 20,
+      writev(chunks, callback) {
+        writes.push(chunks.length);
+        for (const { chunk } of chunks) received.push(chunk as Buffer);
+        setImmediate(callback);
+      },
+      write(chunk: Buffer, _enc, callback) {
+        writes.push(1);
+        received.push(chunk);
+        setImmediate(callback);
+      },
+    });
+    const source = new PassThrough();
+    const other = new PassThrough();
+    const p = pump(
+      { readable: source, writable: new PassThrough() },
+      { readable: other, writable: sink },
+      { idleTimeoutMs: 5000, closeTimeoutMs: 200, coalesce: 'aToB' },
+    );
+    // Four 16 KiB records decrypted from one socket read arrive in one tick, as TLS emits them.
+    const records = Array.from({ length: 4 }, () => randomBytes(16 * 1024));
+    for (const r of records) source.write(r);
+    await new Promise((r) => setTimeout(r, 20));
+    const more = randomBytes(5000);
+    source.end(more);
+    other.end();
+    await p.done;
+    expect(sha(received)).toBe(sha([...records, more]));
+    expect(writes[0]).toBe(4); // one writev for the burst, not four writes
+    expect(writes.length).toBeLessThanOrEqual(2);
+  });
 });
