@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomFillSync } from 'node:crypto';
 import { renderRsyncdConf } from '../rsync/conf.js';
+import { RELAY_RSYNC_ARGS } from '../sst/rsyncPass.js';
 import { cpuSeconds, parseTimeLines, TIME_FORMAT } from './procStat.js';
 import { freePort, startProcess, waitPort, type BenchProcess } from './procs.js';
 import { baseFlags } from '../sst/passes.js';
@@ -150,7 +151,13 @@ export async function runRsyncSuite(
             sources.map((source) => async () => {
               const p = startProcess(
                 '/usr/bin/time',
-                ['-a', '-o', clientTimes, '-f', TIME_FORMAT, 'rsync', ...SST_RSYNC_FLAGS, source, target],
+                [
+                  ...['-a', '-o', clientTimes, '-f', TIME_FORMAT, 'rsync', ...SST_RSYNC_FLAGS],
+                  // Each variant as its SST method runs rsync: ours adds TCP_NODELAY towards its relay.
+                  ...(relay.id === 'ours' ? RELAY_RSYNC_ARGS : []),
+                  source,
+                  target,
+                ],
                 { cwd: root },
               );
               const code = await p.exited;
