@@ -35,6 +35,11 @@ export interface SstSettings {
   previousSstTimeoutMs: number;
   /** backup-threads (server groups, then `[sst]`), default the CPU count, 1 to 1024. */
   backupThreads: number;
+  /**
+   * `[sst] joiner-workers`: processes that share the joiner's TLS and rsync work, 0 = the SST process does it all.
+   * Default half the CPUs, at most 4, and 0 on 1-2 CPUs (where a second process only adds start-up and memory).
+   */
+  joinerWorkers: number;
   /** sst-max-binlogs (server groups, then `[sst]`), default 1; 0 = none; negative = all. */
   sstMaxBinlogs: number;
   /** `[sst] progress-interval`, default 10 s; 0 = no periodic progress lines. */
@@ -59,6 +64,7 @@ export interface SstSettings {
 const OWN_SST_NAMES = [
   'tca', 'tcert', 'tkey', 'sockopt', 'allowed-donors', 'strict-identity', 'connect-timeout', 'handshake-timeout',
   'idle-timeout', 'previous-sst-timeout', 'backup-threads', 'sst-max-binlogs', 'progress-interval', 'tmpdir', 'rsync',
+  'joiner-workers',
 ]; // prettier-ignore
 
 /** A path setting from `[sst]` that sockopt may also give (socat `cafile=`); both set and different is ambiguous. */
@@ -160,6 +166,11 @@ export function settingsFrom(
       min: 1,
       max: 1024,
       unit: 'threads',
+    }),
+    joinerWorkers: integer(pick('joiner-workers', sst), cpus <= 2 ? 0 : Math.min(4, Math.floor(cpus / 2)), {
+      min: 0,
+      max: 64,
+      unit: 'worker processes (0 = none)',
     }),
     sstMaxBinlogs: integer(pick('sst-max-binlogs', mysqld, sst), 1, {
       min: Number.MIN_SAFE_INTEGER,

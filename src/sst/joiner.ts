@@ -102,6 +102,7 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
     rsync: { binary: settings.rsync, configPath },
     idleTimeoutMs: settings.idleTimeoutMs,
     tmpdir,
+    workers: settings.joinerWorkers,
     onSession: (session) => {
       const figures: SessionFigures = { bytesIn: session.bytesIn, bytesOut: session.bytesOut };
       figures.protocol = session.protocol;

@@ -24,6 +24,7 @@ export interface ListenCliOptions {
   idleTimeout: string;
   handshakeTimeout: string;
   rsync: string;
+  workers: string;
 }
 
 /** Adds the tunnel commands to the program. */
@@ -58,6 +59,14 @@ export function registerTunnelCommands(program: Command): void {
     });
 
   program
+    .command('listener-worker', { hidden: true })
+    .description('Internal: a worker process of the joiner listener (started over IPC)')
+    .action(async () => {
+      const { runListenerWorker } = await import('./listenerWorker.js');
+      await runListenerWorker();
+    });
+
+  program
     .command('listen')
     .description(
       'Run a joiner TLS listener serving rsync modules until SIGTERM (for tests, bench and doctor)',
@@ -77,6 +86,7 @@ export function registerTunnelCommands(program: Command): void {
     .option('--idle-timeout <ms>', 'end a connection when nothing moved this long (0 = never)', '300000')
     .option('--handshake-timeout <ms>', 'drop a connection that has not finished its handshake', '10000')
     .option('--rsync <binary>', 'rsync program', 'rsync')
+    .option('--workers <n>', 'worker processes for TLS and rsync (0 = all in this process)', '0')
     .action(async (opts: ListenCliOptions) => {
       const { runListen } = await import('./listenCommand.js');
       await runListen(opts);

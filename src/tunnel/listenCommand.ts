@@ -67,6 +67,7 @@ export async function runListen(opts: ListenCliOptions): Promise<void> {
       policy,
       rsync: { binary: opts.rsync, configPath },
       idleTimeoutMs,
+      workers: integer(opts.workers, '--workers'),
     });
     const { host, port } = listener.address;
     log.info(

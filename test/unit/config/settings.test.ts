@@ -83,6 +83,7 @@ describe('settingsFrom()', () => {
       idleTimeoutMs: 120_000,
       previousSstTimeoutMs: 30_000,
       backupThreads: 8,
+      joinerWorkers: 4,
       sstMaxBinlogs: 1,
       progressIntervalMs: 10_000,
       rsync: 'rsync',
@@ -126,6 +127,8 @@ describe('settingsFrom()', () => {
     ],
     ['allowed-donors =', { allowedDonors: [] }],
     ['backup-threads = 2', { backupThreads: 2 }],
+    ['joiner-workers = 0', { joinerWorkers: 0 }],
+    ['joiner-workers = 2', { joinerWorkers: 2 }],
     ['sst-max-binlogs = 0', { sstMaxBinlogs: 0 }],
     ['sst-max-binlogs = -1', { sstMaxBinlogs: -1 }],
     ['rsync = /opt/rsync/bin/rsync', { rsync: '/opt/rsync/bin/rsync' }],
@@ -147,6 +150,13 @@ describe('settingsFrom()', () => {
     const relative = settings('', { TMPDIR: 'tmp' });
     expect(relative.tmpdir).toBeUndefined();
     expect(relative.notices).toEqual(['TMPDIR "tmp" is not an absolute path and is not used']);
+  });
+
+  it('defaults joiner-workers to half the CPUs, at most 4, and none on 1-2 CPUs', () => {
+    const { sst, mysqld } = load(BASELINE);
+    expect([1, 2, 3, 6, 8, 64].map((cpus) => settingsFrom(sst, mysqld, {}, cpus).joinerWorkers)).toEqual([
+      0, 0, 1, 3, 4, 4,
+    ]);
   });
 
   it('caps the CPU-count default of backup-threads at 1024', () => {
@@ -190,6 +200,10 @@ describe('settingsFrom()', () => {
     [
       'backup-threads = 0',
       `Cannot use [sst] backup-threads = "0" (${FILE}:${L}): expected a whole number of threads from 1 to 1024`,
+    ],
+    [
+      'joiner-workers = -1',
+      `Cannot use [sst] joiner-workers = "-1" (${FILE}:${L}): expected a whole number of worker processes (0 = none) from 0 to 64`,
     ],
     [
       '[mysqld]\nbackup-threads = x',

@@ -1,0 +1,171 @@
+/**
+ * The listener's worker processes. Node decrypts TLS on one thread, about 0.5 GiB/s per core here, while each
+ * parallel rsync daemon takes about 0.6 GiB/s per core: a joiner with many cores and a fast link would be capped
+ * by one listener process. With workers, the listener process only accepts TCP connections and hands each one,
+ * unread, to a worker (round robin over the least busy) that does the TLS handshake, the peer check, rsync and
+ * the byte pump, exactly as the in-process listener does (createTlsService). Workers report their counters and
+ * finished sessions over IPC; the listener sums them, so the SST's progress and timeouts see one listener.
+ * A worker ends with its parent (IPC disconnect), and close() ends the workers and waits for them.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { logger } from '../log.js';
+import { NODE_FLAGS } from './connectorRsh.js';
+import type { ListenerOptions, ListenerStats, SessionInfo } from './listener.js';
+import type { WorkerInit, WorkerMessage } from './listenerWorker.js';
+
+const log = logger('listener');
+
+/** The listener's side of its workers. */
+export interface WorkerPool {
+  /** Hands an accepted, paused socket to a worker; this process keeps no reference to it. */
+  dispatch(socket: Socket): void;
+  stats(): ListenerStats;
+  close(): Promise<void>;
+}
+
+interface Worker {
+  child: ChildProcess;
+  dispatched: number;
+  snapshot: ListenerStats & { received: number };
+  exited: Promise<void>;
+  gone: boolean;
+}
+
+const EMPTY: ListenerStats & { received: number } = {
+  sessions: 0,
+  active: 0,
+  bytesIn: 0,
+  bytesOut: 0,
+  lastActivityMs: 0,
+  failures: 0,
+  received: 0,
+};
+
+/** Forks `count` workers and waits until each has loaded its credentials. */
+export async function startWorkerPool(
+  opts: ListenerOptions,
+  logDir: string,
+  count: number,
+): Promise<WorkerPool> {
+  const entry = opts.workerEntry ?? process.argv[1];
+  if (entry === undefined) throw new Error('Cannot start listener workers: no CLI script to run');
+  const init: WorkerInit = {
+    paths: opts.credentials.paths,
+    policy: opts.policy,
+    rsync: opts.rsync,
+    idleTimeoutMs: opts.idleTimeoutMs,
+    ...(opts.killAfterMs !== undefined && { killAfterMs: opts.killAfterMs }),
+    logDir,
+  };
+  let lastSession: SessionInfo | undefined;
+  let lostFailures = 0;
+  let closing = false;
+  const workers: Worker[] = [];
+  const starting: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    // stdout is mysqld's protocol channel: a worker never gets it.
+    const child = fork(entry, ['listener-worker'], {
+      execArgv: [...NODE_FLAGS],
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const worker: Worker = {
+      child,
+      dispatched: 0,
+      snapshot: { ...EMPTY },
+      gone: false,
+      exited: new Promise((resolve) => child.once('exit', () => resolve())),
+    };
+    workers.push(worker);
+    starting.push(
+      new Promise<void>((resolve, reject) => {
+        const onExit = (code: number | null): void =>
+          reject(new Error(`A listener worker exited with code ${code ?? 'none'} before it was ready`));
+        child.once('exit', onExit);
+        child.on('message', (message: WorkerMessage) => {
+          if (message.t === 'ready') {
+            child.off('exit', onExit);
+            resolve();
+          } else if (message.t === 'stats') {
+            worker.snapshot = message.stats;
+          } else if (message.t === 'session') {
+            worker.snapshot = message.stats;
+            lastSession = message.info;
+            try {
+              opts.onSession?.(message.info);
+            } catch (error) {
+              log.error(`onSession callback failed: ${(error as Error).message}`);
+            }
+          }
+        });
+        child.send({ t: 'init', init });
+      }),
+    );
+    child.once('exit', (code, signal) => {
+      worker.gone = true;
+      const lost = worker.snapshot.active + Math.max(0, worker.dispatched - worker.snapshot.received);
+      if (!closing) {
+        lostFailures += lost;
+        log.error(
+          `Listener worker ${child.pid ?? '?'} exited (${signal ?? `code ${code ?? 'none'}`}) with ${lost} connection(s) open: they are lost`,
+        );
+      }
+      worker.snapshot = { ...worker.snapshot, active: 0, received: worker.dispatched };
+    });
+  }
+  const killAll = (): void => {
+    for (const w of workers) if (!w.gone) w.child.kill('SIGKILL');
+  };
+  try {
+    await Promise.all(starting);
+  } catch (error) {
+    killAll();
+    await Promise.all(workers.map((w) => w.exited));
+    throw error;
+  }
+
+  const load = (w: Worker): number => w.snapshot.active + (w.dispatched - w.snapshot.received);
+  let next = 0;
+  return {
+    dispatch(socket) {
+      const alive = workers.filter((w) => !w.gone && w.child.connected);
+      if (alive.length === 0) {
+        log.error('No listener worker is alive: dropping a connection');
+        socket.destroy();
+        return;
+      }
+      // Round robin among the least busy, so parallel rsyncs land on different workers (cores).
+      const least = Math.min(...alive.map(load));
+      const candidates = alive.filter((w) => load(w) === least);
+      const worker = candidates[next++ % candidates.length] as Worker;
+      worker.dispatched++;
+      worker.child.send({ t: 'conn' }, socket, { keepOpen: false }, (error) => {
+        if (error === null) return;
+        worker.dispatched--;
+        log.error(`Cannot hand a connection to listener worker ${worker.child.pid ?? '?'}: ${error.message}`);
+        socket.destroy();
+      });
+    },
+    stats() {
+      const sum: ListenerStats = { ...EMPTY, failures: lostFailures };
+      for (const w of workers) {
+        sum.sessions += w.snapshot.sessions;
+        sum.active += load(w);
+        sum.bytesIn += w.snapshot.bytesIn;
+        sum.bytesOut += w.snapshot.bytesOut;
+        sum.failures += w.snapshot.failures;
+        sum.lastActivityMs = Math.max(sum.lastActivityMs, w.snapshot.lastActivityMs);
+      }
+      return { ...sum, ...(lastSession !== undefined && { lastSession }) };
+    },
+    async close() {
+      closing = true;
+      for (const w of workers) if (!w.gone && w.child.connected) w.child.send({ t: 'close' });
+      // A worker ends its rsync children (TERM, then KILL after killAfterMs) before it exits.
+      const deadline = setTimeout(killAll, (opts.killAfterMs ?? 3000) + 5000);
+      await Promise.all(workers.map((w) => w.exited));
+      clearTimeout(deadline);
+    },
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * The joiner listener with worker processes (`listen --workers 2`, `[sst] joiner-workers`): the listener process
+ * only accepts and hands sockets over; workers do TLS, the peer check and rsync. Real rsync through the donor
+ * relay, real TLS. Checks byte-for-byte copies with parallel connections spread over both workers, refusals
+ * made and counted by a worker, a worker killed mid-transfer (that transfer fails, the next one works), and that
+ * closing the listener leaves no worker and no rsync behind.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startDonorRelay, type DonorRelay } from '../../src/tunnel/relay.js';
+import { createCa, issueCert, tempDir, type CaFiles, type CertFiles } from '../helpers/pki.js';
+import { TEST_POLICY } from '../helpers/policy.js';
+import { killAll, run, runningCount, startListenCli, treeHash } from '../helpers/procs.js';
+import { treeDigest } from '../helpers/sst-fixture.js';
+import {
+  UUID,
+  cmdlineOf,
+  expectNothingLeft,
+  fillSmallDatadir,
+  makePair,
+  processTree,
+  show,
+  startDonor,
+  startJoiner,
+} from './faults-kit.js';
+
+const dir = tempDir('tunnel workers');
+let ca: CaFiles;
+let other: CaFiles;
+let joiner: CertFiles;
+let donor: CertFiles;
+let stranger: CertFiles;
+const src = join(dir.path, 'src');
+let relays: DonorRelay[] = [];
+
+beforeAll(() => {
+  ca = createCa(dir.path, 'ca');
+  other = createCa(dir.path, 'other');
+  joiner = issueCert(ca, 'joiner', { cn: 'joiner.test', ips: ['127.0.0.1'] });
+  donor = issueCert(ca, 'donor', { cn: 'donor.test' });
+  stranger = issueCert(other, 'stranger', { cn: 'donor.test' });
+  for (const d of ['a', 'b', 'c']) {
+    mkdirSync(join(src, d), { recursive: true });
+    writeFileSync(join(src, d, 'big.ibd'), randomBytes(24 << 20));
+    for (let i = 0; i < 100; i++) writeFileSync(join(src, d, `t${i}.frm`), randomBytes(i * 97));
+  }
+});
+afterEach(async () => {
+  await Promise.all(relays.map((r) => r.close()));
+  relays = [];
+  await killAll();
+  expect(runningCount()).toBe(0);
+});
+afterAll(() => dir.cleanup());
+
+const workersOf = (pid: number): number[] =>
+  processTree(pid).filter((p) => / listener-worker$/.test(cmdlineOf(p)));
+
+async function setup(dst: string, cert: CertFiles = donor) {
+  const listen = await startListenCli([
+    '--ca',
+    ca.cert,
+    '--cert',
+    joiner.cert,
+    '--key',
+    joiner.key,
+    '--module',
+    `datadir=${dst}`,
+    '--workers',
+    '2',
+  ]);
+  const relay = await startDonorRelay({
+    host: '127.0.0.1',
+    port: listen.port,
+    paths: { tca: ca.cert, tcert: cert.cert, tkey: cert.key },
+    policy: TEST_POLICY,
+    idleTimeoutMs: 10_000,
+  });
+  if (relay === undefined) throw new Error('the relay did not start');
+  relays.push(relay);
+  const push = (from: string, extra: string[] = []): ReturnType<typeof run> =>
+    run('rsync', [
+      `--port=${relay.port}`,
+      '--recursive',
+      '--whole-file',
+      '--inplace',
+      ...extra,
+      from,
+      `${relay.host}::datadir/`,
+    ]);
+  return { ...listen, relay, push };
+}
+
+describe('listener with worker processes', () => {
+  it('spreads parallel connections over both workers, copies byte for byte, and closes without leftovers', async () => {
+    const dst = join(dir.path, 'dst');
+    mkdirSync(dst);
+    const { proc, relay, push } = await setup(dst);
+    const workers = workersOf(proc.child.pid as number);
+    expect(workers).toHaveLength(2);
+    // Which workers run an rsync daemon while the three transfers are under way.
+    const busy = new Set<number>();
+    const sampler = setInterval(() => {
+      for (const w of workers)
+        if (processTree(w).some((c) => /^rsync --server --daemon/.test(cmdlineOf(c)))) busy.add(w);
+    }, 10);
+    const results = await Promise.all(['a', 'b', 'c'].map((d) => push(join(src, d))));
+    clearInterval(sampler);
+    expect([...busy].sort()).toEqual([...workers].sort());
+    expect(results.map((r) => r.stderr)).toEqual(['', '', '']);
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0]);
+    expect(treeHash(dst)).toBe(treeHash(src));
+    await relay.close();
+    proc.child.kill('SIGTERM');
+    expect((await proc.exited).code).toBe(0);
+    const log = proc.stderr();
+    expect(
+      log.match(/Connection from 127\.0\.0\.1:\d+ \(chain verified\) closed: .* rsync exit 0/g),
+    ).toHaveLength(3);
+    expect(log).toMatch(/Listener closed: 3 connection\(s\), 0 refused, in \d{8,} B/);
+    for (const pid of [...workers, ...processTree(proc.child.pid as number)])
+      expect(cmdlineOf(pid), `pid ${pid} survived`).toBe('');
+  });
+
+  it('a worker refuses a donor from another CA, and the listener counts it', async () => {
+    const dst = join(dir.path, 'dst-refused');
+    mkdirSync(dst);
+    const { proc, relay, push } = await setup(dst, stranger);
+    const r = await push(join(src, 'a'));
+    expect(r.code).not.toBe(0);
+    expect(relay.failures()).toBe(1);
+    proc.child.kill('SIGTERM');
+    await proc.exited;
+    expect(proc.stderr()).toMatch(
+      /Refused connection from 127\.0\.0\.1:\d+: Cannot verify the certificate of the donor/,
+    );
+    expect(proc.stderr()).toMatch(/Listener closed: 0 connection\(s\), 1 refused/);
+  });
+
+  it('a worker killed mid-transfer fails its transfer, is logged, and the other worker keeps serving', async () => {
+    const dst = join(dir.path, 'dst-killed');
+    mkdirSync(dst);
+    const { proc, push } = await setup(dst);
+    const big = join(dir.path, 'huge');
+    writeFileSync(big, randomBytes(64 << 20));
+    // --bwlimit keeps the transfer going long enough to kill its worker in the middle.
+    const slow = push(big, ['--bwlimit=8M']);
+    let victim: number | undefined;
+    for (let i = 0; i < 100 && victim === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      victim = workersOf(proc.child.pid as number).find((w) =>
+        processTree(w).some((c) => /^rsync --server --daemon/.test(cmdlineOf(c))),
+      );
+    }
+    expect(victim).toBeDefined();
+    process.kill(victim as number, 'SIGKILL');
+    const failed = await slow;
+    expect(failed.code).not.toBe(0);
+    const ok = await push(join(src, 'b'));
+    expect(ok.code).toBe(0);
+    proc.child.kill('SIGTERM');
+    expect((await proc.exited).code).toBe(0);
+    expect(proc.stderr()).toMatch(
+      /Listener worker \d+ exited \(SIGKILL\) with 1 connection\(s\) open: they are lost/,
+    );
+    expect(workersOf(proc.child.pid as number)).toEqual([]);
+  });
+});
+
+describe('an SST with [sst] joiner-workers = 2', () => {
+  it('moves the datadir through the workers, reports success, and leaves nothing behind', async () => {
+    const pair = makePair(
+      'workers',
+      { joiner: '127.0.0.47', donor: '127.0.0.48' },
+      { 'backup-threads': '2' },
+      { joiner: { 'joiner-workers': '2' } },
+    );
+    try {
+      fillSmallDatadir(pair.donor.datadir, 4, 2 << 20);
+      const port = 14470;
+      const { joiner, payload } = await startJoiner(pair, port);
+      const workers = new Set<number>();
+      const sampler = setInterval(() => {
+        for (const pid of processTree(joiner.pid as number))
+          if (/ listener-worker$/.test(cmdlineOf(pid))) workers.add(pid);
+      }, 20);
+      const donor = startDonor(pair, payload);
+      const [jr, dr] = await Promise.all([joiner.wait(60_000), donor.wait(60_000)]);
+      clearInterval(sampler);
+      expect(jr.exitCode, show(jr)).toBe(0);
+      expect(dr.exitCode, show(dr)).toBe(0);
+      expect(jr.lines).toEqual([`ready ${payload}`, `${UUID}:42 0`]);
+      expect(workers.size).toBe(2);
+      expect(jr.stderr).toMatch(/SST joiner finished: .* over \d+ TLS connection/);
+      const skip = (rel: string): boolean => rel === 'grastate.dat' || rel.startsWith('mysql-bin.');
+      expect(treeDigest(pair.joiner.datadir, skip)).toEqual(treeDigest(pair.donor.datadir, skip));
+      await expectNothingLeft(pair, [{ host: '127.0.0.47', port }]);
+      for (const pid of workers) expect(cmdlineOf(pid)).toBe('');
+    } finally {
+      pair.cleanup();
+    }
+  });
+});
