@@ -4,7 +4,7 @@
  * short-lived processes such as the connector rsync starts per connection. Parsing is pure; reading is separate.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** The fields of /proc/<pid>/stat the benchmark uses; times in clock ticks. */
 export interface ProcStat {
@@ -123,5 +123,28 @@ export function resetPeakRss(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Pids whose parent is `pid` (from /proc/<n>/stat). */
+export function childPids(pid: number): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (parseProcStat(readFileSync(`/proc/${name}/stat`, 'utf8')).ppid === pid) found.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** The command line of `pid` with spaces between arguments; '' when it is gone. */
+export function cmdlineOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+  } catch {
+    return '';
   }
 }

@@ -9,11 +9,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONNECTOR_SPEC_ENV, NODE_FLAGS, type ConnectorSpec } from '../tunnel/connectorRsh.js';
 import type { BenchPki } from './pki.js';
-import { childCpuSeconds, cpuSeconds, peakRss, resetPeakRss } from './procStat.js';
+import { childCpuSeconds, childPids, cmdlineOf, cpuSeconds, peakRss, resetPeakRss } from './procStat.js';
 import { freePort, sleep, startProcess, stopProcess, waitFor, waitPort, type BenchProcess } from './procs.js';
 
 /** The tunnel variants, by stable id (used in JSON and on the command line). */
-export const RELAY_IDS = ['none', 'plain', 'ours', 'socat', 'socat-b128k', 'stunnel'] as const;
+export const RELAY_IDS = ['none', 'plain', 'ours', 'ours-w2', 'socat', 'socat-b128k', 'stunnel'] as const;
 export type RelayId = (typeof RELAY_IDS)[number];
 
 /** Display names of the variants. */
@@ -21,6 +21,7 @@ export const RELAY_NAMES: Record<RelayId, string> = {
   none: 'no tunnel',
   plain: 'plain TCP relay (socat -b 131072, no TLS)',
   ours: 'sst-tunnel',
+  'ours-w2': 'sst-tunnel, 2 joiner workers',
   socat: 'socat default (original)',
   'socat-b128k': 'socat -b 131072',
   stunnel: 'stunnel',
@@ -176,7 +177,7 @@ async function startStunnel(ctx: RelayContext, target: RelayTarget): Promise<Rel
   return longLived('stunnel', { kind: 'tcp', port: entry }, donor, joiner);
 }
 
-async function startOurs(ctx: RelayContext, target: RelayTarget): Promise<Relay> {
+async function startOurs(ctx: RelayContext, target: RelayTarget, workers = 0): Promise<Relay> {
   const { host, pki, cli } = ctx;
   // The flags the SST runs with (scripts/wsrep_sst_rsync_tunnel), then the bench's own (profilers).
   const flags = [...NODE_FLAGS, ...(ctx.nodeFlags ?? [])];
@@ -198,6 +199,8 @@ async function startOurs(ctx: RelayContext, target: RelayTarget): Promise<Relay>
     target.program,
     '--idle-timeout',
     '600000',
+    '--workers',
+    String(workers),
     ...target.modules.flatMap((m) => ['--module', m]),
   ]);
   const listening = /Listening on [^\s]+:(\d+)/;
@@ -236,19 +239,39 @@ async function startOurs(ctx: RelayContext, target: RelayTarget): Promise<Relay>
   );
   const entry = Number(relaying.exec(relay.stderr())?.[1]);
   if (!Number.isInteger(entry)) throw new Error(`sst-tunnel relay failed: ${relay.stderr().trim()}`);
-  const inner = longLived('ours', { kind: 'tcp', port: entry }, relay, listener);
-  let children = 0;
+  const id: RelayId = workers > 0 ? 'ours-w2' : 'ours';
+  const inner = longLived(id, { kind: 'tcp', port: entry }, relay, listener);
+  // With workers the joiner side is the listener plus its workers, each counted without its own children (the
+  // rsync daemons or sinks, which are the work, not the tunnel).
+  const workerPids = (): number[] =>
+    childPids(listener.pid).filter((p) => cmdlineOf(p).endsWith(' listener-worker'));
+  const self = (pid: number): number => cpuSeconds(pid, false);
+  let base = { children: 0, workers: new Map<number, number>() };
   return {
     ...inner,
     begin() {
       inner.begin();
-      children = childCpuSeconds(listener.pid);
+      base = {
+        children: childCpuSeconds(listener.pid),
+        workers: new Map(workerPids().map((p) => [p, self(p)])),
+      };
+      for (const p of base.workers.keys()) resetPeakRss(p);
     },
     async end() {
-      // The listener's own CPU only: the rsync daemons (or sinks) it starts are the work, not the tunnel.
       const cost = await inner.end();
-      const joinerChildrenCpuS = childCpuSeconds(listener.pid) - children;
-      return { ...cost, joinerCpuS: cost.joinerCpuS - joinerChildrenCpuS, joinerChildrenCpuS };
+      const joinerChildrenCpuS = childCpuSeconds(listener.pid) - base.children;
+      let workersCpu = 0;
+      let rss = cost.joinerRssBytes;
+      for (const [p, start] of base.workers) {
+        workersCpu += self(p) - start;
+        rss = Math.max(rss, peakRss(p));
+      }
+      return {
+        ...cost,
+        joinerCpuS: cost.joinerCpuS - joinerChildrenCpuS + workersCpu,
+        joinerRssBytes: rss,
+        joinerChildrenCpuS,
+      };
     },
   };
 }
@@ -273,6 +296,8 @@ export async function startRelay(id: RelayId, ctx: RelayContext, target: RelayTa
       };
     case 'ours':
       return startOurs(ctx, target);
+    case 'ours-w2':
+      return startOurs(ctx, target, 2);
     case 'stunnel':
       return startStunnel(ctx, target);
     default:

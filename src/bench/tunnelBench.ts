@@ -23,6 +23,7 @@ export const STREAM_VARIANTS: StreamVariant[] = [
   { relay: 'socat-b128k', streams: 1 },
   { relay: 'stunnel', streams: 1 },
   { relay: 'ours', streams: 2 },
+  { relay: 'ours-w2', streams: 2 },
   { relay: 'socat-b128k', streams: 2 },
 ];
 
