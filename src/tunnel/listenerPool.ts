@@ -75,7 +75,10 @@ export async function startWorkerPool(
       dispatched: 0,
       snapshot: { ...EMPTY },
       gone: false,
-      exited: new Promise((resolve) => child.once('exit', () => resolve())),
+      exited: Promise.all([
+        new Promise((resolve) => child.once('exit', resolve)),
+        new Promise((resolve) => child.once('disconnect', resolve)),
+      ]).then(() => undefined),
     };
     workers.push(worker);
     starting.push(
@@ -102,17 +105,23 @@ export async function startWorkerPool(
         child.send({ t: 'init', init });
       }),
     );
-    child.once('exit', (code, signal) => {
-      worker.gone = true;
-      const lost = worker.snapshot.active + Math.max(0, worker.dispatched - worker.snapshot.received);
-      if (!closing) {
-        lostFailures += lost;
-        log.error(
-          `Listener worker ${child.pid ?? '?'} exited (${signal ?? `code ${code ?? 'none'}`}) with ${lost} connection(s) open: they are lost`,
-        );
-      }
-      worker.snapshot = { ...worker.snapshot, active: 0, received: worker.dispatched };
-    });
+    // 'exit' can come before the last IPC messages are read; 'disconnect' comes after them.
+    const disconnected = new Promise<void>((resolve) => child.once('disconnect', () => resolve()));
+    child.once(
+      'exit',
+      (code, signal) =>
+        void disconnected.then(() => {
+          worker.gone = true;
+          const lost = worker.snapshot.active + Math.max(0, worker.dispatched - worker.snapshot.received);
+          if (!closing) {
+            lostFailures += lost;
+            log.error(
+              `Listener worker ${child.pid ?? '?'} exited (${signal ?? `code ${code ?? 'none'}`}): the connections it served are lost`,
+            );
+          }
+          worker.snapshot = { ...worker.snapshot, active: 0, received: worker.dispatched };
+        }),
+    );
   }
   const killAll = (): void => {
     for (const w of workers) if (!w.gone) w.child.kill('SIGKILL');

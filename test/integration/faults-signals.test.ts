@@ -112,9 +112,12 @@ describe('mysqld killed', () => {
     expect(Date.now() - killedAt).toBeLessThan(5000);
     expect(mysqld.stderr()).toContain(`Parent mysqld process (PID: ${mysqld.pid}) terminated unexpectedly`);
     expect(mysqld.lines()).toEqual([`ready ${payload}`]);
+    // The donor's outcome depends on how far the transfer got before the joiner noticed its parent was gone
+    // (the whole payload can be through by then); a failed donor never says `done`. The donor-side failure is
+    // faults-timeouts' "joiner killed mid-transfer".
     const dr = await donor.wait(20_000);
-    expect(dr.exitCode, show(dr)).not.toBe(0);
-    expect(dr.lines).toEqual(['flush tables']);
+    expect(dr.lines[0], show(dr)).toBe('flush tables');
+    if (dr.exitCode !== 0) expect(dr.lines.some((l) => l.startsWith('done'))).toBe(false);
     await expectNothingLeft(pair, [{ host: JOINER, port }]);
   });
 

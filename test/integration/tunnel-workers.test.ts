@@ -6,7 +6,7 @@
  * closing the listener leaves no worker and no rsync behind.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDonorRelay, type DonorRelay } from '../../src/tunnel/relay.js';
@@ -55,8 +55,17 @@ afterEach(async () => {
 });
 afterAll(() => dir.cleanup());
 
+const ppidOf = (pid: number): string => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] ?? '?';
+  } catch {
+    return 'gone';
+  }
+};
+
+// Direct children only: a worker's own child shows the worker's command line between fork and exec.
 const workersOf = (pid: number): number[] =>
-  processTree(pid).filter((p) => / listener-worker$/.test(cmdlineOf(p)));
+  processTree(pid).filter((p) => / listener-worker$/.test(cmdlineOf(p)) && ppidOf(p) === String(pid));
 
 async function setup(dst: string, cert: CertFiles = donor) {
   const listen = await startListenCli([
@@ -130,6 +139,8 @@ describe('listener with worker processes', () => {
     const { proc, relay, push } = await setup(dst, stranger);
     const r = await push(join(src, 'a'));
     expect(r.code).not.toBe(0);
+    // rsync can exit a moment before the relay has recorded why its connection ended.
+    for (let i = 0; i < 100 && relay.failures() === 0; i++) await new Promise((res) => setTimeout(res, 20));
     expect(relay.failures()).toBe(1);
     proc.child.kill('SIGTERM');
     await proc.exited;
@@ -163,9 +174,25 @@ describe('listener with worker processes', () => {
     proc.child.kill('SIGTERM');
     expect((await proc.exited).code).toBe(0);
     expect(proc.stderr()).toMatch(
-      /Listener worker \d+ exited \(SIGKILL\) with 1 connection\(s\) open: they are lost/,
+      /Listener worker \d+ exited \(SIGKILL\): the connections it served are lost/,
     );
     expect(workersOf(proc.child.pid as number)).toEqual([]);
+  });
+});
+
+describe('listener process killed', () => {
+  it('its workers notice the parent is gone and exit', async () => {
+    const dst = join(dir.path, 'dst-orphan');
+    mkdirSync(dst);
+    const { proc } = await setup(dst);
+    const workers = workersOf(proc.child.pid as number);
+    expect(workers).toHaveLength(2);
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+    const until = Date.now() + 5000;
+    while (workers.some((w) => cmdlineOf(w) !== '') && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(workers.map(cmdlineOf)).toEqual(['', '']);
   });
 });
 
@@ -181,10 +208,14 @@ describe('an SST with [sst] joiner-workers = 2', () => {
       fillSmallDatadir(pair.donor.datadir, 4, 2 << 20);
       const port = 14470;
       const { joiner, payload } = await startJoiner(pair, port);
-      const workers = new Set<number>();
+      const workers = new Map<number, string>();
       const sampler = setInterval(() => {
-        for (const pid of processTree(joiner.pid as number))
-          if (/ listener-worker$/.test(cmdlineOf(pid))) workers.add(pid);
+        for (const pid of processTree(joiner.pid as number)) {
+          const cmd = cmdlineOf(pid);
+          const parent = Number(ppidOf(pid));
+          if (/ listener-worker$/.test(cmd) && !/ listener-worker$/.test(cmdlineOf(parent)))
+            workers.set(pid, `${cmd} (ppid ${parent})`);
+        }
       }, 20);
       const donor = startDonor(pair, payload);
       const [jr, dr] = await Promise.all([joiner.wait(60_000), donor.wait(60_000)]);
@@ -192,12 +223,12 @@ describe('an SST with [sst] joiner-workers = 2', () => {
       expect(jr.exitCode, show(jr)).toBe(0);
       expect(dr.exitCode, show(dr)).toBe(0);
       expect(jr.lines).toEqual([`ready ${payload}`, `${UUID}:42 0`]);
-      expect(workers.size).toBe(2);
+      expect(workers.size, JSON.stringify([...workers])).toBe(2);
       expect(jr.stderr).toMatch(/SST joiner finished: .* over \d+ TLS connection/);
       const skip = (rel: string): boolean => rel === 'grastate.dat' || rel.startsWith('mysql-bin.');
       expect(treeDigest(pair.joiner.datadir, skip)).toEqual(treeDigest(pair.donor.datadir, skip));
       await expectNothingLeft(pair, [{ host: '127.0.0.47', port }]);
-      for (const pid of workers) expect(cmdlineOf(pid)).toBe('');
+      for (const pid of workers.keys()) expect(cmdlineOf(pid)).toBe('');
     } finally {
       pair.cleanup();
     }
