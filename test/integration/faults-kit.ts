@@ -18,6 +18,7 @@ import {
 import { tempDir } from '../helpers/pki.js';
 import { makeNodes, portIsFree, processesMentioning, type TestNode } from '../helpers/sst-fixture.js';
 import { start, waitFor, type Proc } from '../helpers/procs.js';
+import { cmdlineOf } from '../../src/bench/procStat.js';
 
 export const UUID = '6a1c7e2e-9b1f-11ef-8a11-0242ac120002';
 /** Files our SST creates in a datadir and must remove on every exit path. */
@@ -165,14 +166,7 @@ export function processTree(pid: number): number[] {
   return all;
 }
 
-/** The command line of a process ('' when it is gone). */
-export function cmdlineOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
-  } catch {
-    return '';
-  }
-}
+export { cmdlineOf };
 
 /** Sends `signal` to every pid, ignoring the ones already gone. */
 export function signalAll(pids: number[], signal: NodeJS.Signals): void {

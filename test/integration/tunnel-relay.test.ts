@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { connect as tlsConnect, createServer as tlsServer, type TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pump } from '../../src/tunnel/pump.js';
-import { startDonorRelay, type DonorRelay } from '../../src/tunnel/relay.js';
+import type { DonorRelay } from '../../src/tunnel/relay.js';
+import { startRelayPair } from '../helpers/relay.js';
 import { adoptWithStaticBuffer } from '../../src/tunnel/staticRead.js';
 import { createCa, issueCert, tempDir, type CaFiles, type CertFiles } from '../helpers/pki.js';
-import { TEST_POLICY } from '../helpers/policy.js';
-import { killAll, run, runningCount, startListenCli, treeHash } from '../helpers/procs.js';
+import { killAll, run, runningCount, treeHash } from '../helpers/procs.js';
 import { createHash } from 'node:crypto';
 
 const dir = tempDir('tunnel relay');
@@ -46,36 +46,15 @@ async function joinerAndRelay(
   dst: string,
   uids?: number[],
 ): Promise<{ relay: DonorRelay; stop: () => Promise<string> }> {
-  const { proc, port } = await startListenCli([
-    '--ca',
-    ca.cert,
-    '--cert',
-    joiner.cert,
-    '--key',
-    joiner.key,
-    '--module',
-    `datadir=${dst}`,
-  ]);
-  const relay = await startDonorRelay(
-    {
-      host: '127.0.0.1',
-      port,
-      paths: { tca: ca.cert, tcert: donor.cert, tkey: donor.key },
-      policy: TEST_POLICY,
-      idleTimeoutMs: 10_000,
-    },
-    uids === undefined ? {} : { uids },
-  );
-  if (relay === undefined) throw new Error('the relay did not start');
-  relays.push(relay);
-  return {
-    relay,
-    stop: async () => {
-      proc.child.kill('SIGTERM');
-      await proc.exited;
-      return proc.stderr();
-    },
-  };
+  const pair = await startRelayPair({
+    ca,
+    joiner,
+    donor,
+    dst,
+    ...(uids !== undefined && { relay: { uids } }),
+  });
+  relays.push(pair.relay);
+  return pair;
 }
 
 describe('donor relay', () => {

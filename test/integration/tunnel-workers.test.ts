@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startDonorRelay, type DonorRelay } from '../../src/tunnel/relay.js';
+import type { DonorRelay } from '../../src/tunnel/relay.js';
+import { startRelayPair } from '../helpers/relay.js';
 import { createCa, issueCert, tempDir, type CaFiles, type CertFiles } from '../helpers/pki.js';
-import { TEST_POLICY } from '../helpers/policy.js';
-import { killAll, run, runningCount, startListenCli, treeHash } from '../helpers/procs.js';
+import { killAll, run, runningCount, treeHash } from '../helpers/procs.js';
 import { treeDigest } from '../helpers/sst-fixture.js';
 import {
   UUID,
@@ -68,26 +68,8 @@ const workersOf = (pid: number): number[] =>
   processTree(pid).filter((p) => / listener-worker$/.test(cmdlineOf(p)) && ppidOf(p) === String(pid));
 
 async function setup(dst: string, cert: CertFiles = donor) {
-  const listen = await startListenCli([
-    '--ca',
-    ca.cert,
-    '--cert',
-    joiner.cert,
-    '--key',
-    joiner.key,
-    '--module',
-    `datadir=${dst}`,
-    '--workers',
-    '2',
-  ]);
-  const relay = await startDonorRelay({
-    host: '127.0.0.1',
-    port: listen.port,
-    paths: { tca: ca.cert, tcert: cert.cert, tkey: cert.key },
-    policy: TEST_POLICY,
-    idleTimeoutMs: 10_000,
-  });
-  if (relay === undefined) throw new Error('the relay did not start');
+  const listen = await startRelayPair({ ca, joiner, donor: cert, dst, listenArgs: ['--workers', '2'] });
+  const { relay } = listen;
   relays.push(relay);
   const push = (from: string, extra: string[] = []): ReturnType<typeof run> =>
     run('rsync', [
