@@ -15,6 +15,8 @@ export interface RelayPairOptions {
   donor: CertFiles;
   dst: string;
   listenArgs?: string[];
+  /** Extra environment of the listener (TMPDIR for a test that kills it and would leave its temp files). */
+  listenEnv?: NodeJS.ProcessEnv;
   relay?: RelayOptions;
 }
 
@@ -22,10 +24,13 @@ export interface RelayPairOptions {
 export async function startRelayPair(
   o: RelayPairOptions,
 ): Promise<{ proc: Proc; port: number; relay: DonorRelay; stop: () => Promise<string> }> {
-  const { proc, port } = await startListenCli([
-    ...['--ca', o.ca.cert, '--cert', o.joiner.cert, '--key', o.joiner.key, '--module', `datadir=${o.dst}`],
-    ...(o.listenArgs ?? []),
-  ]);
+  const { proc, port } = await startListenCli(
+    [
+      ...['--ca', o.ca.cert, '--cert', o.joiner.cert, '--key', o.joiner.key, '--module', `datadir=${o.dst}`],
+      ...(o.listenArgs ?? []),
+    ],
+    o.listenEnv,
+  );
   const relay = await startDonorRelay(
     {
       host: '127.0.0.1',

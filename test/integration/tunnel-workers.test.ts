@@ -67,8 +67,15 @@ const ppidOf = (pid: number): string => {
 const workersOf = (pid: number): number[] =>
   processTree(pid).filter((p) => / listener-worker$/.test(cmdlineOf(p)) && ppidOf(p) === String(pid));
 
-async function setup(dst: string, cert: CertFiles = donor) {
-  const listen = await startRelayPair({ ca, joiner, donor: cert, dst, listenArgs: ['--workers', '2'] });
+async function setup(dst: string, cert: CertFiles = donor, listenEnv?: NodeJS.ProcessEnv) {
+  const listen = await startRelayPair({
+    ca,
+    joiner,
+    donor: cert,
+    dst,
+    listenArgs: ['--workers', '2'],
+    ...(listenEnv !== undefined && { listenEnv }),
+  });
   const { relay } = listen;
   relays.push(relay);
   const push = (from: string, extra: string[] = []): ReturnType<typeof run> =>
@@ -166,7 +173,10 @@ describe('listener process killed', () => {
   it('its workers notice the parent is gone and exit', async () => {
     const dst = join(dir.path, 'dst-orphan');
     mkdirSync(dst);
-    const { proc } = await setup(dst);
+    // SIGKILL leaves the listener no chance to remove its temp files: keep them in the test's directory.
+    const tmp = join(dir.path, 'tmp-orphan');
+    mkdirSync(tmp);
+    const { proc } = await setup(dst, donor, { TMPDIR: tmp });
     const workers = workersOf(proc.child.pid as number);
     expect(workers).toHaveLength(2);
     proc.child.kill('SIGKILL');
