@@ -46,7 +46,6 @@ export async function runListenerWorker(): Promise<void> {
     process.on('message', onInit);
   });
   let received = 0;
-  let snapshot = (): ListenerStats & { received: number } => ({ ...service.stats(), received });
   const service = createTlsService({
     credentials: loadCredentials(init.paths),
     policy: init.policy,
@@ -56,15 +55,18 @@ export async function runListenerWorker(): Promise<void> {
     logDir: init.logDir,
     onSession: (info) => queueMicrotask(() => send({ t: 'session', info, stats: snapshot() })),
   });
-  snapshot = () => {
+  // Only called once `service` exists (sessions end, ticks and connections all come later).
+  function snapshot(): ListenerStats & { received: number } {
     const { lastSession: _omit, ...stats } = service.stats();
     return { ...stats, received };
-  };
+  }
   const ticker = setInterval(() => send({ t: 'stats', stats: snapshot() }), 250);
   // A connection that passed the handshake is counted at once, not at the next tick: the parent's view of what
   // is open decides when the SST may end and what a crashed worker took with it.
   service.server.on('secureConnection', () => queueMicrotask(() => send({ t: 'stats', stats: snapshot() })));
   let closing: Promise<void> | undefined;
+  let closed: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (closed = resolve));
   const shutdown = (why: string): Promise<void> => {
     closing ??= (async () => {
       log.debug(`Listener worker ${process.pid} closing: ${why}`);
@@ -73,7 +75,7 @@ export async function runListenerWorker(): Promise<void> {
       send({ t: 'stats', stats: snapshot() });
       process.removeAllListeners('message');
       if (process.connected) process.disconnect();
-    })();
+    })().finally(closed);
     return closing;
   };
   process.on('message', (message: ParentMessage, socket?: Socket) => {
@@ -92,11 +94,5 @@ export async function runListenerWorker(): Promise<void> {
   process.once('disconnect', () => void shutdown('the listener process is gone'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   send({ t: 'ready' });
-  await new Promise<void>((resolve) => {
-    const wait = setInterval(() => {
-      if (closing === undefined) return;
-      clearInterval(wait);
-      void closing.then(resolve);
-    }, 100);
-  });
+  await finished;
 }
