@@ -6,6 +6,7 @@ import { PortBusyError, UsageError } from '../errors.js';
 import { logger } from '../log.js';
 import { specFromEnv } from './connectorRsh.js';
 import { startDonorRelay } from './relay.js';
+import { untilTerminated } from './untilSignal.js';
 
 const log = logger('relay');
 
@@ -17,9 +18,7 @@ export async function runRelay(opts: { port: string }): Promise<void> {
   const relay = await startDonorRelay(specFromEnv(), { port });
   if (relay === undefined)
     throw new PortBusyError(`Cannot listen on 127.0.0.1:${port} (the log line above says why)`);
-  const signal = await new Promise<NodeJS.Signals>((done) => {
-    for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(s, () => done(s));
-  });
+  const signal = await untilTerminated();
   log.info(`Received ${signal}: closing the relay`);
   await relay.close();
   const sessions = relay.sessions();
