@@ -9,6 +9,7 @@ import { loadCredentials } from '../tls/credentials.js';
 import type { TlsPolicy } from '../tls/context.js';
 import type { ListenCliOptions } from './command.js';
 import { startListener } from './listener.js';
+import { untilTerminated } from './untilSignal.js';
 
 const log = logger('listen');
 
@@ -34,6 +35,7 @@ export async function runListen(opts: ListenCliOptions): Promise<void> {
     );
   }
   const idleTimeoutMs = integer(opts.idleTimeout, '--idle-timeout');
+  const workers = integer(opts.workers, '--workers');
   const credentials = loadCredentials({
     tcert: opts.cert,
     ...(opts.key !== undefined && { tkey: opts.key }),
@@ -67,15 +69,13 @@ export async function runListen(opts: ListenCliOptions): Promise<void> {
       policy,
       rsync: { binary: opts.rsync, configPath },
       idleTimeoutMs,
-      workers: integer(opts.workers, '--workers'),
+      workers,
     });
     const { host, port } = listener.address;
     log.info(
       `Listening on ${host.includes(':') ? `[${host}]` : host}:${port} (TLS, ${policy.verify ? 'client certificate required' : 'NO client verification'})`,
     );
-    const signal = await new Promise<NodeJS.Signals>((done) => {
-      for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(s, () => done(s));
-    });
+    const signal = await untilTerminated();
     log.info(`Received ${signal}: closing the listener`);
     await listener.close();
     const stats = listener.stats();

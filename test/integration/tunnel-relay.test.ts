@@ -16,7 +16,7 @@ import type { DonorRelay } from '../../src/tunnel/relay.js';
 import { startRelayPair } from '../helpers/relay.js';
 import { adoptWithStaticBuffer } from '../../src/tunnel/staticRead.js';
 import { createCa, issueCert, tempDir, type CaFiles, type CertFiles } from '../helpers/pki.js';
-import { killAll, run, runningCount, treeHash } from '../helpers/procs.js';
+import { CLI, killAll, run, runningCount, treeHash } from '../helpers/procs.js';
 import { createHash } from 'node:crypto';
 
 const dir = tempDir('tunnel relay');
@@ -180,5 +180,31 @@ describe('donor relay', () => {
     await p.done;
     plain.close();
     server.close();
+  });
+});
+
+describe('standalone commands, bad input', () => {
+  it.each([
+    [['relay', '--port', 'abc'], /Invalid value for --port: "abc" is not a port number/],
+    [['relay', '--port', '70000'], /Invalid value for --port: "70000" is not a port number/],
+    [
+      ['listen', '--port', '0', '--cert', '/nonexistent.pem', '--workers', 'two'],
+      /Invalid value for --workers: "two"/,
+    ],
+  ])('%j exits 22 with one message naming the option', async (args, message) => {
+    const r = await run(process.execPath, [CLI, ...args], {
+      env: {
+        ...process.env,
+        SST_TUNNEL_CONNECT_SPEC: JSON.stringify({
+          host: '127.0.0.1',
+          port: 1,
+          paths: { tcert: '/x' },
+          policy: {},
+        }),
+      },
+    });
+    expect(r.code).toBe(22);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
   });
 });
