@@ -177,6 +177,18 @@ async function startStunnel(ctx: RelayContext, target: RelayTarget): Promise<Rel
   return longLived('stunnel', { kind: 'tcp', port: entry }, donor, joiner);
 }
 
+/** The port one of our processes says it listens on (`pattern` captures it), or why it did not start. */
+async function loggedPort(proc: BenchProcess, pattern: RegExp, name: string): Promise<number> {
+  await waitFor(
+    () => pattern.test(proc.stderr()) || proc.child.exitCode !== null,
+    15_000,
+    `${name} did not start`,
+  );
+  const port = Number(pattern.exec(proc.stderr())?.[1]);
+  if (!Number.isInteger(port)) throw new Error(`${name} failed: ${proc.stderr().trim()}`);
+  return port;
+}
+
 async function startOurs(ctx: RelayContext, target: RelayTarget, workers = 0): Promise<Relay> {
   const { host, pki, cli } = ctx;
   // The flags the SST runs with (scripts/wsrep_sst_rsync_tunnel), then the bench's own (profilers).
@@ -203,14 +215,7 @@ async function startOurs(ctx: RelayContext, target: RelayTarget, workers = 0): P
     String(workers),
     ...target.modules.flatMap((m) => ['--module', m]),
   ]);
-  const listening = /Listening on [^\s]+:(\d+)/;
-  await waitFor(
-    () => listening.test(listener.stderr()) || listener.child.exitCode !== null,
-    15_000,
-    'sst-tunnel listen did not start',
-  );
-  const port = Number(listening.exec(listener.stderr())?.[1]);
-  if (!Number.isInteger(port)) throw new Error(`sst-tunnel listen failed: ${listener.stderr().trim()}`);
+  const port = await loggedPort(listener, /Listening on [^\s]+:(\d+)/, 'sst-tunnel listen');
   const spec: ConnectorSpec = {
     host,
     port,
@@ -231,14 +236,7 @@ async function startOurs(ctx: RelayContext, target: RelayTarget, workers = 0): P
       [CONNECTOR_SPEC_ENV]: JSON.stringify(spec),
     },
   });
-  const relaying = /Relay listening on [^\s]+:(\d+)/;
-  await waitFor(
-    () => relaying.test(relay.stderr()) || relay.child.exitCode !== null,
-    15_000,
-    'sst-tunnel relay did not start',
-  );
-  const entry = Number(relaying.exec(relay.stderr())?.[1]);
-  if (!Number.isInteger(entry)) throw new Error(`sst-tunnel relay failed: ${relay.stderr().trim()}`);
+  const entry = await loggedPort(relay, /Relay listening on [^\s]+:(\d+)/, 'sst-tunnel relay');
   const id: RelayId = workers > 0 ? 'ours-w2' : 'ours';
   const inner = longLived(id, { kind: 'tcp', port: entry }, relay, listener);
   // With workers the joiner side is the listener plus its workers, each counted without its own children (the
