@@ -186,15 +186,66 @@ export function donorRsyncs(scriptPid: number): number[] {
   );
 }
 
+/** True when `pid` holds an established TCP socket (state 01 in /proc/<pid>/net/tcp, matched by inode). */
+function hasEstablishedTcp(pid: number): boolean {
+  const inodes = new Set<string>();
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'utf8' }));
+      if (m) inodes.add(m[1] as string);
+    }
+  } catch {
+    return false; // gone, or an fd closed while we read
+  }
+  if (inodes.size === 0) return false;
+  for (const table of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[3] === '01' && inodes.has(f[9] ?? '')) return true;
+    }
+  }
+  return false;
+}
+
+/** A donor pass frozen mid-transfer (SIGSTOP); `release` lets it run again (SIGCONT). */
+export interface HeldPass {
+  pids: number[];
+  release(): void;
+}
+
 /**
- * True when a donor rsync pass has its tunnel: through the relay rsync connects to its port itself (`--port`);
- * without it, the pass's own connector runs as rsync's child.
+ * Waits until a donor rsync pass whose command line names `marker` (by default the pass of database "big") has an
+ * established connection, its own or its connector's, and stops it with SIGSTOP in the same instant. A test that
+ * acts now acts mid-transfer for certain: on a loaded machine a 192 MiB pass can be over before a timer-based
+ * "wait a moment" fires, and the joiner then finishes the SST before the fault is injected.
  */
-export function passHasTunnel(pid: number): boolean {
-  return (
-    cmdlineOf(pid).includes('--port=') ||
-    processTree(pid).some((c) => /cli\.js connect( |$)/.test(cmdlineOf(c)))
+export async function holdPassMidTransfer(roots: () => number[], marker = './big/'): Promise<HeldPass> {
+  let held: number[] = [];
+  await waitUntil(
+    () => {
+      for (const root of roots()) {
+        for (const rsync of donorRsyncs(root)) {
+          if (!cmdlineOf(rsync).includes(marker)) continue;
+          const tree = processTree(rsync);
+          if (!tree.some(hasEstablishedTcp)) continue;
+          signalAll(tree, 'SIGSTOP');
+          held = tree;
+          return true;
+        }
+      }
+      return false;
+    },
+    `the donor pass naming ${marker} to be connected`,
+    30_000,
+    5,
   );
+  return { pids: held, release: () => signalAll(held, 'SIGCONT') };
 }
 
 /**

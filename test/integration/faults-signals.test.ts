@@ -10,10 +10,9 @@ import { killAll } from '../helpers/procs.js';
 import { processesMentioning } from '../helpers/sst-fixture.js';
 import {
   UUID,
-  passHasTunnel,
+  holdPassMidTransfer,
   cmdlineOf,
   donorCmd,
-  donorRsyncs,
   expectNothingLeft,
   externalStandin,
   fillSmallDatadir,
@@ -52,20 +51,6 @@ afterEach(async () => {
 
 afterAll(() => pair.cleanup());
 
-/** Waits until the donor's pass of database "big" runs with its tunnel (a transfer is under way). */
-async function midTransfer(donorRoot: () => number[]): Promise<void> {
-  await waitUntil(
-    () =>
-      donorRoot().some((root) =>
-        donorRsyncs(root).some((pid) => cmdlineOf(pid).includes('./big/') && passHasTunnel(pid)),
-      ),
-    'the donor pass of database "big" with its tunnel',
-    30_000,
-    10,
-  );
-  await new Promise((r) => setTimeout(r, 200));
-}
-
 describe('signals mid-transfer, both roles', () => {
   const cases: [NodeJS.Signals, number, number][] = [
     ['SIGTERM', 3, 14521],
@@ -75,10 +60,11 @@ describe('signals mid-transfer, both roles', () => {
   it.each(cases)('%s ends both roles with exit %i and a clean teardown', async (signal, code, port) => {
     const { joiner, payload } = await startJoiner(pair, port);
     const donor = startDonor(pair, payload);
-    await midTransfer(() => [donor.pid as number]);
+    const held = await holdPassMidTransfer(() => [donor.pid as number]);
     const sentAt = Date.now();
     donor.kill(signal);
     joiner.kill(signal);
+    held.release();
     const [jr, dr] = await Promise.all([joiner.wait(20_000), donor.wait(20_000)]);
     expect(Date.now() - sentAt).toBeLessThan(8000);
     expect(jr.exitCode, show(jr)).toBe(code);
@@ -100,24 +86,27 @@ describe('mysqld killed', () => {
     const payload = (mysqld.lines()[0] ?? '').replace(/^ready /, '');
     const script = await mysqld.scriptPid();
     const donor = startDonor(pair, payload);
-    await midTransfer(() => [donor.pid as number]);
+    // The donor's pass stays frozen until the joiner is gone, so the joiner cannot finish first.
+    const held = await holdPassMidTransfer(() => [donor.pid as number]);
     const tree = processTree(script);
     process.kill(mysqld.pid, 'SIGKILL');
     const killedAt = Date.now();
-    await waitUntil(
-      () => tree.every((pid) => cmdlineOf(pid) === ''),
-      'the joiner and its children to end',
-      10_000,
-    );
+    try {
+      await waitUntil(
+        () => tree.every((pid) => cmdlineOf(pid) === ''),
+        'the joiner and its children to end',
+        10_000,
+      );
+    } finally {
+      held.release();
+    }
     expect(Date.now() - killedAt).toBeLessThan(5000);
     expect(mysqld.stderr()).toContain(`Parent mysqld process (PID: ${mysqld.pid}) terminated unexpectedly`);
     expect(mysqld.lines()).toEqual([`ready ${payload}`]);
-    // The donor's outcome depends on how far the transfer got before the joiner noticed its parent was gone
-    // (the whole payload can be through by then); a failed donor never says `done`. The donor-side failure is
-    // faults-timeouts' "joiner killed mid-transfer".
+    // The joiner is gone while the donor's pass was held: the donor fails that pass and never says `done`.
     const dr = await donor.wait(20_000);
-    expect(dr.lines[0], show(dr)).toBe('flush tables');
-    if (dr.exitCode !== 0) expect(dr.lines.some((l) => l.startsWith('done'))).toBe(false);
+    expect(dr.exitCode, show(dr)).not.toBe(0);
+    expect(dr.lines, show(dr)).toEqual(['flush tables']);
     await expectNothingLeft(pair, [{ host: JOINER, port }]);
   });
 
@@ -132,10 +121,11 @@ describe('mysqld killed', () => {
       `${UUID}:42 0`,
     );
     const script = await mysqld.scriptPid();
-    await midTransfer(() => [script]);
+    const held = await holdPassMidTransfer(() => [script]);
     const tree = processTree(script);
     process.kill(mysqld.pid, 'SIGKILL');
     const killedAt = Date.now();
+    held.release();
     await waitUntil(
       () => tree.every((pid) => cmdlineOf(pid) === ''),
       'the donor and its children to end',

@@ -10,9 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { processesMentioning, treeDigest } from '../helpers/sst-fixture.js';
 import {
   UUID,
-  passHasTunnel,
-  cmdlineOf,
-  donorRsyncs,
+  holdPassMidTransfer,
   expectNothingLeft,
   fillSmallDatadir,
   makePair,
@@ -21,7 +19,6 @@ import {
   signalAll,
   startDonor,
   startJoiner,
-  waitUntil,
   type Pair,
 } from './faults-kit.js';
 
@@ -61,23 +58,6 @@ async function recoverySst(port: number): Promise<void> {
   expect(treeDigest(pair.joiner.datadir, skipLocal)).toEqual(treeDigest(pair.donor.datadir, skipLocal));
 }
 
-/** Waits until the donor's pass of the big database runs with its tunnel; returns that rsync. */
-async function midTransfer(donorShell: number): Promise<number[]> {
-  let rsyncs: number[] = [];
-  await waitUntil(
-    () => {
-      rsyncs = donorRsyncs(donorShell).filter((pid) => cmdlineOf(pid).includes('./big/'));
-      return rsyncs.some(passHasTunnel);
-    },
-    'the donor pass of database "big" with its tunnel',
-    30_000,
-    10,
-  );
-  // Let the TLS connection open and bytes flow.
-  await new Promise((r) => setTimeout(r, 200));
-  return rsyncs;
-}
-
 describe('timeouts and dead peers', () => {
   it('gives up when no donor connects: [sst] connect-timeout, exit 110, nothing after ready', async () => {
     const port = 14501;
@@ -97,8 +77,7 @@ describe('timeouts and dead peers', () => {
     const port = 14502;
     const { joiner, payload } = await startJoiner(pair, port);
     const donor = startDonor(pair, payload);
-    const stopped = await midTransfer(donor.pid as number);
-    signalAll(stopped, 'SIGSTOP');
+    const held = await holdPassMidTransfer(() => [donor.pid as number]);
     const stoppedAt = Date.now();
     try {
       const [jr, dr] = await Promise.all([joiner.wait(30_000), donor.wait(30_000)]);
@@ -115,7 +94,7 @@ describe('timeouts and dead peers', () => {
       expect(dr.stderr).toMatch(/rsync pass "directory big" failed/);
       expect(Date.now() - stoppedAt).toBeLessThan(15_000);
     } finally {
-      signalAll(stopped, 'SIGCONT');
+      held.release();
     }
     await expectNothingLeft(pair, [{ host: JOINER, port }]);
   });
@@ -124,10 +103,11 @@ describe('timeouts and dead peers', () => {
     const port = 14503;
     const { joiner, payload } = await startJoiner(pair, port);
     const donor = startDonor(pair, payload);
-    await midTransfer(donor.pid as number);
+    const held = await holdPassMidTransfer(() => [donor.pid as number]);
     const script = donor.scriptPid() as number;
     // SIGKILL of the donor SST program and every child (its rsync passes run in their own process groups).
     signalAll(processTree(script), 'SIGKILL');
+    held.release();
     const dr = await donor.wait(10_000);
     expect(dr.exitCode).toBe(137); // sh reports the script's death by SIGKILL
     const jr = await joiner.wait(20_000);
@@ -147,9 +127,10 @@ describe('timeouts and dead peers', () => {
     const { joiner, payload } = await startJoiner(pair, port);
     const donor = startDonor(pair, payload);
     const joinerScript = joiner.scriptPid() as number;
-    await midTransfer(donor.pid as number);
+    const held = await holdPassMidTransfer(() => [donor.pid as number]);
     signalAll(processTree(joinerScript), 'SIGKILL');
     const killedAt = Date.now();
+    held.release();
     const dr = await donor.wait(20_000);
     expect(dr.exitCode, show(dr)).toBe(255);
     expect(dr.lines).toEqual(['flush tables']);
