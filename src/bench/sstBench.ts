@@ -4,6 +4,7 @@
  * `ssl-mode=VERIFY_CA`). The donor is loaded once; every round rewrites both option files for each method in turn
  * (the SST script reads them afresh at every SST; the joiner's wsrep_sst_method picks the method), empties the
  * joiner's datadir and joins it again. SST wall time comes from the joiner's error log (sstTimingFromLog).
+ * Before every join the disk is settled (pageCache.ts) and the order of the methods rotates from round to round.
  */
 import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,9 @@ import {
   sstTimingFromLog,
   type GaleraNode,
 } from '../demo/galera.js';
+import { flushDirtyPages, rotate, warmTree } from './pageCache.js';
 import type { RunRecord } from './record.js';
+import { TreeCpuSampler, type ClassSeconds } from './treeSampler.js';
 
 /** The SST methods compared, by variant id. */
 export const SST_VARIANTS = [
@@ -84,7 +87,8 @@ export async function runSstSuite(opts: {
     const rowsPerTable = Math.ceil((opts.mib * 2 ** 20) / 1024 / tables);
     await cluster.loadData({ databases: 3, tablesPerDb: 4, rowsPerTable, blobBytes: 1024 });
     for (let round = 1; round <= opts.rounds; round++) {
-      for (const v of SST_VARIANTS) {
+      // Each round starts with another method, so none is always the one after a pause or after the load.
+      for (const v of rotate(SST_VARIANTS, round - 1)) {
         for (const [i, node] of cluster.nodes.entries()) {
           const sstGroup: Record<string, string> = v.tls ? { ...sst[i] } : {};
           if (v.sslMode) sstGroup['ssl-mode'] = 'VERIFY_CA';
@@ -95,14 +99,33 @@ export async function runSstSuite(opts: {
         }
         await joiner.stop();
         joiner.resetDatadir();
+        // Same start for every method: the last join's writes on disk, the donor's files in the page cache.
+        flushDirtyPages();
+        warmTree(donor.paths.datadir);
         const base = { suite: 'sst' as const, dataset: 'sst', variant: v.id, name: v.name, round };
         let record: RunRecord;
+        // CPU of everything both mariadbd start for the SST, tunnel and rsync apart (treeSampler.ts).
+        const sampler = new TreeCpuSampler(() => [donor.pid(), joiner.pid()]);
+        sampler.start();
         try {
           await cluster.join(joiner, 900_000);
+          const [d, j] = sampler.stop() as [ClassSeconds, ClassSeconds];
           const timing = sstTimingFromLog(joiner.errorLog());
           if (timing === undefined) throw new Error('no SST timing in the joiner log');
-          record = { ...base, bytes: treeBytes(joiner.paths.datadir).bytes, wallS: timing.durationMs / 1000 };
+          record = {
+            ...base,
+            bytes: treeBytes(joiner.paths.datadir).bytes,
+            wallS: timing.durationMs / 1000,
+            cost: {
+              donorCpuS: d.tunnel,
+              joinerCpuS: j.tunnel,
+              donorRssBytes: Number.NaN,
+              joinerRssBytes: Number.NaN,
+            },
+            rsyncCpuS: { client: d.rsync, daemon: j.rsync },
+          };
         } catch (error) {
+          sampler.stop();
           const sstLines = (node: GaleraNode): string =>
             node
               .errorLog()
