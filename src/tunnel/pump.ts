@@ -10,6 +10,7 @@ import type { Readable, Writable } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { SstTimeoutError } from '../errors.js';
 import { staticSource } from './staticRead.js';
+import { stageTlsReads } from './tlsStagedRead.js';
 
 /** One side: where its bytes come from and where bytes for it go (the same object for a socket). */
 export interface PumpEnd {
@@ -114,7 +115,19 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
       if (opts.idleOn === undefined || opts.idleOn === key) state.last = now();
     };
     const hook = staticSource(src);
-    if (hook !== undefined) {
+    // Coalesced TLS payload: decrypted records land back to back in staging buffers (tlsStagedRead.ts).
+    const staged =
+      opts.coalesce === key && src instanceof TLSSocket
+        ? stageTlsReads(src, (chunk, release) => {
+            moved(chunk);
+            // The region stays untouched until the write is done; then its buffer is reused.
+            const ok = dst.write(chunk, release);
+            return ok || dst.writableLength < limit;
+          })
+        : undefined;
+    if (staged !== undefined) {
+      dst.on('drain', () => staged.resume());
+    } else if (hook !== undefined) {
       hook((chunk) => {
         moved(chunk);
         // The chunk lives in the source's reused buffer. A TLS socket encrypts (or copies) what reaches its
@@ -141,7 +154,7 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
         if (!dst.write(chunk) && dst.writableLength >= limit) src.pause();
       });
     }
-    dst.on('drain', () => src.resume());
+    if (staged === undefined) dst.on('drain', () => src.resume());
     src.once('end', () => {
       if (!dst.destroyed && !dst.writableEnded) dst.end();
       if (++state.ended === 1) armTimer();

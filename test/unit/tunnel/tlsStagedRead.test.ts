@@ -1,0 +1,200 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Readable, Writable } from 'node:stream';
+import { connect, createServer, type TLSSocket } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pump } from '../../../src/tunnel/pump.js';
+import { stageTlsReads } from '../../../src/tunnel/tlsStagedRead.js';
+import { createCa, issueCert, tempDir } from '../../helpers/pki.js';
+
+const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
+
+let dir: ReturnType<typeof tempDir>;
+let creds: { ca: Buffer; cert: Buffer; key: Buffer };
+
+beforeAll(() => {
+  dir = tempDir('staged-');
+  const ca = createCa(dir.path, 'ca');
+  const node = issueCert(ca, 'node', { ips: ['127.0.0.1'] });
+  creds = { ca: readFileSync(ca.cert), cert: readFileSync(node.cert), key: readFileSync(node.key) };
+});
+afterAll(() => dir.cleanup());
+
+/** A real TLS connection on loopback; `server` is the accepted TLSSocket, as the joiner's listener has it. */
+async function tlsPair(): Promise<{ client: TLSSocket; server: TLSSocket; close: () => void }> {
+  const srv = createServer({ ...creds, allowHalfOpen: true });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as { port: number }).port;
+  const accepted = new Promise<TLSSocket>((resolve) => srv.once('secureConnection', resolve));
+  const client = connect({ port, host: '127.0.0.1', ca: creds.ca });
+  const server = await accepted;
+  return { client, server, close: () => srv.close() };
+}
+
+/**
+ * A destination that completes each write only after `delayMs`, and only then copies what it was given: a
+ * staging buffer reused before its write completed shows up as corrupted output.
+ */
+function slowSink(delayMs: number, highWaterMark = 64 * 1024): { stream: Writable; data: () => Buffer } {
+  const parts: Buffer[] = [];
+  const stream = new Writable({
+    highWaterMark,
+    write(chunk: Buffer, _enc, callback) {
+      setTimeout(() => {
+        parts.push(Buffer.from(chunk));
+        callback();
+      }, delayMs);
+    },
+  });
+  return { stream, data: () => Buffer.concat(parts) };
+}
+
+describe('stageTlsReads()', () => {
+  it('is available on this Node: the accepted TLS socket has the onread slots', async () => {
+    const { client, server, close } = await tlsPair();
+    const reader = stageTlsReads(server, () => true);
+    expect(reader).toBeDefined();
+    client.destroy();
+    server.destroy();
+    close();
+  });
+
+  it('delivers every byte in order, in regions of several records, each released after its write', async () => {
+    const { client, server, close } = await tlsPair();
+    const data = randomBytes(8 << 20);
+    // A queue far larger than the staging buffers: a buffer reused before its writes completed would corrupt.
+    const sink = slowSink(1, 2 << 20);
+    const ended = new Promise<void>((resolve) => sink.stream.once('finish', resolve));
+    const sizes: number[] = [];
+    const buffers = new Set<ArrayBufferLike>();
+    let pending = 0;
+    let maxPending = 0;
+    const reader = stageTlsReads(
+      server,
+      (chunk, release) => {
+        sizes.push(chunk.length);
+        buffers.add(chunk.buffer);
+        pending++;
+        maxPending = Math.max(maxPending, pending);
+        return sink.stream.write(chunk, () => {
+          pending--;
+          release();
+        });
+      },
+      { bufferSize: 128 * 1024 },
+    );
+    expect(reader).toBeDefined();
+    sink.stream.on('drain', () => reader?.resume());
+    server.once('end', () => sink.stream.end());
+    client.end(data);
+    await ended;
+    expect(sha(sink.data())).toBe(sha(data));
+    // Records are 16 KiB: a region larger than that means records were put back to back.
+    expect(Math.max(...sizes)).toBeGreaterThan(16 * 1024);
+    expect(pending).toBe(0);
+    expect(maxPending).toBeGreaterThan(4); // the queue held regions of several staging buffers at once
+    expect(buffers.size).toBeGreaterThan(1);
+    server.destroy();
+    close();
+  });
+
+  it('reuses a few staging buffers under ordinary backpressure instead of allocating per region', async () => {
+    const { client, server, close } = await tlsPair();
+    const data = randomBytes(8 << 20);
+    const sink = slowSink(1, 64 * 1024);
+    const ended = new Promise<void>((resolve) => sink.stream.once('finish', resolve));
+    const buffers = new Set<ArrayBufferLike>();
+    let regions = 0;
+    const reader = stageTlsReads(
+      server,
+      (chunk, release) => {
+        regions++;
+        buffers.add(chunk.buffer);
+        return sink.stream.write(chunk, release);
+      },
+      { bufferSize: 128 * 1024 },
+    );
+    sink.stream.on('drain', () => reader?.resume());
+    server.once('end', () => sink.stream.end());
+    client.end(data);
+    await ended;
+    expect(sha(sink.data())).toBe(sha(data));
+    // 8 MiB is 64 staging buffers' worth: a handful were recycled over and over.
+    expect(regions).toBeGreaterThan(64);
+    expect(buffers.size).toBeLessThanOrEqual(6);
+    server.destroy();
+    close();
+  });
+
+  it('hands on what the socket buffered before the switch, then what came after, and flushes before end', async () => {
+    const { client, server, close } = await tlsPair();
+    const early = randomBytes(100 * 1024);
+    const late = randomBytes(3 << 20);
+    client.write(early);
+    // Let the early bytes arrive and sit in the socket's Readable buffer (nobody reads yet).
+    await new Promise((r) => setTimeout(r, 150));
+    expect(server.readableLength).toBeGreaterThan(0);
+    const parts: Buffer[] = [];
+    const reader = stageTlsReads(server, (chunk, release) => {
+      parts.push(Buffer.from(chunk));
+      release();
+      return true;
+    });
+    expect(reader).toBeDefined();
+    let atEnd = -1;
+    server.once('end', () => (atEnd = Buffer.concat(parts).length));
+    client.end(late);
+    await new Promise<void>((resolve) => server.once('close', () => resolve()).once('end', () => resolve()));
+    await new Promise((r) => setImmediate(r));
+    expect(sha(Buffer.concat(parts))).toBe(sha(Buffer.concat([early, late])));
+    // Everything staged was handed on before 'end' reached the listeners after it (the pump ends rsync's input).
+    expect(atEnd).toBe(early.length + late.length);
+    server.destroy();
+    close();
+  });
+
+  it('stops reading while the sink is blocked and loses nothing when resumed', async () => {
+    const { client, server, close } = await tlsPair();
+    const data = randomBytes(4 << 20);
+    const parts: Buffer[] = [];
+    let calls = 0;
+    const reader = stageTlsReads(server, (chunk, release) => {
+      parts.push(Buffer.from(chunk));
+      release();
+      calls++;
+      setTimeout(() => reader?.resume(), 3);
+      return false;
+    });
+    const ended = new Promise((resolve) => server.once('end', resolve));
+    client.end(data);
+    await ended;
+    expect(sha(Buffer.concat(parts))).toBe(sha(data));
+    expect(calls).toBeGreaterThan(4);
+    server.destroy();
+    close();
+  });
+});
+
+describe('pump() with a TLS source and coalescing', () => {
+  it('moves a payload byte for byte into a slow destination through staged reads', async () => {
+    const { client, server, close } = await tlsPair();
+    const data = randomBytes(6 << 20);
+    const sink = slowSink(1, 16 * 1024);
+    // rsync's output towards the donor: silent here.
+    const quiet = new Readable({ read() {} });
+    const p = pump(
+      { readable: server, writable: server },
+      { readable: quiet, writable: sink.stream },
+      // An allowance far above the staging buffers (256 KiB): only the write callbacks keep them from reuse.
+      { idleTimeoutMs: 0, coalesce: 'aToB', idleOn: 'aToB', bufferLimit: 4 << 20 },
+    );
+    client.end(data);
+    await new Promise<void>((resolve) => sink.stream.once('finish', resolve));
+    expect(sha(sink.data())).toBe(sha(data));
+    expect(p.counters().aToB).toBe(data.length);
+    p.abort();
+    await p.done;
+    client.destroy();
+    close();
+  });
+});
