@@ -126,6 +126,46 @@ describe('stageTlsReads()', () => {
     close();
   });
 
+  it('keeps every staging buffer for reuse: as many as were ever in flight at once, however much moves', async () => {
+    const { client, server, close } = await tlsPair();
+    const data = randomBytes(24 << 20);
+    // The pump's shape: keep writing until 1 MiB waits in the destination, so the number of regions in flight
+    // swings between a few and about ten. Spares dropped to the GC at the low point had to be made anew at the
+    // high one: garbage that showed as the joiner's RSS.
+    const sink = slowSink(1, 16 * 1024);
+    const ended = new Promise<void>((resolve) => sink.stream.once('finish', resolve));
+    const seen = new Set<ArrayBufferLike>();
+    const inFlight = new Map<ArrayBufferLike, number>();
+    let peak = 0;
+    const reader = stageTlsReads(
+      server,
+      (chunk, release) => {
+        seen.add(chunk.buffer);
+        inFlight.set(chunk.buffer, (inFlight.get(chunk.buffer) ?? 0) + 1);
+        peak = Math.max(peak, inFlight.size);
+        const ok = sink.stream.write(chunk, () => {
+          const left = (inFlight.get(chunk.buffer) ?? 1) - 1;
+          if (left === 0) inFlight.delete(chunk.buffer);
+          else inFlight.set(chunk.buffer, left);
+          release();
+        });
+        return ok || sink.stream.writableLength < 1 << 20;
+      },
+      { bufferSize: 128 * 1024 },
+    );
+    sink.stream.on('drain', () => reader?.resume());
+    server.once('end', () => sink.stream.end());
+    client.end(data);
+    await ended;
+    expect(sha(sink.data())).toBe(sha(data));
+    expect(peak).toBeGreaterThan(4);
+    // The buffer being filled is not in flight yet: at most one more than the peak, and never one per region.
+    expect(seen.size).toBeLessThanOrEqual(peak + 1);
+    expect(reader?.buffers()).toBe(seen.size);
+    server.destroy();
+    close();
+  });
+
   it('hands on what the socket buffered before the switch, then what came after, and flushes before end', async () => {
     const { client, server, close } = await tlsPair();
     const early = randomBytes(100 * 1024);
