@@ -10,11 +10,15 @@
  */
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { Readable } from 'node:stream';
+import { BufferPool } from './bufferPool.js';
 
 /** Receives each chunk; the chunk is only valid during the call. Returns false to pause reading. */
 export type ChunkSink = (chunk: Buffer) => boolean;
 
 const sinks = new WeakMap<Readable, (sink: ChunkSink) => void>();
+
+/** The read buffers of the relay's connections, 1 MiB each, shared (bufferPool.ts): up to 8 kept spare. */
+export const readPool = new BufferPool(1 << 20, 8);
 
 /** The hook of a socket made by adoptWithStaticBuffer: set the sink, then reading starts. */
 export function staticSource(stream: Readable): ((sink: ChunkSink) => void) | undefined {
@@ -23,15 +27,15 @@ export function staticSource(stream: Readable): ((sink: ChunkSink) => void) | un
 
 /**
  * Moves the handle of `accepted` (from a server with `pauseOnConnect`) into a socket that reads into one
- * buffer of `size` bytes. Nothing is read before a sink is set. Returns `accepted` itself, still paused and
- * with ordinary 'data' reads, when the handle cannot be moved.
+ * buffer taken from `pool`, given back when the socket closes. Nothing is read before a sink is set. Returns
+ * `accepted` itself, still paused and with ordinary 'data' reads, when the handle cannot be moved.
  */
-export function adoptWithStaticBuffer(accepted: Socket, size = 1 << 20): Socket {
+export function adoptWithStaticBuffer(accepted: Socket, pool: BufferPool = readPool): Socket {
   const holder = accepted as unknown as { _handle?: unknown };
   const handle = holder._handle;
   if (handle === null || typeof handle !== 'object') return accepted;
   let sink: ChunkSink | undefined;
-  const buffer = Buffer.allocUnsafe(size);
+  const buffer = pool.take();
   let socket: Socket;
   try {
     socket = new Socket({
@@ -45,8 +49,11 @@ export function adoptWithStaticBuffer(accepted: Socket, size = 1 << 20): Socket 
       },
     } as SocketConstructorOpts);
   } catch {
+    pool.give(buffer);
     return accepted;
   }
+  // Closed: no read lands in the buffer any more. What the sink passed on was copied or encrypted by then.
+  socket.once('close', () => pool.give(buffer));
   // The old wrapper lets go of the handle; destroying it settles the server's connection count.
   holder._handle = null;
   accepted.destroy();

@@ -15,6 +15,7 @@
  * ordinary path.
  */
 import type { TLSSocket } from 'node:tls';
+import { BufferPool } from './bufferPool.js';
 
 /** Receives a filled region; `release` must be called once the region was written (the buffer is reused then). */
 export type StagedSink = (chunk: Buffer, release: () => void) => boolean;
@@ -22,9 +23,10 @@ export type StagedSink = (chunk: Buffer, release: () => void) => boolean;
 /** Control of a staged reader: resume after the sink returned false and its destination drained. */
 export interface StagedReader {
   resume(): void;
-  /** Staging buffers allocated so far. */
-  buffers(): number;
 }
+
+/** Staging buffers of every accepted connection in this process: 256 KiB each, up to 8 MiB kept spare. */
+export const stagingPool = new BufferPool(256 * 1024, 32);
 
 /** A TLS record is at most 16 KiB of plaintext: a region smaller than this splits it (allowed, only slower). */
 const RECORD = 16 * 1024;
@@ -57,34 +59,28 @@ function slotsOf(socket: TLSSocket): Slots | undefined {
 export function stageTlsReads(
   socket: TLSSocket,
   sink: StagedSink,
-  opts: { bufferSize?: number } = {},
+  opts: { pool?: BufferPool } = {},
 ): StagedReader | undefined {
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: unknown } | null })._handle;
   if (handle === null || handle === undefined || typeof handle.useUserBuffer !== 'function') return undefined;
   const slots = slotsOf(socket);
   if (slots === undefined) return undefined;
-  const size = Math.max(opts.bufferSize ?? 256 * 1024, 2 * RECORD);
+  const pool = opts.pool ?? stagingPool;
+  const size = pool.size;
+  if (size < 2 * RECORD)
+    throw new RangeError(`staging buffers of ${size} bytes are smaller than two TLS records`);
 
-  // A staging buffer goes back to the free list once it is no longer the current one and every region handed
-  // out of it was released (written by the destination). None is ever dropped: a new one is made only when none
-  // is free, so there are as many as were ever in flight at once, which the sink's backpressure bounds (the
-  // pump's 1 MiB allowance: about six). Dropping spares to the GC instead made garbage V8 frees only at its
-  // next full collection: with 4 kept, the joiner's peak RSS was 82-113 MB at 4 GiB, against 62-66 MB.
+  // A staging buffer goes back to the pool once it is no longer the current one and every region handed out of
+  // it was released (written by the destination), and when the socket closes. The pool is shared by all
+  // connections (bufferPool.ts), so the process holds as many as were ever in flight at once, which the sink's
+  // backpressure bounds (the pump's 1 MiB allowance: about six per connection).
   interface Stage {
     buf: Buffer;
     pending: number;
     retired: boolean;
   }
-  const free: Stage[] = [];
-  let made = 0;
-  const fresh = (): Stage => {
-    made++;
-    return { buf: Buffer.allocUnsafeSlow(size), pending: 0, retired: false };
-  };
-  const recycle = (stage: Stage): void => {
-    stage.retired = false;
-    free.push(stage);
-  };
+  const fresh = (): Stage => ({ buf: pool.take(), pending: 0, retired: false });
+  const recycle = (stage: Stage): void => pool.give(stage.buf);
   let current = fresh();
   let start = 0; // first byte of `current` not handed to the sink yet
   let end = 0; // first byte of `current` TLS has not written yet
@@ -93,6 +89,7 @@ export function stageTlsReads(
   let blocked = false; // the sink said stop
   let capped = false; // a staging buffer's worth waits for the next flush: reading stopped until then
   let scheduled = false;
+  let closed = false;
 
   const hand = (region: Buffer, stage: Stage): void => {
     let released = false;
@@ -105,6 +102,7 @@ export function stageTlsReads(
   };
   const flush = (): void => {
     scheduled = false;
+    if (closed) return;
     for (const { region, stage } of ready.splice(0)) hand(region, stage);
     if (end > start) {
       const region = current.buf.subarray(start, end);
@@ -133,7 +131,7 @@ export function stageTlsReads(
       }
       old.retired = true;
       if (old.pending === 0) recycle(old);
-      current = free.pop() ?? fresh();
+      current = fresh();
       start = 0;
       end = 0;
     }
@@ -163,8 +161,15 @@ export function stageTlsReads(
   // The pump ends the destination on 'end': what is staged must be handed on before that.
   socket.prependListener('end', flush);
   socket.resume();
+  // Closed: the handle reads no more. What was never handed on is dropped, and buffers nobody writes from go back.
+  // A flush still scheduled must not hand on a region of a buffer that is back in the pool.
+  socket.once('close', () => {
+    closed = true;
+    for (const { stage } of ready.splice(0)) if (--stage.pending === 0) recycle(stage);
+    current.retired = true;
+    if (current.pending === 0) recycle(current);
+  });
   return {
-    buffers: () => made,
     resume() {
       blocked = false;
       // Still capped only while a full buffer waits for its flush, which resumes reading itself.

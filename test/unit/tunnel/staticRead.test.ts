@@ -2,16 +2,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { pump } from '../../../src/tunnel/pump.js';
+import { BufferPool } from '../../../src/tunnel/bufferPool.js';
 import { adoptWithStaticBuffer, staticSource } from '../../../src/tunnel/staticRead.js';
 
 /** A connection whose server side is adopted into a static-buffer socket, as the donor relay does it. */
-async function adoptedPair(size?: number): Promise<{ client: Socket; adopted: Socket; close: () => void }> {
+async function adoptedPair(
+  pool?: BufferPool,
+): Promise<{ client: Socket; adopted: Socket; close: () => void }> {
   const server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
   const client = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-  const adopted = adoptWithStaticBuffer(await accepted, size);
+  const adopted = adoptWithStaticBuffer(await accepted, pool);
   return { client, adopted, close: () => server.close() };
 }
 
@@ -19,7 +22,7 @@ const sha = (data: Buffer): string => createHash('sha256').update(data).digest('
 
 describe('adoptWithStaticBuffer()', () => {
   it('reads nothing before a sink is set, then every byte through one reused buffer', async () => {
-    const { client, adopted, close } = await adoptedPair(64 * 1024);
+    const { client, adopted, close } = await adoptedPair(new BufferPool(64 * 1024, 4));
     const hook = staticSource(adopted);
     expect(hook).toBeDefined(); // this Node lets the accepted handle move: the fast path is live
     const data = randomBytes(3 << 20);
@@ -42,7 +45,7 @@ describe('adoptWithStaticBuffer()', () => {
   });
 
   it('pauses when the sink says so and resumes on demand without losing a byte', async () => {
-    const { client, adopted, close } = await adoptedPair(16 * 1024);
+    const { client, adopted, close } = await adoptedPair(new BufferPool(16 * 1024, 4));
     const data = randomBytes(1 << 20);
     client.end(data);
     const parts: Buffer[] = [];
@@ -56,6 +59,29 @@ describe('adoptWithStaticBuffer()', () => {
     expect(sha(Buffer.concat(parts))).toBe(sha(data));
     adopted.destroy();
     close();
+  });
+
+  it('gives its buffer back when the socket closes: connections one after another share one buffer', async () => {
+    const pool = new BufferPool(64 * 1024, 4);
+    for (let i = 0; i < 3; i++) {
+      const { client, adopted, close } = await adoptedPair(pool);
+      const data = randomBytes(256 * 1024);
+      const parts: Buffer[] = [];
+      const ended = new Promise((resolve) => adopted.once('end', resolve));
+      staticSource(adopted)?.((chunk) => {
+        parts.push(Buffer.from(chunk));
+        return true;
+      });
+      client.end(data);
+      await ended;
+      expect(sha(Buffer.concat(parts))).toBe(sha(data));
+      expect(pool.stats().spare).toBe(0); // in use while the socket is open
+      const closed = new Promise((resolve) => adopted.once('close', resolve));
+      adopted.destroy();
+      await closed;
+      close();
+    }
+    expect(pool.stats()).toEqual({ made: 1, spare: 1 });
   });
 
   it('through pump() into a slow plain socket: the reused buffer is copied, nothing is corrupted', async () => {

@@ -4,6 +4,7 @@ import { Readable, Writable } from 'node:stream';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pump } from '../../../src/tunnel/pump.js';
+import { BufferPool } from '../../../src/tunnel/bufferPool.js';
 import { stageTlsReads } from '../../../src/tunnel/tlsStagedRead.js';
 import { createCa, issueCert, tempDir } from '../../helpers/pki.js';
 
@@ -81,7 +82,7 @@ describe('stageTlsReads()', () => {
           release();
         });
       },
-      { bufferSize: 128 * 1024 },
+      { pool: new BufferPool(128 * 1024, 64) },
     );
     expect(reader).toBeDefined();
     sink.stream.on('drain', () => reader?.resume());
@@ -112,7 +113,7 @@ describe('stageTlsReads()', () => {
         buffers.add(chunk.buffer);
         return sink.stream.write(chunk, release);
       },
-      { bufferSize: 128 * 1024 },
+      { pool: new BufferPool(128 * 1024, 64) },
     );
     sink.stream.on('drain', () => reader?.resume());
     server.once('end', () => sink.stream.end());
@@ -134,6 +135,7 @@ describe('stageTlsReads()', () => {
     // high one: garbage that showed as the joiner's RSS.
     const sink = slowSink(1, 16 * 1024);
     const ended = new Promise<void>((resolve) => sink.stream.once('finish', resolve));
+    const pool = new BufferPool(128 * 1024, 64);
     const seen = new Set<ArrayBufferLike>();
     const inFlight = new Map<ArrayBufferLike, number>();
     let peak = 0;
@@ -151,7 +153,7 @@ describe('stageTlsReads()', () => {
         });
         return ok || sink.stream.writableLength < 1 << 20;
       },
-      { bufferSize: 128 * 1024 },
+      { pool },
     );
     sink.stream.on('drain', () => reader?.resume());
     server.once('end', () => sink.stream.end());
@@ -161,9 +163,43 @@ describe('stageTlsReads()', () => {
     expect(peak).toBeGreaterThan(4);
     // The buffer being filled is not in flight yet: at most one more than the peak, and never one per region.
     expect(seen.size).toBeLessThanOrEqual(peak + 1);
-    expect(reader?.buffers()).toBe(seen.size);
+    expect(pool.stats().made).toBe(seen.size);
     server.destroy();
     close();
+  });
+
+  it('gives its buffers back when the connection closes: the next connections make none', async () => {
+    // The listener serves a dozen connections per SST: buffers made per connection and left to the GC piled up.
+    const pool = new BufferPool(128 * 1024, 64);
+    const transfer = async (): Promise<void> => {
+      const { client, server, close } = await tlsPair();
+      const data = randomBytes(4 << 20);
+      const sink = slowSink(1, 16 * 1024);
+      const ended = new Promise<void>((resolve) => sink.stream.once('finish', resolve));
+      const reader = stageTlsReads(
+        server,
+        (chunk, release) => sink.stream.write(chunk, release) || sink.stream.writableLength < 1 << 20,
+        { pool },
+      );
+      sink.stream.on('drain', () => reader?.resume());
+      server.once('end', () => sink.stream.end());
+      client.end(data);
+      await ended;
+      expect(sha(sink.data())).toBe(sha(data));
+      const closed = new Promise((resolve) => server.once('close', resolve));
+      server.destroy();
+      await closed;
+      close();
+    };
+    await transfer();
+    const afterOne = pool.stats();
+    expect(afterOne.made).toBeGreaterThan(1);
+    expect(afterOne.spare).toBe(afterOne.made); // every one is back
+    await transfer();
+    await transfer();
+    // A later connection may need one more at its busiest moment, never a whole new set.
+    expect(pool.stats().made).toBeLessThanOrEqual(afterOne.made + 1);
+    expect(pool.stats().spare).toBe(pool.stats().made);
   });
 
   it('hands on what the socket buffered before the switch, then what came after, and flushes before end', async () => {
