@@ -15,6 +15,7 @@ import {
   joinerCommand,
   type StandinResult,
 } from '../helpers/mysqld-standin.js';
+import { childrenOf } from '../../src/bench/treeSampler.js';
 import { tempDir } from '../helpers/pki.js';
 import { makeNodes, portIsFree, processesMentioning, type TestNode } from '../helpers/sst-fixture.js';
 import { start, waitFor, type Proc } from '../helpers/procs.js';
@@ -137,26 +138,6 @@ export async function waitUntil(
     if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
-}
-
-/** Direct children of `pid` (all threads), from /proc. */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  let tasks: string[] = [];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const task of tasks) {
-    try {
-      const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      for (const c of text.split(/\s+/)) if (c !== '') out.push(Number(c));
-    } catch {
-      // thread gone
-    }
-  }
-  return out;
 }
 
 /** `pid` and all its descendants, parents first. */
