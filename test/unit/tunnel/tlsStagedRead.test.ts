@@ -50,6 +50,34 @@ function slowSink(delayMs: number, highWaterMark = 64 * 1024): { stream: Writabl
   return { stream, data: () => Buffer.concat(parts) };
 }
 
+/**
+ * Sends `bytes` random bytes over a real TLS connection whose accepted side is read through stageTlsReads into
+ * a slowSink with a `queue`-byte highWaterMark; `onRegion` writes each region (and decides backpressure). Checks
+ * the bytes arrived intact and returns once the accepted socket has closed.
+ */
+async function stagedTransfer(
+  bytes: number,
+  queue: number,
+  pool: BufferPool,
+  onRegion: (chunk: Buffer, release: () => void, sink: Writable) => boolean,
+): Promise<void> {
+  const { client, server, close } = await tlsPair();
+  const data = randomBytes(bytes);
+  const sink = slowSink(1, queue);
+  const ended = new Promise<void>((resolve) => sink.stream.once('finish', resolve));
+  const reader = stageTlsReads(server, (chunk, release) => onRegion(chunk, release, sink.stream), { pool });
+  expect(reader).toBeDefined();
+  sink.stream.on('drain', () => reader?.resume());
+  server.once('end', () => sink.stream.end());
+  client.end(data);
+  await ended;
+  expect(sha(sink.data())).toBe(sha(data));
+  const closed = new Promise((resolve) => server.once('close', resolve));
+  server.destroy();
+  await closed;
+  close();
+}
+
 describe('stageTlsReads()', () => {
   it('is available on this Node: the accepted TLS socket has the onread slots', async () => {
     const { client, server, close } = await tlsPair();
@@ -61,136 +89,77 @@ describe('stageTlsReads()', () => {
   });
 
   it('delivers every byte in order, in regions of several records, each released after its write', async () => {
-    const { client, server, close } = await tlsPair();
-    const data = randomBytes(8 << 20);
-    // A queue far larger than the staging buffers: a buffer reused before its writes completed would corrupt.
-    const sink = slowSink(1, 2 << 20);
-    const ended = new Promise<void>((resolve) => sink.stream.once('finish', resolve));
     const sizes: number[] = [];
     const buffers = new Set<ArrayBufferLike>();
     let pending = 0;
     let maxPending = 0;
-    const reader = stageTlsReads(
-      server,
-      (chunk, release) => {
-        sizes.push(chunk.length);
-        buffers.add(chunk.buffer);
-        pending++;
-        maxPending = Math.max(maxPending, pending);
-        return sink.stream.write(chunk, () => {
-          pending--;
-          release();
-        });
-      },
-      { pool: new BufferPool(128 * 1024, 64) },
-    );
-    expect(reader).toBeDefined();
-    sink.stream.on('drain', () => reader?.resume());
-    server.once('end', () => sink.stream.end());
-    client.end(data);
-    await ended;
-    expect(sha(sink.data())).toBe(sha(data));
+    // A queue far larger than the staging buffers: a buffer reused before its writes completed would corrupt.
+    await stagedTransfer(8 << 20, 2 << 20, new BufferPool(128 * 1024, 64), (chunk, release, sink) => {
+      sizes.push(chunk.length);
+      buffers.add(chunk.buffer);
+      pending++;
+      maxPending = Math.max(maxPending, pending);
+      return sink.write(chunk, () => {
+        pending--;
+        release();
+      });
+    });
     // Records are 16 KiB: a region larger than that means records were put back to back.
     expect(Math.max(...sizes)).toBeGreaterThan(16 * 1024);
     expect(pending).toBe(0);
     expect(maxPending).toBeGreaterThan(4); // the queue held regions of several staging buffers at once
     expect(buffers.size).toBeGreaterThan(1);
-    server.destroy();
-    close();
   });
 
   it('reuses a few staging buffers under ordinary backpressure instead of allocating per region', async () => {
-    const { client, server, close } = await tlsPair();
-    const data = randomBytes(8 << 20);
-    const sink = slowSink(1, 64 * 1024);
-    const ended = new Promise<void>((resolve) => sink.stream.once('finish', resolve));
     const buffers = new Set<ArrayBufferLike>();
     let regions = 0;
-    const reader = stageTlsReads(
-      server,
-      (chunk, release) => {
-        regions++;
-        buffers.add(chunk.buffer);
-        return sink.stream.write(chunk, release);
-      },
-      { pool: new BufferPool(128 * 1024, 64) },
-    );
-    sink.stream.on('drain', () => reader?.resume());
-    server.once('end', () => sink.stream.end());
-    client.end(data);
-    await ended;
-    expect(sha(sink.data())).toBe(sha(data));
+    await stagedTransfer(8 << 20, 64 * 1024, new BufferPool(128 * 1024, 64), (chunk, release, sink) => {
+      regions++;
+      buffers.add(chunk.buffer);
+      return sink.write(chunk, release);
+    });
     // 8 MiB is 64 staging buffers' worth: a handful were recycled over and over.
     expect(regions).toBeGreaterThan(64);
     expect(buffers.size).toBeLessThanOrEqual(6);
-    server.destroy();
-    close();
   });
 
   it('keeps every staging buffer for reuse: as many as were ever in flight at once, however much moves', async () => {
-    const { client, server, close } = await tlsPair();
-    const data = randomBytes(24 << 20);
-    // The pump's shape: keep writing until 1 MiB waits in the destination, so the number of regions in flight
-    // swings between a few and about ten. Spares dropped to the GC at the low point had to be made anew at the
-    // high one: garbage that showed as the joiner's RSS.
-    const sink = slowSink(1, 16 * 1024);
-    const ended = new Promise<void>((resolve) => sink.stream.once('finish', resolve));
     const pool = new BufferPool(128 * 1024, 64);
     const seen = new Set<ArrayBufferLike>();
     const inFlight = new Map<ArrayBufferLike, number>();
     let peak = 0;
-    const reader = stageTlsReads(
-      server,
-      (chunk, release) => {
-        seen.add(chunk.buffer);
-        inFlight.set(chunk.buffer, (inFlight.get(chunk.buffer) ?? 0) + 1);
-        peak = Math.max(peak, inFlight.size);
-        const ok = sink.stream.write(chunk, () => {
-          const left = (inFlight.get(chunk.buffer) ?? 1) - 1;
-          if (left === 0) inFlight.delete(chunk.buffer);
-          else inFlight.set(chunk.buffer, left);
-          release();
-        });
-        return ok || sink.stream.writableLength < 1 << 20;
-      },
-      { pool },
-    );
-    sink.stream.on('drain', () => reader?.resume());
-    server.once('end', () => sink.stream.end());
-    client.end(data);
-    await ended;
-    expect(sha(sink.data())).toBe(sha(data));
+    // The pump's shape: keep writing until 1 MiB waits in the destination, so the number of regions in flight
+    // swings between a few and about ten. Spares dropped to the GC at the low point had to be made anew at the
+    // high one: garbage that showed as the joiner's RSS.
+    await stagedTransfer(24 << 20, 16 * 1024, pool, (chunk, release, sink) => {
+      seen.add(chunk.buffer);
+      inFlight.set(chunk.buffer, (inFlight.get(chunk.buffer) ?? 0) + 1);
+      peak = Math.max(peak, inFlight.size);
+      const ok = sink.write(chunk, () => {
+        const left = (inFlight.get(chunk.buffer) ?? 1) - 1;
+        if (left === 0) inFlight.delete(chunk.buffer);
+        else inFlight.set(chunk.buffer, left);
+        release();
+      });
+      return ok || sink.writableLength < 1 << 20;
+    });
     expect(peak).toBeGreaterThan(4);
     // The buffer being filled is not in flight yet: at most one more than the peak, and never one per region.
     expect(seen.size).toBeLessThanOrEqual(peak + 1);
     expect(pool.stats().made).toBe(seen.size);
-    server.destroy();
-    close();
   });
 
   it('gives its buffers back when the connection closes: the next connections make none', async () => {
     // The listener serves a dozen connections per SST: buffers made per connection and left to the GC piled up.
     const pool = new BufferPool(128 * 1024, 64);
-    const transfer = async (): Promise<void> => {
-      const { client, server, close } = await tlsPair();
-      const data = randomBytes(4 << 20);
-      const sink = slowSink(1, 16 * 1024);
-      const ended = new Promise<void>((resolve) => sink.stream.once('finish', resolve));
-      const reader = stageTlsReads(
-        server,
-        (chunk, release) => sink.stream.write(chunk, release) || sink.stream.writableLength < 1 << 20,
-        { pool },
+    const transfer = (): Promise<void> =>
+      stagedTransfer(
+        4 << 20,
+        16 * 1024,
+        pool,
+        (chunk, release, sink) => sink.write(chunk, release) || sink.writableLength < 1 << 20,
       );
-      sink.stream.on('drain', () => reader?.resume());
-      server.once('end', () => sink.stream.end());
-      client.end(data);
-      await ended;
-      expect(sha(sink.data())).toBe(sha(data));
-      const closed = new Promise((resolve) => server.once('close', resolve));
-      server.destroy();
-      await closed;
-      close();
-    };
     await transfer();
     const afterOne = pool.stats();
     expect(afterOne.made).toBeGreaterThan(1);
