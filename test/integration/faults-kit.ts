@@ -194,6 +194,19 @@ function hasEstablishedTcp(pid: number): boolean {
   return false;
 }
 
+/** True when `pid` holds a regular file open whose path contains `fragment` (a directory, like "/big/"). */
+function hasOpenFileUnder(pid: number, fragment: string): boolean {
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`, { encoding: 'utf8' });
+      if (target.startsWith('/') && target.includes(fragment)) return true;
+    }
+  } catch {
+    return false; // gone, or an fd closed while we read
+  }
+  return false;
+}
+
 /** A donor pass frozen mid-transfer (SIGSTOP); `release` lets it run again (SIGCONT). */
 export interface HeldPass {
   pids: number[];
@@ -201,10 +214,12 @@ export interface HeldPass {
 }
 
 /**
- * Waits until a donor rsync pass whose command line names `marker` (by default the pass of database "big") has an
- * established connection, its own or its connector's, and stops it with SIGSTOP in the same instant. A test that
- * acts now acts mid-transfer for certain: on a loaded machine a 192 MiB pass can be over before a timer-based
- * "wait a moment" fires, and the joiner then finishes the SST before the fault is injected.
+ * Waits until a donor rsync pass whose command line names `marker` (by default the pass of database "big") is
+ * sending file data, that is holds open a regular file under that directory, and stops it with SIGSTOP in the same
+ * instant. A test that acts now acts mid-transfer for certain: on a loaded machine a 192 MiB pass can be over
+ * before a timer-based "wait a moment" fires, and the joiner then finishes the SST before the fault is injected.
+ * An established connection alone is not enough: it exists before the joiner's rsync daemon has greeted through
+ * the tunnel, and a joiner killed in that instant looks to the donor like one that refused its certificate.
  */
 export async function holdPassMidTransfer(roots: () => number[], marker = './big/'): Promise<HeldPass> {
   let held: number[] = [];
@@ -214,7 +229,8 @@ export async function holdPassMidTransfer(roots: () => number[], marker = './big
         for (const rsync of donorRsyncs(root)) {
           if (!cmdlineOf(rsync).includes(marker)) continue;
           const tree = processTree(rsync);
-          if (!tree.some(hasEstablishedTcp)) continue;
+          const dir = marker.replace(/^\.\//, '/');
+          if (!tree.some(hasEstablishedTcp) || !tree.some((pid) => hasOpenFileUnder(pid, dir))) continue;
           signalAll(tree, 'SIGSTOP');
           held = tree;
           return true;
@@ -222,7 +238,7 @@ export async function holdPassMidTransfer(roots: () => number[], marker = './big
       }
       return false;
     },
-    `the donor pass naming ${marker} to be connected`,
+    `the donor pass naming ${marker} to be sending file data`,
     30_000,
     5,
   );
