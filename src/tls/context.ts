@@ -171,9 +171,18 @@ export function verifyPeer(socket: TLSSocket, policy: TlsPolicy, role: 'donor' |
 }
 
 /** A readable reason for a failed handshake on the listener ('tlsClientError'), for the refusal log line. */
+/**
+ * node's "socket hang up": the client closed before finishing its side of the handshake. Mostly a port check (a
+ * load balancer, `doctor`, a donor asking whether this joiner still listens), not a refusal on our side.
+ */
+export function closedBeforeHandshake(error: Error & { code?: string }): boolean {
+  return error.code === 'ECONNRESET' && /socket hang up/i.test(error.message);
+}
+
 export function describeHandshakeError(error: Error & { code?: string }): string {
   const code = error.code ?? '';
   if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return 'the TLS handshake did not finish in time';
+  if (closedBeforeHandshake(error)) return 'the client closed the connection before the TLS handshake';
   if (code === 'ERR_SSL_UNSUPPORTED_PROTOCOL' || /unsupported protocol/i.test(error.message)) {
     return 'the client offered only TLS versions below the minimum';
   }

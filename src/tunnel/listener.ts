@@ -11,7 +11,13 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { logger } from '../log.js';
 import { startChild } from '../rsync/child.js';
 import type { Credentials } from '../tls/credentials.js';
-import { describeHandshakeError, serverOptions, verifyPeer, type TlsPolicy } from '../tls/context.js';
+import {
+  closedBeforeHandshake,
+  describeHandshakeError,
+  serverOptions,
+  verifyPeer,
+  type TlsPolicy,
+} from '../tls/context.js';
 import type { IdentityMatch, PeerIdentity } from '../tls/identity.js';
 import { listenError } from './listenError.js';
 import { pump, type Pump } from './pump.js';
@@ -140,7 +146,11 @@ export function createTlsService(opts: ServiceOptions): TlsService {
 
   const server = createServer({
     ...serverOptions(opts.credentials, policy),
-    allowHalfOpen: true,
+    // Not half-open until the handshake is done: a half-open TLS socket ignores a FIN that comes before the
+    // handshake, so a port check or a donor that gave up held its connection until the handshake timeout and was
+    // then logged as a stalled handshake. Each session turns half-open in 'secureConnection' (the donor may end
+    // its direction while rsync's replies still flow). Handed-over sockets (workers) come closed-on-FIN anyway.
+    allowHalfOpen: false,
     noDelay: true,
     keepAlive: true,
     keepAliveInitialDelay: 30_000,
@@ -154,14 +164,26 @@ export function createTlsService(opts: ServiceOptions): TlsService {
     socket.once('close', () => raw.delete(socket));
   });
   server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
-    totals.failures++;
-    const peer = socket.remoteAddress === undefined ? 'unknown peer' : peerOf(socket);
-    log.warn(`Refused connection from ${peer}: ${describeHandshakeError(error)}`);
+    // The TCP socket under the TLS one (node keeps it as _parent) knew its peer; by now both may be destroyed.
+    const under = (socket as unknown as { _parent?: object })._parent;
+    const peer =
+      (under !== undefined ? peers.get(under) : undefined) ??
+      (socket.remoteAddress === undefined ? 'unknown peer' : peerOf(socket));
     // node:tls leaves the socket open after 'tlsClientError' (a handshake timeout among others): drop it, or a
     // client that stalls its handshake holds a connection and a file descriptor until the listener closes.
     socket.destroy();
+    if (closedBeforeHandshake(error)) {
+      log.info(
+        `Connection from ${peer} closed before the TLS handshake: a port check, or a client that gave up`,
+      );
+      return;
+    }
+    totals.failures++;
+    log.warn(`Refused connection from ${peer}: ${describeHandshakeError(error)}`);
   });
   server.on('secureConnection', (socket: TLSSocket) => {
+    // Read by net and stream code when the end comes, so it holds from here (see allowHalfOpen above).
+    socket.allowHalfOpen = true;
     const peer = peers.get(socket) ?? peerOf(socket);
     const started = Date.now();
     let check: ReturnType<typeof verifyPeer>;
