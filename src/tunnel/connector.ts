@@ -75,6 +75,28 @@ function connectTls(spec: ConnectorSpec, options: ReturnType<typeof clientOption
   });
 }
 
+/**
+ * Whether something accepts TCP connections on host:port: false on "connection refused", undefined when the
+ * answer is unclear (a timeout, any other error). The probe closes at once and sends no byte; our listener logs
+ * such a connection as a port check.
+ */
+export function listens(host: string, port: number, timeoutMs: number): Promise<boolean | undefined> {
+  return new Promise((resolve) => {
+    const probe = new Socket();
+    const done = (answer: boolean | undefined): void => {
+      clearTimeout(timer);
+      probe.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    probe.once('connect', () => done(true));
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      done(error.code === 'ECONNREFUSED' ? false : undefined),
+    );
+    probe.connect(port, host);
+  });
+}
+
 function writeReport(path: string | undefined, info: SessionInfo): void {
   if (path === undefined) return;
   try {
@@ -134,7 +156,14 @@ export async function runConnector(
     if (moved.error !== undefined) throw moved.error;
     if (moved.aToB === 0) {
       // An rsync daemon always greets first. Under TLS 1.3 the joiner checks our certificate after the handshake
-      // and drops the connection without an alert, so silence then a close means it refused us.
+      // and drops the connection without an alert, so silence then a close means it refused us, unless the joiner
+      // died in that instant: then nothing listens on its port any more, and blaming our certificate would send
+      // the operator the wrong way.
+      if ((await listens(spec.host, spec.port, 1000)) === false) {
+        throw new TransferError(
+          `The joiner ${peer} accepted this donor's TLS connection, then closed it and no longer listens: it stopped or died (its log says why)`,
+        );
+      }
       throw new PeerVerificationError(
         `The joiner ${peer} closed the connection without a byte after the TLS handshake: it most likely refused this donor's certificate (its log says why: chain, allowed-donors)`,
       );

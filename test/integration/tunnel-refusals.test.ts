@@ -4,6 +4,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { createServer, type TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TlsPolicy } from '../../src/tls/context.js';
@@ -147,6 +148,23 @@ describe('the listener refuses', () => {
     expect(countEntries(target)).toBe(0);
   });
 
+  it('nothing, but names a port check (connect, close without a byte) at once and does not count it', async () => {
+    const { proc, port, target } = await listener();
+    const socket = connect(port, '127.0.0.1', () => socket.end());
+    socket.on('error', () => undefined);
+    // At once: before, a half-open listener ignored the FIN and logged a stalled handshake 10 s later.
+    await waitFor(
+      proc,
+      /Connection from 127\.0\.0\.1:\d+ closed before the TLS handshake: a port check, or a client that gave up/,
+      2000,
+    );
+    proc.child.kill('SIGTERM');
+    await proc.exited;
+    expect(proc.stderr()).toMatch(/Listener closed: 0 connection\(s\), 0 refused/);
+    expect(proc.stderr()).not.toMatch(/Refused connection/);
+    expect(countEntries(target)).toBe(0);
+  });
+
   it('a client offering only TLS 1.1', async () => {
     const { proc, port } = await listener();
     const out = await sClient(port, [
@@ -221,6 +239,50 @@ describe('the connector checks the joiner name like socat', () => {
       );
       expect(summary.error).toMatch(/does not match/);
       expect(countEntries(target)).toBe(0);
+    }
+  });
+});
+
+describe('the connector tells a refusing joiner from a dead one', () => {
+  /**
+   * A TLS server with the joiner's certificate that verifies the donor, then drops it right after the handshake
+   * without a byte, as our listener does when it refuses a donor. `die` also stops listening first, as a joiner
+   * killed in that instant would.
+   */
+  async function dropper(die: boolean): Promise<{ port: number; close(): void }> {
+    const server = createServer({
+      ca: readFileSync(ca.cert),
+      cert: readFileSync(joiner.cert),
+      key: readFileSync(joiner.key),
+      requestCert: true,
+      rejectUnauthorized: true,
+    });
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (die) server.close();
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    return { port, close: () => server.close() };
+  }
+
+  it.each([
+    [
+      false,
+      'closed the connection without a byte after the TLS handshake: it most likely refused this donor',
+    ],
+    [true, "accepted this donor's TLS connection, then closed it and no longer listens: it stopped or died"],
+  ])('joiner dies: %s', async (die, words) => {
+    const joinerEnd = await dropper(die);
+    const report = join(dir.path, `dropper-${String(die)}.json`);
+    try {
+      const result = await rsyncViaConnector(rshFor(joinerEnd.port, { report }), ['-a', `${src}/`, 'x::m/']);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain(words);
+      const summary = JSON.parse(readFileSync(report, 'utf8')) as { error?: string };
+      expect(summary.error).toContain(words);
+    } finally {
+      joinerEnd.close();
     }
   });
 });
