@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DonorFlushError, TransferError, UsageError } from '../errors.js';
 import { logger } from '../log.js';
 import { connectorRsh } from '../tunnel/connectorRsh.js';
@@ -26,6 +25,7 @@ import {
 import { ProgressTicker } from './progress.js';
 import { parseState, type SstState } from './protocol.js';
 import { runPass, runPool, type PassRunner } from './rsyncPass.js';
+import { wakeOnEntries, Wakeup } from './wakeup.js';
 import {
   formatBytes,
   readReports,
@@ -42,6 +42,22 @@ export const SST_ERROR = 'sst_error';
 
 /** Waits for mysqld's answer to `flush tables`: the state it wrote, or `sst_error` (exit 255). */
 export async function waitForFlush(datadir: string, signal: AbortSignal, pollMs = 200): Promise<SstState> {
+  const wakeup = new Wakeup();
+  // mysqld's answer wakes the poll at once (it lies on the SST's critical path); the poll stays the fallback.
+  const unwatch = wakeOnEntries(datadir, [TABLES_FLUSHED, SST_ERROR], wakeup);
+  try {
+    return await pollFlush(datadir, signal, pollMs, wakeup);
+  } finally {
+    unwatch();
+  }
+}
+
+async function pollFlush(
+  datadir: string,
+  signal: AbortSignal,
+  pollMs: number,
+  wakeup: Wakeup,
+): Promise<SstState> {
   const flushed = join(datadir, TABLES_FLUSHED);
   const error = join(datadir, SST_ERROR);
   for (;;) {
@@ -60,7 +76,7 @@ export async function waitForFlush(datadir: string, signal: AbortSignal, pollMs 
       rmSync(flushed, { force: true });
       return state;
     }
-    await sleep(pollMs, undefined, { signal });
+    await wakeup.sleep(pollMs, signal);
   }
 }
 

@@ -17,6 +17,7 @@ import { IN_DATADIR, PROGRESS_MODULE_SUFFIX, TOTAL_FILE } from './passes.js';
 import { ProgressTicker } from './progress.js';
 import { parseState, type SstState } from './protocol.js';
 import { waitForMagic, waitForSessionsToEnd } from './waitMagic.js';
+import { Wakeup } from './wakeup.js';
 import { formatBytes, summaryLine, type RoleContext, type SessionFigures } from './roleContext.js';
 
 const log = logger('joiner');
@@ -94,6 +95,8 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   const { bind, warning } = await chooseBindHost(args.address.host);
   if (warning !== undefined) log.warn(warning);
   const sessions: SessionFigures[] = [];
+  // A connection's end wakes the waits below; setImmediate lets the listener drop it from its live count first.
+  const wakeup = new Wakeup();
   const listener = await startListener({
     host: bind,
     port: args.address.port,
@@ -111,6 +114,7 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
       if (session.match !== undefined) figures.match = session.match;
       if (session.error !== undefined) figures.error = session.error;
       sessions.push(figures);
+      setImmediate(() => wakeup.wake());
     },
   });
   lifecycle.onCleanup('listener', () => listener.close());
@@ -146,10 +150,11 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
     listener,
     { connectTimeoutMs: settings.connectTimeoutMs, idleTimeoutMs: settings.idleTimeoutMs, pollMs: 200 },
     signal,
+    wakeup,
   );
   clearInterval(totalWatch);
   ticker.stop();
-  if (!(await waitForSessionsToEnd(listener, 5000, signal))) {
+  if (!(await waitForSessionsToEnd(listener, 5000, signal, 50, wakeup))) {
     log.warn('A connection was still open 5 s after the completion marker arrived: closing it');
   }
   // Close before the state line: rsync daemons ended, port free, nothing writes into the datadir any more.

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SstTimeoutError } from '../errors.js';
+import type { Wakeup } from './wakeup.js';
 
 /** The listener counters the wait reads. */
 export interface ListenerCounters {
@@ -46,6 +47,7 @@ export async function waitForMagic(
   listener: ListenerCounters,
   limits: WaitLimits,
   signal: AbortSignal,
+  wakeup?: Wakeup,
 ): Promise<string> {
   const now = limits.now ?? Date.now;
   const readyAt = now();
@@ -79,7 +81,8 @@ export async function waitForMagic(
     if (stats.active > 0 && limits.idleTimeoutMs > 0 && quiet > limits.idleTimeoutMs) {
       throw new SstTimeoutError(`No data moved for ${limits.idleTimeoutMs / 1000} s ([sst] idle-timeout)`);
     }
-    await sleep(limits.pollMs, undefined, { signal });
+    // Woken when a connection ends: the daemon has renamed the marker into place by then.
+    await (wakeup ? wakeup.sleep(limits.pollMs, signal) : sleep(limits.pollMs, undefined, { signal }));
   }
 }
 
@@ -93,11 +96,12 @@ export async function waitForSessionsToEnd(
   limitMs: number,
   signal: AbortSignal,
   pollMs = 50,
+  wakeup?: Wakeup,
 ): Promise<boolean> {
   const deadline = Date.now() + limitMs;
   while (listener.stats().active > 0) {
     if (Date.now() >= deadline) return false;
-    await sleep(pollMs, undefined, { signal });
+    await (wakeup ? wakeup.sleep(pollMs, signal) : sleep(pollMs, undefined, { signal }));
   }
   return true;
 }
