@@ -147,8 +147,10 @@ function supervise(
     };
     child.once('exit', (code, signal) => {
       exit = { code, signal };
-      // 'close' waits for stdio; a grandchild holding the pipes must not hold our result forever.
-      setTimeout(finish, 2000).unref();
+      // 'close' waits for stdio; a grandchild holding the pipes, or a pipe nobody reads to its end, must not
+      // hold our result forever. Not unref'd: with nothing else left to wait for, an unref'd timer let the
+      // process exit (code 13, an unsettled await) in silence before the result arrived.
+      setTimeout(finish, 2000);
     });
     child.once('close', (code, signal) => {
       exit ??= { code, signal };

@@ -134,8 +134,13 @@ export async function startDonorRelay(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // rsync exits once the joiner acknowledged its data, a moment before the TLS connection has wound down:
       // let open connections finish (their figures belong in the summary) before ending what is left.
-      const grace = new Promise<void>((resolve) => setTimeout(resolve, opts.closeGraceMs ?? 5000).unref());
+      // Not unref'd: a connection stuck with no socket reading would otherwise let the process exit mid-close.
+      let graceTimer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>(
+        (resolve) => (graceTimer = setTimeout(resolve, opts.closeGraceMs ?? 5000)),
+      );
       await Promise.race([Promise.allSettled(open.values()), grace]);
+      clearTimeout(graceTimer);
       for (const socket of open.keys()) socket.destroy();
       await Promise.allSettled(open.values());
       await closed;
