@@ -16,7 +16,7 @@ import { FILE_CLASSES, type DataLayout } from './layout.js';
 import { IN_DATADIR, PROGRESS_MODULE_SUFFIX, TOTAL_FILE } from './passes.js';
 import { ProgressTicker } from './progress.js';
 import { parseState, type SstState } from './protocol.js';
-import { waitForMagic, waitForSessionsToEnd } from './waitMagic.js';
+import { waitForConnectionsToClose, waitForMagic, waitForSessionsToEnd, writeFailure } from './waitMagic.js';
 import { Wakeup } from './wakeup.js';
 import { formatBytes, summaryLine, type RoleContext, type SessionFigures } from './roleContext.js';
 
@@ -97,6 +97,12 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   const sessions: SessionFigures[] = [];
   // A connection's end wakes the waits below; setImmediate lets the listener drop it from its live count first.
   const wakeup = new Wakeup();
+  // Ends the waits early: mysqld's signals (the role's signal), or a daemon that could not write here.
+  const failed = new AbortController();
+  const onOuterAbort = (): void => failed.abort(signal.reason);
+  if (signal.aborted) onOuterAbort();
+  else signal.addEventListener('abort', onOuterAbort, { once: true });
+  lifecycle.onCleanup('wait-signal', () => signal.removeEventListener('abort', onOuterAbort));
   const listener = await startListener({
     host: bind,
     port: args.address.port,
@@ -114,6 +120,8 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
       if (session.match !== undefined) figures.match = session.match;
       if (session.error !== undefined) figures.error = session.error;
       sessions.push(figures);
+      const failure = writeFailure(session);
+      if (failure !== undefined && !failed.signal.aborted) failed.abort(failure);
       setImmediate(() => wakeup.wake());
     },
   });
@@ -149,12 +157,18 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
     magicPath,
     listener,
     { connectTimeoutMs: settings.connectTimeoutMs, idleTimeoutMs: settings.idleTimeoutMs, pollMs: 200 },
-    signal,
+    failed.signal,
     wakeup,
-  );
+  ).catch(async (error: unknown) => {
+    if (error === failed.signal.reason && !signal.aborted) {
+      // Before this node's sockets close, the donor gets a moment to read rsync's own message and close its side.
+      await waitForConnectionsToClose(listener, 3000, signal).catch(() => undefined);
+    }
+    throw error;
+  });
   clearInterval(totalWatch);
   ticker.stop();
-  if (!(await waitForSessionsToEnd(listener, 5000, signal, 50, wakeup))) {
+  if (!(await waitForSessionsToEnd(listener, 5000, failed.signal, 50, wakeup))) {
     log.warn('A connection was still open 5 s after the completion marker arrived: closing it');
   }
   // Close before the state line: rsync daemons ended, port free, nothing writes into the datadir any more.

@@ -65,16 +65,26 @@ export interface PassResult {
 export const RELAY_RSYNC_ARGS: readonly string[] = ['--sockopts=TCP_NODELAY'];
 
 /**
+ * Every pass asks the joiner's rsync to send its messages through the protocol stream (rsync >= 3.1; forwarded
+ * to the daemon). Our joiner runs each daemon with a stderr of its own, and rsync >= 3.2.4 then writes errors
+ * only there: the donor's rsync learnt the exit code ("failed with exit code 11") but not why. With this the
+ * donor's log names the cause ("write failed on ...: No space left on device (28)") as well; the joiner's daemon
+ * log file still has it.
+ */
+export const MESSAGES_TO_CLIENT = '--no-msgs2stderr';
+
+/**
  * rsync's arguments for this runner: `--rsh` for a remote shell, or `--port` and the relay's address in place
  * of the placeholder host of every `<host>::<module>` argument.
  */
 export function transportArgs(runner: PassRunner, args: readonly string[]): string[] {
-  if ('rsh' in runner.transport) return [`--rsh=${runner.transport.rsh}`, ...args];
+  if ('rsh' in runner.transport) return [`--rsh=${runner.transport.rsh}`, MESSAGES_TO_CLIENT, ...args];
   const { host, port } = runner.transport.relay;
   const prefix = `${RSH_HOST}::`;
   return [
     `--port=${port}`,
     ...RELAY_RSYNC_ARGS,
+    MESSAGES_TO_CLIENT,
     ...args.map((a) => (a.startsWith(prefix) ? `${host}::${a.slice(prefix.length)}` : a)),
   ];
 }

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SstTimeoutError } from '../errors.js';
+import { SstTimeoutError, TransferError } from '../errors.js';
 import type { Wakeup } from './wakeup.js';
 
 /** The listener counters the wait reads. */
@@ -28,6 +28,30 @@ const RSYNC_TIMEOUT_EXIT = 30;
 function endedIdle(session: { error?: string; rsyncExit: number | null } | undefined): boolean {
   if (session === undefined) return false;
   return session.rsyncExit === RSYNC_TIMEOUT_EXIT || /No data moved/.test(session.error ?? '');
+}
+
+/**
+ * rsync exit codes of a joiner daemon that could not write what the donor sent: 11 (file I/O, e.g. disk full)
+ * and 23 (partial transfer, e.g. permission denied). The donor's rsync gets the same code, so its pass has failed
+ * and no completion marker will come: any donor, ours or the original, ends the SST on a failed pass.
+ */
+const WRITE_FAILURE_EXITS: ReadonlySet<number> = new Set([11, 23]);
+
+/**
+ * The error that ends the joiner at once when a connection's rsync daemon could not write into this node's
+ * datadir; undefined for any other ending (those are judged by the wait's timeouts). Without it the joiner waited
+ * out the connect timeout and then blamed the donor for a disk that filled up here.
+ */
+export function writeFailure(session: {
+  peer: string;
+  rsyncExit: number | null;
+  rsyncMessage?: string;
+}): TransferError | undefined {
+  if (session.rsyncExit === null || !WRITE_FAILURE_EXITS.has(session.rsyncExit)) return undefined;
+  const why = session.rsyncMessage ?? 'its log lines above say why';
+  return new TransferError(
+    `The rsync daemon could not write what the donor ${session.peer} sent into this node (rsync exit ${session.rsyncExit}): ${why}. The donor's transfer has failed; no completion marker will come`,
+  );
 }
 
 /** Timeouts of the wait for the donor; the clock is injectable for tests. */
@@ -91,15 +115,40 @@ export async function waitForMagic(
  * marker into place before it sends rsync's closing messages, and cutting that connection made the donor's last
  * pass fail ("connection unexpectedly closed") although the joiner had everything.
  */
-export async function waitForSessionsToEnd(
+export function waitForSessionsToEnd(
   listener: ListenerCounters,
   limitMs: number,
   signal: AbortSignal,
   pollMs = 50,
   wakeup?: Wakeup,
 ): Promise<boolean> {
+  return pollUntil(() => listener.stats().active === 0, limitMs, signal, pollMs, wakeup);
+}
+
+/**
+ * After a failure, lets the donor close its connections (at most `limitMs`) before the listener closes them:
+ * closing a socket with the donor's data unread resets the connection, and the donor's rsync then loses the
+ * daemon's error message ("No space left on device") and logs only "Connection reset by peer".
+ */
+export function waitForConnectionsToClose(
+  listener: { stats(): { open: number } },
+  limitMs: number,
+  signal: AbortSignal,
+  pollMs = 50,
+): Promise<boolean> {
+  return pollUntil(() => listener.stats().open === 0, limitMs, signal, pollMs);
+}
+
+/** True once `done()` holds, false when `limitMs` passed first; polls, or wakes early through `wakeup`. */
+async function pollUntil(
+  done: () => boolean,
+  limitMs: number,
+  signal: AbortSignal,
+  pollMs: number,
+  wakeup?: Wakeup,
+): Promise<boolean> {
   const deadline = Date.now() + limitMs;
-  while (listener.stats().active > 0) {
+  while (!done()) {
     if (Date.now() >= deadline) return false;
     await (wakeup ? wakeup.sleep(pollMs, signal) : sleep(pollMs, undefined, { signal }));
   }

@@ -57,6 +57,8 @@ export interface SessionInfo {
   bytesOut: number;
   durationMs: number;
   rsyncExit: number | null;
+  /** rsync's first error line on this connection, e.g. `rsync: [receiver] write failed on "..." ...: No space left on device (28)`. */
+  rsyncMessage?: string;
   error?: string;
 }
 
@@ -73,22 +75,37 @@ const log = logger('listener');
 /** rsync's daemon log prefix: `2026/11/22 07:09:27 [9529] `. */
 const RSYNC_LOG_PREFIX = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[\d+\] /;
 
-function forwardRsyncLog(path: string, peer: string): void {
+/**
+ * Logs the rsync daemon's own log file for one connection. Lines the daemon already wrote to stderr (logged as they
+ * came) go to debug: rsync writes its errors to both, and each should be read once.
+ */
+function forwardRsyncLog(path: string, peer: string, alreadyLogged: ReadonlySet<string>): string[] {
   let text = '';
   try {
     text = readFileSync(path, 'utf8');
     rmSync(path, { force: true });
   } catch {
-    return;
+    return [];
   }
-  for (const line of text
+  const lines = text
     .split('\n')
     .map((l) => l.replace(RSYNC_LOG_PREFIX, ''))
-    .filter(Boolean)) {
-    if (/error|fail|refus|denied|unknown module|warning/i.test(line))
+    .filter(Boolean);
+  for (const line of lines) {
+    if (!alreadyLogged.has(line) && /error|fail|refus|denied|unknown module|warning/i.test(line))
       log.warn(`rsync daemon (${peer}): ${line}`);
     else log.debug(`rsync daemon (${peer}): ${line}`);
   }
+  return lines;
+}
+
+/**
+ * rsync's own words for what went wrong: the first `rsync: ...` line (the cause), else the first
+ * `rsync error: ... (code N)` summary. The daemon writes its errors to stderr, or only to its log file and the
+ * donor when the donor asked for them in the protocol stream (--no-msgs2stderr).
+ */
+export function rsyncCause(lines: readonly string[]): string | undefined {
+  return lines.find((l) => l.startsWith('rsync: ')) ?? lines.find((l) => l.startsWith('rsync error: '));
 }
 
 function peerOf(socket: Socket): string {
@@ -100,6 +117,8 @@ function peerOf(socket: Socket): string {
 export interface ListenerStats {
   sessions: number;
   active: number;
+  /** TCP connections not closed yet: handshakes, live sessions, and ended sessions whose peer has not closed. */
+  open: number;
   bytesIn: number;
   bytesOut: number;
   lastActivityMs: number;
@@ -230,13 +249,18 @@ export function createTlsService(opts: ServiceOptions): TlsService {
     };
     if (check.identity !== undefined) info.identity = check.identity;
     if (check.match !== undefined) info.match = check.match;
+    const stderrLines: string[] = [];
+    let logLines: string[] = [];
     try {
       const child = await startChild(
         opts.rsync.binary,
         ['--server', '--daemon', `--config=${opts.rsync.configPath}`, `--dparam=log file=${logFile}`, '.'],
         {
           killAfterMs,
-          onStderrLine: (line) => log.warn(`rsync (${peer}): ${line}`),
+          onStderrLine: (line) => {
+            log.warn(`rsync (${peer}): ${line}`);
+            stderrLines.push(line);
+          },
         },
       );
       const stdout = child.process.stdout;
@@ -251,6 +275,7 @@ export function createTlsService(opts: ServiceOptions): TlsService {
           idleTimeoutMs: opts.idleTimeoutMs,
           idleOn: 'aToB',
           coalesce: 'aToB',
+          drainAfterEpipe: 'aToB',
         },
       );
       entry.pump = p;
@@ -274,8 +299,10 @@ export function createTlsService(opts: ServiceOptions): TlsService {
       info.error = (error as Error).message;
       socket.destroy();
     } finally {
-      forwardRsyncLog(logFile, peer);
+      logLines = forwardRsyncLog(logFile, peer, new Set(stderrLines));
     }
+    const rsyncMessage = rsyncCause([...stderrLines, ...logLines]);
+    if (rsyncMessage !== undefined) info.rsyncMessage = rsyncMessage;
     info.durationMs = Date.now() - started;
     const verified =
       info.match !== undefined
@@ -305,6 +332,7 @@ export function createTlsService(opts: ServiceOptions): TlsService {
       return {
         sessions: totals.sessions,
         active: live.size,
+        open: raw.size,
         bytesIn,
         bytesOut,
         lastActivityMs,

@@ -35,6 +35,7 @@ interface Worker {
 const EMPTY: ListenerStats & { received: number } = {
   sessions: 0,
   active: 0,
+  open: 0,
   bytesIn: 0,
   bytesOut: 0,
   lastActivityMs: 0,
@@ -119,7 +120,7 @@ export async function startWorkerPool(
               `Listener worker ${child.pid ?? '?'} exited (${signal ?? `code ${code ?? 'none'}`}): the connections it served are lost`,
             );
           }
-          worker.snapshot = { ...worker.snapshot, active: 0, received: worker.dispatched };
+          worker.snapshot = { ...worker.snapshot, active: 0, open: 0, received: worker.dispatched };
         }),
     );
   }
@@ -161,6 +162,7 @@ export async function startWorkerPool(
       for (const w of workers) {
         sum.sessions += w.snapshot.sessions;
         sum.active += load(w);
+        sum.open += w.snapshot.open + Math.max(0, w.dispatched - w.snapshot.received);
         sum.bytesIn += w.snapshot.bytesIn;
         sum.bytesOut += w.snapshot.bytesOut;
         sum.failures += w.snapshot.failures;

@@ -35,6 +35,15 @@ export interface PumpOptions {
    * socket read then leave in one writev instead of one write each, and the reader is woken once.
    */
   coalesce?: 'aToB' | 'bToA';
+  /**
+   * When this direction's destination is a pipe of its own (not the other side's socket) and fails with EPIPE,
+   * keep reading the source and drop its bytes until it ends, instead of ending both sides at once. The
+   * joiner's rsync daemon exits after a failed write (disk full) with its error message still on its way to the
+   * donor: destroying the TLS socket over the donor's unread data resets the connection, and the donor's rsync
+   * then loses that message and logs only "Connection reset by peer". Dropped bytes are not activity: the close
+   * deadline still bounds a donor that keeps sending.
+   */
+  drainAfterEpipe?: 'aToB' | 'bToA';
   /** Bytes a destination may buffer before its source is paused. */
   bufferLimit?: number;
   /**
@@ -109,9 +118,14 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
     for (const stream of streams) if (!stream.destroyed) stream.destroy();
   };
 
+  // A direction whose destination pipe broke (drainAfterEpipe): its source is read and dropped.
+  const draining = { aToB: false, bToA: false };
+  const resumeSource = { aToB: (): void => undefined, bToA: (): void => undefined };
+
   const direction = (src: Readable, dst: Writable, key: 'aToB' | 'bToA'): void => {
     const moved = (chunk: Buffer): void => {
       state[key] += chunk.length;
+      if (draining[key]) return;
       if (opts.idleOn === undefined || opts.idleOn === key) state.last = now();
     };
     const hook = staticSource(src);
@@ -120,6 +134,10 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
       opts.coalesce === key && src instanceof TLSSocket
         ? stageTlsReads(src, (chunk, release) => {
             moved(chunk);
+            if (draining[key]) {
+              release();
+              return true;
+            }
             // The region stays untouched until the write is done; then its buffer is reused.
             const ok = dst.write(chunk, release);
             return ok || dst.writableLength < limit;
@@ -130,6 +148,7 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
     } else if (hook !== undefined) {
       hook((chunk) => {
         moved(chunk);
+        if (draining[key]) return true;
         // The chunk lives in the source's reused buffer. A TLS socket encrypts (or copies) what reaches its
         // _write before write() returns, so the chunk may be passed as it is when nothing waits in the queue;
         // any other destination (a plain socket keeps a reference until the kernel took it) gets a copy.
@@ -145,6 +164,7 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
       };
       src.on('data', (chunk: Buffer) => {
         moved(chunk);
+        if (draining[key]) return;
         if (opts.coalesce === key && !corked) {
           corked = true;
           dst.cork();
@@ -154,6 +174,7 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
         if (!dst.write(chunk) && dst.writableLength >= limit) src.pause();
       });
     }
+    resumeSource[key] = staged !== undefined ? () => staged.resume() : () => void src.resume();
     if (staged === undefined) dst.on('drain', () => src.resume());
     src.once('end', () => {
       if (!dst.destroyed && !dst.writableEnded) dst.end();
@@ -187,12 +208,30 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
         );
       }
     }, wait);
-    timer.unref();
+    // Kept ref'd: when both sockets of a stuck connection have stopped reading, this timer is all that still
+    // waits; unref'd, the process ran out of work and exited (code 13) with the connection never reaped.
   };
 
   let open = streams.length;
+  // The direction that may drain when `stream` breaks: its destination, when that is a pipe of its own.
+  const drainsOn = (stream: Readable | Writable): 'aToB' | 'bToA' | undefined => {
+    const key = opts.drainAfterEpipe;
+    if (key === undefined) return undefined;
+    const [dst, sameSide] = key === 'aToB' ? [b.writable, b.readable] : [a.writable, a.readable];
+    return stream === dst && (dst as unknown) !== sameSide ? key : undefined;
+  };
   for (const stream of streams) {
-    stream.on('error', (err: Error) => teardown(err));
+    stream.on('error', (err: Error) => {
+      const key = drainsOn(stream);
+      if (key !== undefined && (err as NodeJS.ErrnoException).code === 'EPIPE') {
+        if (!draining[key]) {
+          draining[key] = true;
+          resumeSource[key]();
+        }
+        return;
+      }
+      teardown(err);
+    });
     const onClose = (): void => {
       // A source that closes without 'end' (destroyed underneath us) ends the connection.
       if (!state.finished && (stream === a.readable || stream === b.readable) && !stream.readableEnded)

@@ -6,7 +6,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AlreadyRunningError, ParentGoneError, TerminatedError } from '../../../src/errors.js';
 import { Lifecycle, ancestorsToWatch, procInfo, processAlive } from '../../../src/sst/lifecycle.js';
 import { acquireSstLock } from '../../../src/sst/lock.js';
-import { waitForMagic, waitForSessionsToEnd } from '../../../src/sst/waitMagic.js';
+import {
+  waitForConnectionsToClose,
+  waitForMagic,
+  waitForSessionsToEnd,
+  writeFailure,
+} from '../../../src/sst/waitMagic.js';
+import { rsyncCause } from '../../../src/tunnel/listener.js';
 import { chooseBindHost, isLocalAddress } from '../../../src/sst/bindHost.js';
 
 let dir: string;
@@ -175,6 +181,46 @@ describe('waitForMagic()', () => {
       new AbortController().signal,
     ).catch((e: unknown) => e);
     expect((again as { exitCode: number }).exitCode).toBe(110);
+  });
+
+  it("ends the wait at once when a daemon could not write here (exit 11 or 23), naming rsync's cause", () => {
+    const cause =
+      'rsync: [receiver] write failed on "/db/t.ibd" (in rsync_tunnel_sst): No space left on device (28)';
+    const full = writeFailure({ peer: '10.0.0.1:40000', rsyncExit: 11, rsyncMessage: cause });
+    expect(full?.exitCode).toBe(255);
+    expect(full?.message).toBe(
+      `The rsync daemon could not write what the donor 10.0.0.1:40000 sent into this node (rsync exit 11): ${cause}. The donor's transfer has failed; no completion marker will come`,
+    );
+    expect(writeFailure({ peer: 'p', rsyncExit: 23 })?.message).toMatch(
+      /rsync exit 23\): its log lines above say why/,
+    );
+    // Not this node's fault, or not a failure: the timeouts judge those.
+    for (const rsyncExit of [0, 12, 20, 30, 255, null])
+      expect(writeFailure({ peer: 'p', rsyncExit })).toBeUndefined();
+  });
+
+  it("takes rsync's cause line over its summary line", () => {
+    expect(
+      rsyncCause([
+        'rsync error: error in file IO (code 11) at receiver.c(657) [receiver=3.5.0]',
+        'rsync: [receiver] write failed on "x": No space left on device (28)',
+      ]),
+    ).toBe('rsync: [receiver] write failed on "x": No space left on device (28)');
+    expect(rsyncCause(['connect from x', 'rsync error: timeout (code 30)'])).toBe(
+      'rsync error: timeout (code 30)',
+    );
+    expect(rsyncCause(['sent 10 bytes'])).toBeUndefined();
+  });
+
+  it('waits for the donor to close its connections after a failure, within a limit', async () => {
+    let open = 2;
+    setTimeout(() => (open = 0), 60);
+    expect(
+      await waitForConnectionsToClose({ stats: () => ({ open }) }, 2000, new AbortController().signal, 10),
+    ).toBe(true);
+    expect(
+      await waitForConnectionsToClose({ stats: () => ({ open: 1 }) }, 50, new AbortController().signal, 10),
+    ).toBe(false);
   });
 
   it('lets open connections finish after the marker, within a limit', async () => {

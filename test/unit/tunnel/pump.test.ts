@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, connect, type Socket } from 'node:net';
 import { Duplex, PassThrough, Readable, Writable } from 'node:stream';
@@ -233,5 +234,45 @@ describe('pump()', () => {
     expect(sha(received)).toBe(sha([...records, more]));
     expect(writes[0]).toBe(4); // one writev for the burst, not four writes
     expect(writes.length).toBeLessThanOrEqual(2);
+  });
+
+  it('with drainAfterEpipe, a child that exits mid-stream still gets its last words to the peer', async () => {
+    // The joiner's rsync daemon on a full disk: it reads a little, writes its error, exits; the donor keeps
+    // sending. The peer must read the message and see a clean end, not a reset.
+    const [outer, inner] = await socketPair();
+    const child = spawn(
+      'sh',
+      ['-c', 'head -c 65536 >/dev/null; echo "write failed: No space left on device"; exit 11'],
+      {
+        stdio: ['pipe', 'pipe', 'ignore'],
+      },
+    );
+    const stdin = child.stdin;
+    const stdout = child.stdout;
+    const p = pump(
+      { readable: inner, writable: inner },
+      { readable: stdout, writable: stdin },
+      { idleTimeoutMs: 10_000, closeTimeoutMs: 2000, drainAfterEpipe: 'aToB' },
+    );
+    const heard: Buffer[] = [];
+    let reset = false;
+    outer.on('data', (c: Buffer) => {
+      heard.push(c);
+      // The donor's rsync ends its side once it has read the error.
+      if (Buffer.concat(heard).includes('No space left')) outer.end();
+    });
+    outer.on('error', () => (reset = true));
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    const send = (): void => {
+      while (!outer.writableEnded && !outer.destroyed && outer.write(chunk));
+    };
+    outer.on('drain', send);
+    send();
+    const result = await p.done;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(Buffer.concat(heard).toString()).toContain('write failed: No space left on device');
+    expect(reset).toBe(false);
+    expect(result.error).toBeUndefined();
+    outer.destroy();
   });
 });

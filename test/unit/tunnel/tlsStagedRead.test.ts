@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
@@ -239,6 +240,44 @@ describe('pump() with a TLS source and coalescing', () => {
     expect(p.counters().aToB).toBe(data.length);
     p.abort();
     await p.done;
+    client.destroy();
+    close();
+  });
+
+  it("drains after rsync exits mid-stream: the donor reads the daemon's last words, then ends cleanly", async () => {
+    // The listener's exact options. The daemon (here sh) reads a little, writes its error and exits while the
+    // donor is still sending; with the TLS socket destroyed over unread data the donor got a reset instead.
+    const { client, server, close } = await tlsPair();
+    const child = spawn(
+      'sh',
+      ['-c', 'head -c 65536 >/dev/null; echo "write failed: No space left on device (28)"; exit 11'],
+      { stdio: ['pipe', 'pipe', 'ignore'] },
+    );
+    const p = pump(
+      { readable: server, writable: server },
+      { readable: child.stdout, writable: child.stdin },
+      { idleTimeoutMs: 10_000, coalesce: 'aToB', idleOn: 'aToB', drainAfterEpipe: 'aToB' },
+    );
+    const heard: Buffer[] = [];
+    let failure: Error | undefined;
+    client.on('data', (c: Buffer) => {
+      heard.push(c);
+      if (Buffer.concat(heard).includes('No space left')) client.end();
+    });
+    client.on('error', (error) => (failure = error));
+    const ended = new Promise<void>((resolve) => client.once('end', resolve));
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    const send = (): void => {
+      while (!client.writableEnded && !client.destroyed && client.write(chunk));
+    };
+    client.on('drain', send);
+    send();
+    const result = await p.done;
+    await ended;
+    expect(Buffer.concat(heard).toString()).toBe('write failed: No space left on device (28)\n');
+    expect(failure).toBeUndefined();
+    expect(result.error).toBeUndefined();
+    expect(result.closeDeadline).toBe(false);
     client.destroy();
     close();
   });
