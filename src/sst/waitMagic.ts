@@ -31,26 +31,31 @@ function endedIdle(session: { error?: string; rsyncExit: number | null } | undef
 }
 
 /**
- * rsync exit codes of a joiner daemon that could not write what the donor sent: 11 (file I/O, e.g. disk full)
- * and 23 (partial transfer, e.g. permission denied). The donor's rsync gets the same code, so its pass has failed
- * and no completion marker will come: any donor, ours or the original, ends the SST on a failed pass.
+ * rsync exit codes of a joiner daemon whose transfer failed for a reason rsync named: 11 (file I/O: disk full,
+ * I/O error, read-only filesystem) and 23 (partial transfer: a file could not be created, written or read). The
+ * donor's rsync gets the same code, so its pass has failed and no completion marker will come: any donor, ours
+ * or the original, ends the SST on a failed pass.
  */
-const WRITE_FAILURE_EXITS: ReadonlySet<number> = new Set([11, 23]);
+const NAMED_FAILURES: ReadonlyMap<number, string> = new Map([
+  [11, 'error in file I/O'],
+  [23, 'partial transfer'],
+]);
 
 /**
- * The error that ends the joiner at once when a connection's rsync daemon could not write into this node's
- * datadir; undefined for any other ending (those are judged by the wait's timeouts). Without it the joiner waited
- * out the connect timeout and then blamed the donor for a disk that filled up here.
+ * The error that ends the joiner at once when a connection's rsync daemon ended with one of those codes;
+ * undefined for any other ending (those are judged by the wait's timeouts). Without it a full disk here kept
+ * the joiner waiting out the connect timeout, which then blamed the donor.
  */
 export function writeFailure(session: {
   peer: string;
   rsyncExit: number | null;
   rsyncMessage?: string;
 }): TransferError | undefined {
-  if (session.rsyncExit === null || !WRITE_FAILURE_EXITS.has(session.rsyncExit)) return undefined;
+  const meaning = session.rsyncExit === null ? undefined : NAMED_FAILURES.get(session.rsyncExit);
+  if (meaning === undefined) return undefined;
   const why = session.rsyncMessage ?? 'its log lines above say why';
   return new TransferError(
-    `The rsync daemon could not write what the donor ${session.peer} sent into this node (rsync exit ${session.rsyncExit}): ${why}. The donor's transfer has failed; no completion marker will come`,
+    `rsync on this node ended with exit ${session.rsyncExit} (${meaning}) on the connection from the donor ${session.peer}: ${why}. The donor's pass has failed with it: no completion marker will come`,
   );
 }
 

@@ -251,7 +251,7 @@ describe('disk full on the joiner', () => {
       expect(jr.exitCode, show(jr)).toBe(255);
       expect(jr.lines).toEqual([`ready ${payload}`]);
       expect(jr.stderr).toMatch(
-        /\[ERROR\] The rsync daemon could not write what the donor 127\.0\.0\.1:\d+ sent into this node \(rsync exit 11\): rsync: \[receiver\] write failed on "\/bigdb\/big\.ibd" .*No space left on device \(28\)\. The donor's transfer has failed/,
+        /\[ERROR\] rsync on this node ended with exit 11 \(error in file I\/O\) on the connection from the donor 127\.0\.0\.1:\d+: rsync: \[receiver\] write failed on "\/bigdb\/big\.ibd" .*No space left on device \(28\)\. The donor's pass has failed with it/,
       );
       expect(jr.stderr).not.toMatch(/connect-timeout/);
       // rsync writes the error to stderr and to its log file: logged once.

@@ -183,16 +183,16 @@ describe('waitForMagic()', () => {
     expect((again as { exitCode: number }).exitCode).toBe(110);
   });
 
-  it("ends the wait at once when a daemon could not write here (exit 11 or 23), naming rsync's cause", () => {
+  it("ends the wait at once when a daemon's transfer failed (exit 11 or 23), naming rsync's cause", () => {
     const cause =
       'rsync: [receiver] write failed on "/db/t.ibd" (in rsync_tunnel_sst): No space left on device (28)';
     const full = writeFailure({ peer: '10.0.0.1:40000', rsyncExit: 11, rsyncMessage: cause });
     expect(full?.exitCode).toBe(255);
     expect(full?.message).toBe(
-      `The rsync daemon could not write what the donor 10.0.0.1:40000 sent into this node (rsync exit 11): ${cause}. The donor's transfer has failed; no completion marker will come`,
+      `rsync on this node ended with exit 11 (error in file I/O) on the connection from the donor 10.0.0.1:40000: ${cause}. The donor's pass has failed with it: no completion marker will come`,
     );
     expect(writeFailure({ peer: 'p', rsyncExit: 23 })?.message).toMatch(
-      /rsync exit 23\): its log lines above say why/,
+      /exit 23 \(partial transfer\) on the connection from the donor p: its log lines above say why\./,
     );
     // Not this node's fault, or not a failure: the timeouts judge those.
     for (const rsyncExit of [0, 12, 20, 30, 255, null])

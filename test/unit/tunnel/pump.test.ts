@@ -5,6 +5,7 @@ import { Duplex, PassThrough, Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { SstTimeoutError } from '../../../src/errors.js';
 import { isRoutineClose, pump } from '../../../src/tunnel/pump.js';
+import { sendUntilHeard } from '../../helpers/streams.js';
 
 /** A connected pair of real TCP sockets on 127.0.0.1 (allowHalfOpen, as the tunnel uses them). */
 async function socketPair(): Promise<[Socket, Socket]> {
@@ -254,24 +255,10 @@ describe('pump()', () => {
       { readable: stdout, writable: stdin },
       { idleTimeoutMs: 10_000, closeTimeoutMs: 2000, drainAfterEpipe: 'aToB' },
     );
-    const heard: Buffer[] = [];
-    let reset = false;
-    outer.on('data', (c: Buffer) => {
-      heard.push(c);
-      // The donor's rsync ends its side once it has read the error.
-      if (Buffer.concat(heard).includes('No space left')) outer.end();
-    });
-    outer.on('error', () => (reset = true));
-    const chunk = Buffer.alloc(64 * 1024, 7);
-    const send = (): void => {
-      while (!outer.writableEnded && !outer.destroyed && outer.write(chunk));
-    };
-    outer.on('drain', send);
-    send();
+    const outcome = await sendUntilHeard(outer, 'No space left');
     const result = await p.done;
-    await new Promise((r) => setTimeout(r, 50));
-    expect(Buffer.concat(heard).toString()).toContain('write failed: No space left on device');
-    expect(reset).toBe(false);
+    expect(outcome.heard).toBe('write failed: No space left on device\n');
+    expect(outcome.error).toBeUndefined();
     expect(result.error).toBeUndefined();
     outer.destroy();
   });

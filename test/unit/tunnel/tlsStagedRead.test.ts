@@ -8,6 +8,7 @@ import { pump } from '../../../src/tunnel/pump.js';
 import { BufferPool } from '../../../src/tunnel/bufferPool.js';
 import { stageTlsReads } from '../../../src/tunnel/tlsStagedRead.js';
 import { createCa, issueCert, tempDir } from '../../helpers/pki.js';
+import { sendUntilHeard } from '../../helpers/streams.js';
 
 const sha = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -258,24 +259,10 @@ describe('pump() with a TLS source and coalescing', () => {
       { readable: child.stdout, writable: child.stdin },
       { idleTimeoutMs: 10_000, coalesce: 'aToB', idleOn: 'aToB', drainAfterEpipe: 'aToB' },
     );
-    const heard: Buffer[] = [];
-    let failure: Error | undefined;
-    client.on('data', (c: Buffer) => {
-      heard.push(c);
-      if (Buffer.concat(heard).includes('No space left')) client.end();
-    });
-    client.on('error', (error) => (failure = error));
-    const ended = new Promise<void>((resolve) => client.once('end', resolve));
-    const chunk = Buffer.alloc(64 * 1024, 7);
-    const send = (): void => {
-      while (!client.writableEnded && !client.destroyed && client.write(chunk));
-    };
-    client.on('drain', send);
-    send();
+    const outcome = await sendUntilHeard(client, 'No space left');
     const result = await p.done;
-    await ended;
-    expect(Buffer.concat(heard).toString()).toBe('write failed: No space left on device (28)\n');
-    expect(failure).toBeUndefined();
+    expect(outcome.heard).toBe('write failed: No space left on device (28)\n');
+    expect(outcome.error).toBeUndefined();
     expect(result.error).toBeUndefined();
     expect(result.closeDeadline).toBe(false);
     client.destroy();
