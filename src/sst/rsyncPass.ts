@@ -101,6 +101,12 @@ export function transportEnv(runner: PassRunner, base: NodeJS.ProcessEnv = proce
 }
 
 /**
+ * rsync exit codes whose cause rsync itself has printed (file I/O 11, partial transfer 23, vanished files 24):
+ * the tunnel worked, so the pass fails at once instead of waiting for a tunnel error that never comes.
+ */
+const RSYNC_EXPLAINS: ReadonlySet<number> = new Set([11, 23, 24]);
+
+/**
  * Runs rsync with `args` in `cwd` as a supervised child in its own process group; on abort the whole group
  * (rsync and the connector it started) gets TERM, then KILL.
  */
@@ -138,7 +144,7 @@ export async function spawnRsync(
   }, 250);
   try {
     const result = await child.result;
-    if (result.exitCode !== 0 && !signal.aborted) {
+    if (result.exitCode !== 0 && !signal.aborted && !RSYNC_EXPLAINS.has(result.exitCode ?? -1)) {
       // rsync's exit does not wait for its tunnel: give it a moment to record why it failed (a refused
       // certificate, a timeout), which rsync's own "did not see server greeting" does not say.
       const until = Date.now() + 2000;
