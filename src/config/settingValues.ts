@@ -65,6 +65,34 @@ export function integer(
   return value;
 }
 
+/** The `1024`-based multipliers of pv's rate suffixes. */
+const RATE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/**
+ * A rate as pv's `-L` reads it (mariabackup passes `rlimit` to pv): bytes per second, with an optional suffix
+ * K, M, G or T for 1024-based multiples, either case ("80M" = 80 MiB/s); a fraction is allowed ("1.5g").
+ * undefined when the text is not such a rate or is 0.
+ */
+export function parseRate(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+  if (m === null) return undefined;
+  const bytes = Math.floor(Number(m[1]) * (RATE_UNITS[(m[2] ?? '').toLowerCase()] ?? Number.NaN));
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined;
+}
+
+/** A rate in bytes per second as pv's `-L` reads it ("80M"); unset or 0 = no limit (undefined). */
+export function rate(entry: OptionEntry | undefined): number | undefined {
+  if (entry === undefined) return undefined;
+  if (entry.value !== undefined && /^\s*0+(\.0+)?\s*[kmgt]?\s*$/i.test(entry.value)) return undefined;
+  const bytes = entry.value === undefined ? undefined : parseRate(entry.value);
+  if (bytes === undefined)
+    throw badValue(
+      entry,
+      'expected bytes per second, with an optional K, M, G or T suffix (1024-based), e.g. 80M',
+    );
+  return bytes;
+}
+
 /** mysqld's boolean spellings (ON/OFF, TRUE/FALSE, 1/0, any case); a bare flag is ON. */
 export function boolean(entry: OptionEntry | undefined, fallback: boolean): boolean {
   if (entry === undefined) return fallback;

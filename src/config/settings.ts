@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import type { OptionSet } from './optionSet.js';
 import { parseSockopt, SockoptError, type SockoptSettings } from './sockopt.js';
-import { badValue, boolean, editDistance, integer, pick, seconds, text } from './settingValues.js';
+import { badValue, boolean, editDistance, integer, pick, rate, seconds, text } from './settingValues.js';
 
 /** Everything an SST run reads from option files, validated. */
 export interface SstSettings {
@@ -48,6 +48,8 @@ export interface SstSettings {
   tmpdir?: string;
   /** `[sst] rsync`: the rsync binary, default "rsync" (found on PATH). */
   rsync: string;
+  /** `[sst] rlimit`: the most bytes per second the donor sends, all connections together; unset = no limit. */
+  rateLimit?: number;
   innodbDataHomeDir?: string;
   innodbLogGroupHomeDir?: string;
   innodbUndoDirectory?: string;
@@ -64,7 +66,7 @@ export interface SstSettings {
 const OWN_SST_NAMES = [
   'tca', 'tcert', 'tkey', 'sockopt', 'allowed-donors', 'strict-identity', 'connect-timeout', 'handshake-timeout',
   'idle-timeout', 'previous-sst-timeout', 'backup-threads', 'sst-max-binlogs', 'progress-interval', 'tmpdir', 'rsync',
-  'joiner-workers',
+  'joiner-workers', 'rlimit',
 ]; // prettier-ignore
 
 /** A path setting from `[sst]` that sockopt may also give (socat `cafile=`); both set and different is ambiguous. */
@@ -180,6 +182,7 @@ export function settingsFrom(
     progressIntervalMs: seconds(pick('progress-interval', sst), 10, 0),
     ...optional('tmpdir', tmpdir !== undefined && isAbsolute(tmpdir) ? tmpdir : undefined),
     rsync: text(pick('rsync', sst), 'the path of the rsync binary') ?? 'rsync',
+    ...optional('rateLimit', rate(pick('rlimit', sst))),
     ...optional('innodbDataHomeDir', fromServer('innodb-data-home-dir')),
     ...optional('innodbLogGroupHomeDir', fromServer('innodb-log-group-home-dir')),
     ...optional('innodbUndoDirectory', fromServer('innodb-undo-directory')),

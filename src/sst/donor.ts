@@ -120,7 +120,10 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
     paths: ctx.prepared.credentials.paths,
     policy: { ...prepared.policy, expectedName },
     idleTimeoutMs: settings.idleTimeoutMs,
+    ...(settings.rateLimit !== undefined && { rateLimit: settings.rateLimit }),
   };
+  if (settings.rateLimit !== undefined)
+    log.info(`Sending at most ${formatBytes(settings.rateLimit)}/s, all connections together ([sst] rlimit)`);
   // One long-lived relay carries every connection; without it each rsync starts its own connector.
   if (!relayWanted())
     log.info('No relay (SST_TUNNEL_RELAY=none): each rsync connection starts its own connector');
@@ -138,7 +141,12 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
       };
     }
     const reportFile = join(reportDir, `${String(counter++).padStart(4, '0')}.json`);
-    const { rsh: command, env } = connectorRsh({ ...spec, reportFile }, ctx.cli);
+    // Each connector limits only itself: its share of the rate, with backup-threads passes at once at most.
+    const share =
+      spec.rateLimit === undefined
+        ? {}
+        : { rateLimit: Math.max(1, Math.floor(spec.rateLimit / settings.backupThreads)) };
+    const { rsh: command, env } = connectorRsh({ ...spec, ...share, reportFile }, ctx.cli);
     return { rsync: settings.rsync, transport: { rsh: command }, env, reportFile };
   };
   const sessions = (): SessionFigures[] => (relay !== undefined ? relay.sessions() : readReports(reportDir));

@@ -14,6 +14,7 @@ import { clientOptions, verifyPeer } from '../tls/context.js';
 import { loadCredentials } from '../tls/credentials.js';
 import type { ConnectorSpec } from './connectorRsh.js';
 import type { SessionInfo } from './listener.js';
+import { RateLimiter } from './rateLimit.js';
 import { pump } from './pump.js';
 
 export { connectorRsh, CONNECTOR_SPEC_ENV, specFromEnv, type ConnectorSpec } from './connectorRsh.js';
@@ -111,6 +112,10 @@ function writeReport(path: string | undefined, info: SessionInfo): void {
 export async function runConnector(
   spec: ConnectorSpec,
   io?: { stdin: NodeJS.ReadableStream; stdout: NodeJS.WritableStream },
+  // The relay passes the one limiter all its connections share; a lone connector makes its own.
+  limiter: RateLimiter | undefined = spec.rateLimit === undefined
+    ? undefined
+    : new RateLimiter(spec.rateLimit),
 ): Promise<SessionInfo> {
   const started = Date.now();
   const peer = `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
@@ -149,7 +154,12 @@ export async function runConnector(
       { readable: socket, writable: socket },
       { readable: stdin, writable: stdout },
       // bToA is the donor's payload (rsync → joiner): only it proves the transfer is alive.
-      { idleTimeoutMs: spec.idleTimeoutMs, endAfter: 'aToB', idleOn: 'bToA' },
+      {
+        idleTimeoutMs: spec.idleTimeoutMs,
+        endAfter: 'aToB',
+        idleOn: 'bToA',
+        ...(limiter !== undefined && { throttle: { direction: 'bToA' as const, limiter } }),
+      },
     );
     const moved = await p.done;
     Object.assign(info, { bytesIn: moved.aToB, bytesOut: moved.bToA });

@@ -16,6 +16,11 @@ export interface ConnectorSpec {
   idleTimeoutMs: number;
   /** A JSON summary (bytes, duration, protocol, cipher, identity, match, error) is written here at close. */
   reportFile?: string;
+  /**
+   * `[sst] rlimit` in bytes per second for the donor's payload: shared by every connection of the relay, or
+   * this connector's own share when each connection has its own process.
+   */
+  rateLimit?: number;
 }
 
 /** The environment variable that carries the JSON ConnectorSpec from the donor to `sst-tunnel connect`. */

@@ -44,6 +44,11 @@ export interface PumpOptions {
    * deadline still bounds a donor that keeps sending.
    */
   drainAfterEpipe?: 'aToB' | 'bToA';
+  /**
+   * Cap this direction's rate ([sst] rlimit on the donor's payload): after each chunk the source pauses for as
+   * long as the limiter says. One limiter may be shared by many pumps (the relay's connections).
+   */
+  throttle?: { direction: 'aToB' | 'bToA'; limiter: { take(bytes: number): number } };
   /** Bytes a destination may buffer before its source is paused. */
   bufferLimit?: number;
   /**
@@ -121,6 +126,24 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
   // A direction whose destination pipe broke (drainAfterEpipe): its source is read and dropped.
   const draining = { aToB: false, bToA: false };
   const resumeSource = { aToB: (): void => undefined, bToA: (): void => undefined };
+  // A direction the rate limit holds: its source stays paused until the timer, whatever 'drain' says.
+  const held = { aToB: false, bToA: false };
+  const holdTimers = new Set<NodeJS.Timeout>();
+  /** After `bytes` went out in direction `key`: true when the rate limit paused its source for a while. */
+  const throttled = (key: 'aToB' | 'bToA', bytes: number, dst: Writable): boolean => {
+    if (opts.throttle?.direction !== key) return false;
+    const waitMs = opts.throttle.limiter.take(bytes);
+    if (waitMs <= 0) return false;
+    held[key] = true;
+    const timer = setTimeout(() => {
+      holdTimers.delete(timer);
+      held[key] = false;
+      // A destination still over its allowance resumes the source itself, on 'drain'.
+      if (!state.finished && dst.writableLength < limit) resumeSource[key]();
+    }, waitMs);
+    holdTimers.add(timer);
+    return true;
+  };
 
   const direction = (src: Readable, dst: Writable, key: 'aToB' | 'bToA'): void => {
     const moved = (chunk: Buffer): void => {
@@ -140,11 +163,14 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
             }
             // The region stays untouched until the write is done; then its buffer is reused.
             const ok = dst.write(chunk, release);
+            if (throttled(key, chunk.length, dst)) return false;
             return ok || dst.writableLength < limit;
           })
         : undefined;
     if (staged !== undefined) {
-      dst.on('drain', () => staged.resume());
+      dst.on('drain', () => {
+        if (!held[key]) staged.resume();
+      });
     } else if (hook !== undefined) {
       hook((chunk) => {
         moved(chunk);
@@ -154,6 +180,7 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
         // any other destination (a plain socket keeps a reference until the kernel took it) gets a copy.
         const inPlace = dst instanceof TLSSocket && dst.writableLength === 0;
         const ok = dst.write(inPlace ? chunk : Buffer.from(chunk));
+        if (throttled(key, chunk.length, dst)) return false;
         return ok || dst.writableLength < limit;
       });
     } else {
@@ -171,11 +198,15 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
           setImmediate(uncork);
         }
         // Keep writing past write() === false up to `limit`; 'drain' only fires after write() returned false.
-        if (!dst.write(chunk) && dst.writableLength >= limit) src.pause();
+        const ok = dst.write(chunk);
+        if (throttled(key, chunk.length, dst) || (!ok && dst.writableLength >= limit)) src.pause();
       });
     }
     resumeSource[key] = staged !== undefined ? () => staged.resume() : () => void src.resume();
-    if (staged === undefined) dst.on('drain', () => src.resume());
+    if (staged === undefined)
+      dst.on('drain', () => {
+        if (!held[key]) src.resume();
+      });
     src.once('end', () => {
       if (!dst.destroyed && !dst.writableEnded) dst.end();
       if (++state.ended === 1) armTimer();
@@ -239,6 +270,7 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
       if (--open > 0) return;
       state.finished = true;
       clearTimeout(timer);
+      for (const t of holdTimers) clearTimeout(t);
       resolveDone({
         aToB: state.aToB,
         bToA: state.bToA,

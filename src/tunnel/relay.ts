@@ -15,6 +15,7 @@ import { runConnector } from './connector.js';
 import type { ConnectorSpec } from './connectorRsh.js';
 import type { SessionInfo } from './listener.js';
 import { loopbackClientUid } from './loopbackOwner.js';
+import { RateLimiter } from './rateLimit.js';
 import { adoptWithStaticBuffer } from './staticRead.js';
 
 const log = logger('relay');
@@ -70,6 +71,8 @@ export async function startDonorRelay(
   const ownerOf = opts.ownerOf ?? loopbackClientUid;
   const finished: SessionInfo[] = [];
   const open = new Map<Socket, Promise<unknown>>();
+  // [sst] rlimit holds for all connections together.
+  const limiter = spec.rateLimit === undefined ? undefined : new RateLimiter(spec.rateLimit);
   let failure: string | undefined;
   let failures = 0;
   let refused = 0;
@@ -88,7 +91,7 @@ export async function startDonorRelay(
     }
     const socket = adoptWithStaticBuffer(accepted);
     socket.setNoDelay(true);
-    const done = runConnector(spec, { stdin: socket, stdout: socket })
+    const done = runConnector(spec, { stdin: socket, stdout: socket }, limiter)
       .then(
         (info) => finished.push(info),
         (error: unknown) => {

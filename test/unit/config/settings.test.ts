@@ -133,6 +133,11 @@ describe('settingsFrom()', () => {
     ['sst-max-binlogs = -1', { sstMaxBinlogs: -1 }],
     ['rsync = /opt/rsync/bin/rsync', { rsync: '/opt/rsync/bin/rsync' }],
     ['tmpdir = /var/tmp', { tmpdir: '/var/tmp' }],
+    ['rlimit = 80M', { rateLimit: 80 * 1024 * 1024 }],
+    ['rlimit = 1.5g', { rateLimit: 1.5 * 1024 ** 3 }],
+    ['rlimit = 512k', { rateLimit: 512 * 1024 }],
+    ['rlimit = 100MiB', { rateLimit: 100 * 1024 * 1024 }],
+    ['rlimit = 1000000', { rateLimit: 1_000_000 }],
     ['[mysqld]\nbackup_threads = 3', { backupThreads: 3 }],
     ['[mysqld]\nlog-bin', { logBin: '' }],
   ])('reads %j', (extra, expected) => {
@@ -157,6 +162,12 @@ describe('settingsFrom()', () => {
     expect([1, 2, 3, 6, 8, 64].map((cpus) => settingsFrom(sst, mysqld, {}, cpus).joinerWorkers)).toEqual([
       0, 0, 1, 3, 4, 4,
     ]);
+  });
+
+  it('has no rate limit unless rlimit is set to more than 0', () => {
+    expect(settings('').rateLimit).toBeUndefined();
+    expect(settings('rlimit = 0').rateLimit).toBeUndefined();
+    expect(settings('rlimit =').rateLimit).toBeUndefined();
   });
 
   it('caps the CPU-count default of backup-threads at 1024', () => {
@@ -214,6 +225,10 @@ describe('settingsFrom()', () => {
       `Cannot use [sst] sst-max-binlogs = "all" (${FILE}:${L}): expected a whole number of binary logs (0 = none, negative = all)`,
     ],
     ['tcert', `Cannot use [sst] tcert without a value (${FILE}:${L}): expected a file name`],
+    ...['rlimit = fast', 'rlimit = 80 MB/s', 'rlimit = -5M', 'rlimit'].map((line) => [
+      line,
+      `Cannot use [sst] ${line.replace(/ = (.*)/, ' = "$1"').replace(/^rlimit$/, 'rlimit without a value')} (${FILE}:${L}): expected bytes per second, with an optional K, M, G or T suffix (1024-based), e.g. 80M`,
+    ]),
     ['tmpdir = tmp', `Cannot use [sst] tmpdir = "tmp" (${FILE}:${L}): expected an absolute directory path`],
     ['rsync', `Cannot use [sst] rsync without a value (${FILE}:${L}): expected the path of the rsync binary`],
     [

@@ -5,6 +5,7 @@ import { Duplex, PassThrough, Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { SstTimeoutError } from '../../../src/errors.js';
 import { isRoutineClose, pump } from '../../../src/tunnel/pump.js';
+import { RateLimiter } from '../../../src/tunnel/rateLimit.js';
 import { sendUntilHeard } from '../../helpers/streams.js';
 
 /** A connected pair of real TCP sockets on 127.0.0.1 (allowHalfOpen, as the tunnel uses them). */
@@ -261,5 +262,28 @@ describe('pump()', () => {
     expect(outcome.error).toBeUndefined();
     expect(result.error).toBeUndefined();
     outer.destroy();
+  });
+
+  it("with a throttle, holds the direction to the limiter's rate and still moves every byte", async () => {
+    const [outerA, innerA] = await socketPair();
+    const [innerB, outerB] = await socketPair();
+    const rate = 2 * 1024 * 1024;
+    const p = pump(
+      { readable: innerA, writable: innerA },
+      { readable: innerB, writable: innerB },
+      { idleTimeoutMs: 10_000, throttle: { direction: 'aToB', limiter: new RateLimiter(rate) } },
+    );
+    const data = randomBytes(3 * 1024 * 1024);
+    const received = collect(outerB);
+    const started = performance.now();
+    outerA.end(data);
+    const chunks = await received;
+    const seconds = (performance.now() - started) / 1000;
+    expect(sha(chunks)).toBe(sha([data]));
+    // 3 MiB at 2 MiB/s with one burst of 0.2 MiB allowed: at least 1.4 s, on any machine.
+    expect(seconds).toBeGreaterThanOrEqual((data.length - rate / 10) / rate - 0.05);
+    outerB.end();
+    await p.done;
+    outerA.destroy();
   });
 });
