@@ -89,7 +89,14 @@ async function pool(jobs: (() => Promise<void>)[], limit: number): Promise<void>
 /** Runs the suite. */
 export async function runRsyncSuite(
   ctx: RelayContext,
-  opts: { rounds: number; quick: boolean; relays?: RelayId[]; onRun: (r: RunRecord) => void },
+  opts: {
+    rounds: number;
+    quick: boolean;
+    relays?: RelayId[];
+    /** Only these datasets (default all). */
+    datasets?: Dataset['id'][];
+    onRun: (r: RunRecord) => void;
+  },
 ): Promise<RunRecord[]> {
   const { dir, host } = ctx;
   const dest = join(dir, 'rsync-dest');
@@ -120,10 +127,13 @@ export async function runRsyncSuite(
   try {
     for (const id of opts.relays ?? RSYNC_RELAYS)
       relays.push(await startRelay(id, ctx, { port: daemonPort, program: 'rsync', modules: [`x=${dest}`] }));
-    const sets = datasets(opts.quick).map((d) => {
-      const root = join(dir, `rsync-src-${d.id}`);
-      return { d, root, bytes: writeDataset(root, d) };
-    });
+    const wanted = (d: Dataset): boolean => opts.datasets === undefined || opts.datasets.includes(d.id);
+    const sets = datasets(opts.quick)
+      .filter(wanted)
+      .map((d) => {
+        const root = join(dir, `rsync-src-${d.id}`);
+        return { d, root, bytes: writeDataset(root, d) };
+      });
     for (let round = 1; round <= opts.rounds; round++) {
       for (const { d, root, bytes } of sets) {
         for (const relay of relays) {
