@@ -10,7 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
-import type { OptionSet } from './optionSet.js';
+import type { OptionEntry, OptionSet } from './optionSet.js';
 import { parseSockopt, SockoptError, type SockoptSettings } from './sockopt.js';
 import { badValue, boolean, editDistance, integer, pick, rate, seconds, text } from './settingValues.js';
 
@@ -50,6 +50,8 @@ export interface SstSettings {
   rsync: string;
   /** `[sst] rlimit`: the most bytes per second the donor sends, all connections together; unset = no limit. */
   rateLimit?: number;
+  /** `[sst] compress`: rsync's own compression on the donor's data passes: 'auto' or an algorithm; unset = off. */
+  compress?: string;
   innodbDataHomeDir?: string;
   innodbLogGroupHomeDir?: string;
   innodbUndoDirectory?: string;
@@ -66,7 +68,7 @@ export interface SstSettings {
 const OWN_SST_NAMES = [
   'tca', 'tcert', 'tkey', 'sockopt', 'allowed-donors', 'strict-identity', 'connect-timeout', 'handshake-timeout',
   'idle-timeout', 'previous-sst-timeout', 'backup-threads', 'sst-max-binlogs', 'progress-interval', 'tmpdir', 'rsync',
-  'joiner-workers', 'rlimit',
+  'joiner-workers', 'rlimit', 'compress',
 ]; // prettier-ignore
 
 /** A path setting from `[sst]` that sockopt may also give (socat `cafile=`); both set and different is ambiguous. */
@@ -183,6 +185,7 @@ export function settingsFrom(
     ...optional('tmpdir', tmpdir !== undefined && isAbsolute(tmpdir) ? tmpdir : undefined),
     rsync: text(pick('rsync', sst), 'the path of the rsync binary') ?? 'rsync',
     ...optional('rateLimit', rate(pick('rlimit', sst))),
+    ...optional('compress', compression(pick('compress', sst))),
     ...optional('innodbDataHomeDir', fromServer('innodb-data-home-dir')),
     ...optional('innodbLogGroupHomeDir', fromServer('innodb-log-group-home-dir')),
     ...optional('innodbUndoDirectory', fromServer('innodb-undo-directory')),
@@ -195,6 +198,24 @@ export function settingsFrom(
   sslNotice(sst, mysqld, tcert, notices);
   misspellings(sst, notices);
   return deepFreeze(settings);
+}
+
+/** The algorithms rsync (3.2 and later) can be asked for by name. */
+const RSYNC_COMPRESSION = ['zstd', 'lz4', 'zlibx', 'zlib'];
+
+/** `[sst] compress`: on (or a bare flag) = 'auto', off = undefined, or one of rsync's algorithms. */
+function compression(entry: OptionEntry | undefined): string | undefined {
+  if (entry === undefined) return undefined;
+  const word = entry.value?.toLowerCase();
+  if (RSYNC_COMPRESSION.includes(word ?? '')) return word;
+  try {
+    return boolean(entry, false) ? 'auto' : undefined;
+  } catch {
+    throw badValue(
+      entry,
+      `expected on, off, or one of rsync's compressions: ${RSYNC_COMPRESSION.join(', ')}`,
+    );
+  }
 }
 
 /** `{ key: value }` when value is defined, else `{}`: exactOptionalPropertyTypes forbids explicit undefined. */

@@ -188,6 +188,7 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
       dirs,
       binlogTarBytes: existsSync(tarPath) ? statSync(tarPath).size : 0,
       wholeFile: true,
+      ...(settings.compress !== undefined && { compress: settings.compress }),
     });
     const total = [plan.root, ...plan.classes, ...plan.dirs].reduce((sum, pass) => sum + pass.bytes, 0);
     const files = dirs.reduce((sum, dir) => sum + dir.files, 0);

@@ -41,6 +41,17 @@ export interface PassInputs {
   binlogTarBytes: number;
   /** false only for a `_wan` variant: let rsync send deltas. */
   wholeFile: boolean;
+  /** `[sst] compress`: rsync's own compression of the data passes; 'auto' lets rsync choose; unset = none. */
+  compress?: string;
+}
+
+/**
+ * rsync's flags for `[sst] compress`: `--compress`, and the algorithm unless rsync may negotiate it with the
+ * joiner's rsync (zstd, lz4, zlibx, zlib in that order of preference since rsync 3.2).
+ */
+export function compressFlags(compress: string | undefined): string[] {
+  if (compress === undefined) return [];
+  return compress === 'auto' ? ['--compress'] : ['--compress', `--compress-choice=${compress}`];
 }
 
 /** Flags every data pass uses (contract 3.4.4). */
@@ -69,7 +80,7 @@ export const IN_DATADIR = 'in-datadir';
 /** Plans every data pass; run `root` first, then `classes` in order, then `dirs` in parallel. */
 export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; dirs: Pass[] } {
   const { layout, module } = inputs;
-  const flags = baseFlags(inputs.wholeFile);
+  const flags = [...baseFlags(inputs.wholeFile), ...compressFlags(inputs.compress)];
   const classes: Pass[] = [];
   const inRoot: { name: string; size: number }[] = [];
   for (const fileClass of FILE_CLASSES) {

@@ -138,6 +138,10 @@ describe('settingsFrom()', () => {
     ['rlimit = 512k', { rateLimit: 512 * 1024 }],
     ['rlimit = 100MiB', { rateLimit: 100 * 1024 * 1024 }],
     ['rlimit = 1000000', { rateLimit: 1_000_000 }],
+    ['compress', { compress: 'auto' }],
+    ['compress = on', { compress: 'auto' }],
+    ['compress = ZSTD', { compress: 'zstd' }],
+    ['compress = lz4', { compress: 'lz4' }],
     ['[mysqld]\nbackup_threads = 3', { backupThreads: 3 }],
     ['[mysqld]\nlog-bin', { logBin: '' }],
   ])('reads %j', (extra, expected) => {
@@ -162,6 +166,11 @@ describe('settingsFrom()', () => {
     expect([1, 2, 3, 6, 8, 64].map((cpus) => settingsFrom(sst, mysqld, {}, cpus).joinerWorkers)).toEqual([
       0, 0, 1, 3, 4, 4,
     ]);
+  });
+
+  it('does not compress unless compress asks', () => {
+    expect(settings('').compress).toBeUndefined();
+    expect(settings('compress = off').compress).toBeUndefined();
   });
 
   it('has no rate limit unless rlimit is set to more than 0', () => {
@@ -225,6 +234,10 @@ describe('settingsFrom()', () => {
       `Cannot use [sst] sst-max-binlogs = "all" (${FILE}:${L}): expected a whole number of binary logs (0 = none, negative = all)`,
     ],
     ['tcert', `Cannot use [sst] tcert without a value (${FILE}:${L}): expected a file name`],
+    [
+      'compress = gzip',
+      `Cannot use [sst] compress = "gzip" (${FILE}:${L}): expected on, off, or one of rsync's compressions: zstd, lz4, zlibx, zlib`,
+    ],
     ...['rlimit = fast', 'rlimit = 80 MB/s', 'rlimit = -5M', 'rlimit'].map((line) => [
       line,
       `Cannot use [sst] ${line.replace(/ = (.*)/, ' = "$1"').replace(/^rlimit$/, 'rlimit without a value')} (${FILE}:${L}): expected bytes per second, with an optional K, M, G or T suffix (1024-based), e.g. 80M`,

@@ -146,6 +146,22 @@ describe('planPasses()', () => {
   it('leaves --whole-file out only for a delta-transfer variant', () => {
     expect(planPasses({ ...baseline, wholeFile: false }).root.args).not.toContain('--whole-file');
   });
+
+  it('compresses every data pass only when [sst] compress asks, with the algorithm when one is named', () => {
+    const all = (p: ReturnType<typeof planPasses>) =>
+      [p.root, ...p.classes, ...p.dirs].map((pass) => pass.args);
+    for (const args of all(planPasses(baseline)))
+      expect(args.some((a) => a.startsWith('--compress'))).toBe(false);
+    for (const args of all(planPasses({ ...baseline, compress: 'auto' }))) {
+      expect(args.filter((a) => a.startsWith('--compress'))).toEqual(['--compress']);
+    }
+    for (const args of all(planPasses({ ...baseline, compress: 'zstd' }))) {
+      expect(args.filter((a) => a.startsWith('--compress'))).toEqual([
+        '--compress',
+        '--compress-choice=zstd',
+      ]);
+    }
+  });
 });
 
 describe('magicPass() and passExitCode()', () => {
