@@ -76,6 +76,44 @@ function connectTls(spec: ConnectorSpec, options: ReturnType<typeof clientOption
   });
 }
 
+/** Network errors worth another try: nothing of rsync's stream has been read yet, so a retry is invisible to it. */
+const RETRYABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+/** Attempts per connection, a second apart: a network blip at the start of a pass no longer fails the SST. */
+export const CONNECT_ATTEMPTS = 4;
+
+/**
+ * connectTls, tried again on a network error (a refused or reset connection, an unreachable host) up to
+ * CONNECT_ATTEMPTS times in all, as PXC's donor does with socat `retry=`. Never on a certificate or identity
+ * refusal, nor on a handshake timeout (that already waited handshake-timeout): those would fail the same way.
+ */
+async function connectWithRetry(
+  spec: ConnectorSpec,
+  options: ReturnType<typeof clientOptions>,
+  retryDelayMs = 1000,
+): Promise<TLSSocket> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connectTls(spec, options);
+    } catch (error) {
+      const code = ((error as { cause?: NodeJS.ErrnoException }).cause ?? {}).code ?? '';
+      if (attempt >= CONNECT_ATTEMPTS || error instanceof PeerVerificationError || !RETRYABLE.has(code))
+        throw error;
+      log.warn(
+        `${(error as Error).message}: trying again in ${retryDelayMs / 1000} s (attempt ${attempt + 1} of ${CONNECT_ATTEMPTS})`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, retryDelayMs));
+    }
+  }
+}
+
 /**
  * Whether something accepts TCP connections on host:port: false on "connection refused", undefined when the
  * answer is unclear (a timeout, any other error). The probe closes at once and sends no byte; our listener logs
@@ -133,7 +171,7 @@ export async function runConnector(
     const policy = { ...spec.policy, expectedName: spec.policy.expectedName ?? spec.host };
     if (!policy.verify)
       log.warn(`Peer verification is off (sockopt verify=0): the joiner ${peer} is not authenticated`);
-    const socket = await connectTls(spec, clientOptions(creds, policy, spec.host, spec.port));
+    const socket = await connectWithRetry(spec, clientOptions(creds, policy, spec.host, spec.port));
     socket.disableRenegotiation();
     let check: ReturnType<typeof verifyPeer>;
     try {

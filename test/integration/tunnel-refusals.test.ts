@@ -3,7 +3,7 @@
  * is written to the target. Donor-side name checks are socat's (SAN DNS, SAN IP or CN against the joiner's host).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer as createNetServer } from 'node:net';
 import { createServer, type TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -284,5 +284,44 @@ describe('the connector tells a refusing joiner from a dead one', () => {
     } finally {
       joinerEnd.close();
     }
+  });
+});
+
+describe('the connector tries again on a network error', () => {
+  async function freePort(): Promise<number> {
+    const server = createNetServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  }
+
+  it('a joiner port that refuses at first and then listens: the transfer completes', async () => {
+    const port = await freePort();
+    const transfer = rsyncViaConnector(rshFor(port), ['-a', `${src}/`, 'x::m/']);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    const { target } = await listener(joiner, ['--port', String(port)]);
+    const result = await transfer;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(
+      /Cannot connect to the joiner "127\.0\.0\.1:\d+": connect ECONNREFUSED .*: trying again in 1 s \(attempt 2 of 4\)/,
+    );
+    expect(countEntries(target)).toBe(1);
+  });
+
+  it('gives up after 4 attempts with the last error, and never retries a refused certificate', async () => {
+    const port = await freePort();
+    const gone = await rsyncViaConnector(rshFor(port), ['-a', `${src}/`, 'x::m/']);
+    expect(gone.code).not.toBe(0);
+    expect(gone.stderr.match(/trying again in 1 s/g)).toHaveLength(3);
+    expect(gone.stderr).toContain('(attempt 4 of 4)');
+    expect(gone.stderr).toMatch(/Cannot connect to the joiner "127\.0\.0\.1:\d+": connect ECONNREFUSED/);
+    const { port: listening } = await listener();
+    const refused = await rsyncViaConnector(
+      rshFor(listening, { tcert: joiner.cert, tkey: joiner.key, tca: other.cert }),
+      ['-a', `${src}/`, 'x::m/'],
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).not.toContain('trying again');
   });
 });
