@@ -4,10 +4,11 @@
  * flat result object; SIGTERM, then SIGKILL after a delay; and a registry so any exit path can end them all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { MissingProgramError } from '../errors.js';
 
-/** One stdio slot. */
-export type StdioMode = 'pipe' | 'ignore' | 'inherit';
+/** One stdio slot: a mode, or a socket whose descriptor the child gets (the listener's loopback pair). */
+export type StdioMode = 'pipe' | 'ignore' | 'inherit' | Socket;
 
 /** How to run a child. */
 export interface ChildOptions {

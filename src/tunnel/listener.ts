@@ -20,6 +20,7 @@ import {
 } from '../tls/context.js';
 import type { IdentityMatch, PeerIdentity } from '../tls/identity.js';
 import { listenError } from './listenError.js';
+import { loopbackPair } from './loopbackPair.js';
 import { pump, type Pump } from './pump.js';
 
 /** What the listener needs. */
@@ -144,9 +145,13 @@ export interface TlsService {
   close(): Promise<void>;
 }
 
+/** `SST_TUNNEL_RSYNC_INPUT=pipe`: feed rsync through Node's socketpair as before (an escape hatch, and the bench's A/B). */
+export const RSYNC_INPUT_ENV = 'SST_TUNNEL_RSYNC_INPUT';
+
 /** Builds the TLS service; sockets are fed to `service.server` by emitting 'connection' or by listening. */
 export function createTlsService(opts: ServiceOptions): TlsService {
   const { policy, logDir } = opts;
+  const pipeInput = process.env[RSYNC_INPUT_ENV] === 'pipe';
   const killAfterMs = opts.killAfterMs ?? 3000;
   const live = new Map<TLSSocket, { pump?: Pump; end?: () => void; done: Promise<void> }>();
   const raw = new Set<Socket>();
@@ -251,11 +256,19 @@ export function createTlsService(opts: ServiceOptions): TlsService {
     if (check.match !== undefined) info.match = check.match;
     const stderrLines: string[] = [];
     let logLines: string[] = [];
+    // rsync's stdin: one end of a loopback TCP pair (deep kernel buffers, loopbackPair.ts), else a pipe.
+    const pair = !pipeInput
+      ? await loopbackPair().catch((error: unknown) => {
+          log.debug(`No loopback pair for rsync's input (${(error as Error).message}): using a pipe`);
+          return undefined;
+        })
+      : undefined;
     try {
       const child = await startChild(
         opts.rsync.binary,
         ['--server', '--daemon', `--config=${opts.rsync.configPath}`, `--dparam=log file=${logFile}`, '.'],
         {
+          stdio: [pair?.theirs ?? 'pipe', 'pipe', 'pipe'],
           killAfterMs,
           onStderrLine: (line) => {
             log.warn(`rsync (${peer}): ${line}`);
@@ -263,9 +276,13 @@ export function createTlsService(opts: ServiceOptions): TlsService {
           },
         },
       );
+      // rsync holds its own copy of that end now.
+      pair?.theirs.destroy();
       const stdout = child.process.stdout;
-      const stdin = child.process.stdin;
+      const stdin = pair?.ours ?? child.process.stdin;
       if (stdout === null || stdin === null) throw new Error('rsync was started without pipes');
+      // Nothing comes back on rsync's stdin but its end: read it, so that the end (or a reset) is seen.
+      if (pair !== undefined) pair.ours.resume();
       const p = pump(
         { readable: socket, writable: socket },
         { readable: stdout, writable: stdin },
@@ -298,6 +315,8 @@ export function createTlsService(opts: ServiceOptions): TlsService {
     } catch (error) {
       info.error = (error as Error).message;
       socket.destroy();
+      pair?.ours.destroy();
+      pair?.theirs.destroy();
     } finally {
       logLines = forwardRsyncLog(logFile, peer, new Set(stderrLines));
     }

@@ -254,7 +254,9 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
   for (const stream of streams) {
     stream.on('error', (err: Error) => {
       const key = drainsOn(stream);
-      if (key !== undefined && (err as NodeJS.ErrnoException).code === 'EPIPE') {
+      // EPIPE from a pipe; ECONNRESET from a socket whose reader exited with our bytes unread.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (key !== undefined && (code === 'EPIPE' || code === 'ECONNRESET')) {
         if (!draining[key]) {
           draining[key] = true;
           resumeSource[key]();

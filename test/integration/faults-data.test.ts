@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fillDonorDatadir, processesMentioning, treeDigest } from '../helpers/sst-fixture.js';
 import {
   UUID,
-  exceptDonorRelay,
+  exceptLoopbackHelpers,
   expectNothingLeft,
   makePair,
   sampleListeners,
@@ -102,7 +102,9 @@ describe('IPv6 end to end', () => {
     expect(r.dr.stderr).toMatch(/peer verified by SAN IP "::1"/);
     expectSameTree(pair, external);
     expect(r.samples).toBeGreaterThan(3);
-    expect(exceptDonorRelay(r.seen).map((l) => norm(`${l.host}:${l.port}`))).toEqual([norm(`[::1]:${port}`)]);
+    expect(exceptLoopbackHelpers(r.seen).map((l) => norm(`${l.host}:${l.port}`))).toEqual([
+      norm(`[::1]:${port}`),
+    ]);
     await expectNothingLeft(pair, [{ host: '::1', port }]);
   });
 });
@@ -159,7 +161,7 @@ describe('big and many', () => {
     expect(treeDigest(pair.joiner.datadir, skip)).toEqual(treeDigest(dd, skip));
     expect(readdirSync(join(pair.joiner.datadir, '-dash db')).length).toBe(25_000);
     expect(r.samples).toBeGreaterThan(10);
-    expect(exceptDonorRelay(r.seen).map((l) => `${l.host}:${l.port}`)).toEqual([`127.0.0.61:${port}`]);
+    expect(exceptLoopbackHelpers(r.seen).map((l) => `${l.host}:${l.port}`)).toEqual([`127.0.0.61:${port}`]);
     await expectNothingLeft(pair, [{ host: '127.0.0.61', port }]);
   }, 300_000);
 });

@@ -246,13 +246,20 @@ export async function holdPassMidTransfer(roots: () => number[], marker = './big
 }
 
 /**
- * The listeners other than the donor's relay, which is allowed: loopback only, inside the donor script itself,
- * and gated to the SST's own user (test/integration/tunnel-relay.test.ts proves the gate).
+ * The listeners other than the SST's own loopback helpers, which are allowed: the donor's relay (inside the donor
+ * script, gated to the SST's own user: test/integration/tunnel-relay.test.ts proves the gate) and the joiner's
+ * one-accept listener that makes the loopback pair for an rsync daemon's input (it takes only its own client:
+ * test/unit/tunnel/loopbackPair.test.ts). Both on 127.0.0.1 only, and only in those processes.
  */
-export function exceptDonorRelay(seen: Listening[]): Listening[] {
+export function exceptLoopbackHelpers(seen: Listening[]): Listening[] {
   return seen.filter(
     (l) =>
-      !(l.host === '127.0.0.1' && l.commands.length > 0 && l.commands.every((c) => /--role donor/.test(c))),
+      !(
+        l.host === '127.0.0.1' &&
+        l.commands.length > 0 &&
+        (l.commands.every((c) => /--role donor/.test(c)) ||
+          l.commands.every((c) => /--role joiner|listener-worker/.test(c)))
+      ),
   );
 }
 
