@@ -9,6 +9,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { SstTimeoutError } from '../errors.js';
+import { BufferPool } from './bufferPool.js';
 import { staticSource } from './staticRead.js';
 import { stageTlsReads } from './tlsStagedRead.js';
 
@@ -97,6 +98,9 @@ export function isRoutineClose(error: unknown): boolean {
 
 const MiB = 1 << 20;
 
+/** Copies of static-read chunks waiting in a destination's queue (the relay's reads are 1 MiB at most). */
+const copyPool = new BufferPool(MiB, 8);
+
 /** Pumps a ⇄ b until both directions are done or the connection is ended; resolves once every stream closed. */
 export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
   const now = opts.now ?? Date.now;
@@ -177,9 +181,17 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
         if (draining[key]) return true;
         // The chunk lives in the source's reused buffer. A TLS socket encrypts (or copies) what reaches its
         // _write before write() returns, so the chunk may be passed as it is when nothing waits in the queue;
-        // any other destination (a plain socket keeps a reference until the kernel took it) gets a copy.
+        // any other destination (a plain socket keeps a reference until the kernel took it) gets a copy, into
+        // a pooled buffer given back once written: fresh 1 MiB copies left to the GC put the relay's RSS past
+        // 80 MB in busy runs.
         const inPlace = dst instanceof TLSSocket && dst.writableLength === 0;
-        const ok = dst.write(inPlace ? chunk : Buffer.from(chunk));
+        let ok: boolean;
+        if (inPlace) ok = dst.write(chunk);
+        else if (chunk.length <= copyPool.size) {
+          const copy = copyPool.take();
+          chunk.copy(copy);
+          ok = dst.write(copy.subarray(0, chunk.length), () => copyPool.give(copy));
+        } else ok = dst.write(Buffer.from(chunk));
         if (throttled(key, chunk.length, dst)) return false;
         return ok || dst.writableLength < limit;
       });
