@@ -7,13 +7,23 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RSYNC_INPUT_ENV } from '../tunnel/listener.js';
 import { CONNECTOR_SPEC_ENV, NODE_FLAGS, type ConnectorSpec } from '../tunnel/connectorRsh.js';
 import type { BenchPki } from './pki.js';
 import { childCpuSeconds, childPids, cmdlineOf, cpuSeconds, peakRss, resetPeakRss } from './procStat.js';
 import { freePort, sleep, startProcess, stopProcess, waitFor, waitPort, type BenchProcess } from './procs.js';
 
 /** The tunnel variants, by stable id (used in JSON and on the command line). */
-export const RELAY_IDS = ['none', 'plain', 'ours', 'ours-w2', 'socat', 'socat-b128k', 'stunnel'] as const;
+export const RELAY_IDS = [
+  'none',
+  'plain',
+  'ours',
+  'ours-w2',
+  'ours-pipe',
+  'socat',
+  'socat-b128k',
+  'stunnel',
+] as const;
 export type RelayId = (typeof RELAY_IDS)[number];
 
 /** Display names of the variants. */
@@ -22,6 +32,7 @@ export const RELAY_NAMES: Record<RelayId, string> = {
   plain: 'plain TCP relay (socat -b 131072, no TLS)',
   ours: 'sst-tunnel',
   'ours-w2': 'sst-tunnel, 2 joiner workers',
+  'ours-pipe': "sst-tunnel, rsync's input a pipe",
   socat: 'socat default (original)',
   'socat-b128k': 'socat -b 131072',
   stunnel: 'stunnel',
@@ -189,32 +200,37 @@ async function loggedPort(proc: BenchProcess, pattern: RegExp, name: string): Pr
   return port;
 }
 
-async function startOurs(ctx: RelayContext, target: RelayTarget, workers = 0): Promise<Relay> {
+async function startOurs(ctx: RelayContext, target: RelayTarget, workers = 0, pipe = false): Promise<Relay> {
   const { host, pki, cli } = ctx;
   // The flags the SST runs with (scripts/wsrep_sst_rsync_tunnel), then the bench's own (profilers).
   const flags = [...NODE_FLAGS, ...(ctx.nodeFlags ?? [])];
-  const listener = startProcess(process.execPath, [
-    ...flags,
-    cli,
-    'listen',
-    '--bind',
-    host,
-    '--port',
-    '0',
-    '--ca',
-    pki.ca,
-    '--cert',
-    pki.joiner.cert,
-    '--key',
-    pki.joiner.key,
-    '--rsync',
-    target.program,
-    '--idle-timeout',
-    '600000',
-    '--workers',
-    String(workers),
-    ...target.modules.flatMap((m) => ['--module', m]),
-  ]);
+  const env = { ...process.env, ...(pipe && { [RSYNC_INPUT_ENV]: 'pipe' }) };
+  const listener = startProcess(
+    process.execPath,
+    [
+      ...flags,
+      cli,
+      'listen',
+      '--bind',
+      host,
+      '--port',
+      '0',
+      '--ca',
+      pki.ca,
+      '--cert',
+      pki.joiner.cert,
+      '--key',
+      pki.joiner.key,
+      '--rsync',
+      target.program,
+      '--idle-timeout',
+      '600000',
+      '--workers',
+      String(workers),
+      ...target.modules.flatMap((m) => ['--module', m]),
+    ],
+    { env },
+  );
   const port = await loggedPort(listener, /Listening on [^\s]+:(\d+)/, 'sst-tunnel listen');
   const spec: ConnectorSpec = {
     host,
@@ -237,7 +253,7 @@ async function startOurs(ctx: RelayContext, target: RelayTarget, workers = 0): P
     },
   });
   const entry = await loggedPort(relay, /Relay listening on [^\s]+:(\d+)/, 'sst-tunnel relay');
-  const id: RelayId = workers > 0 ? 'ours-w2' : 'ours';
+  const id: RelayId = workers > 0 ? 'ours-w2' : pipe ? 'ours-pipe' : 'ours';
   const inner = longLived(id, { kind: 'tcp', port: entry }, relay, listener);
   // With workers the joiner side is the listener plus its workers, each counted without its own children (the
   // rsync daemons or sinks, which are the work, not the tunnel).
@@ -296,6 +312,8 @@ export async function startRelay(id: RelayId, ctx: RelayContext, target: RelayTa
       return startOurs(ctx, target);
     case 'ours-w2':
       return startOurs(ctx, target, 2);
+    case 'ours-pipe':
+      return startOurs(ctx, target, 0, true);
     case 'stunnel':
       return startStunnel(ctx, target);
     default:

@@ -164,7 +164,7 @@ export async function runRsyncSuite(
                 [
                   ...['-a', '-o', clientTimes, '-f', TIME_FORMAT, 'rsync', ...SST_RSYNC_FLAGS],
                   // Each variant as its SST method runs rsync: ours adds TCP_NODELAY towards its relay.
-                  ...(relay.id === 'ours' ? RELAY_RSYNC_ARGS : []),
+                  ...(relay.id.startsWith('ours') ? RELAY_RSYNC_ARGS : []),
                   source,
                   target,
                 ],
@@ -181,10 +181,9 @@ export async function runRsyncSuite(
             (s, l) => s + l.userS + l.sysS,
             0,
           );
-          const daemonCpu =
-            relay.id === 'ours'
-              ? (cost.joinerChildrenCpuS ?? Number.NaN)
-              : cpuSeconds(daemon.pid, true) - daemon0;
+          const daemonCpu = relay.id.startsWith('ours')
+            ? (cost.joinerChildrenCpuS ?? Number.NaN)
+            : cpuSeconds(daemon.pid, true) - daemon0;
           const record: RunRecord =
             failure === undefined
               ? {
