@@ -98,8 +98,13 @@ export function isRoutineClose(error: unknown): boolean {
 
 const MiB = 1 << 20;
 
-/** Copies of static-read chunks waiting in a destination's queue (the relay's reads are 1 MiB at most). */
-const copyPool = new BufferPool(MiB, 8);
+/**
+ * Copies of large static-read chunks waiting in a destination's queue (the relay's reads are 1 MiB at most). A
+ * few spares cover one busy connection; small chunks (many small files) are copied into Node's own slab as
+ * before, where a 1 MiB pooled buffer would hold a few KiB.
+ */
+const copyPool = new BufferPool(MiB, 3);
+const POOLED_COPY = 256 * 1024;
 
 /** Pumps a ⇄ b until both directions are done or the connection is ended; resolves once every stream closed. */
 export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
@@ -187,7 +192,7 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
         const inPlace = dst instanceof TLSSocket && dst.writableLength === 0;
         let ok: boolean;
         if (inPlace) ok = dst.write(chunk);
-        else if (chunk.length <= copyPool.size) {
+        else if (chunk.length >= POOLED_COPY && chunk.length <= copyPool.size) {
           const copy = copyPool.take();
           chunk.copy(copy);
           ok = dst.write(copy.subarray(0, chunk.length), () => copyPool.give(copy));
