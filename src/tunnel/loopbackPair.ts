@@ -28,13 +28,23 @@ export async function loopbackPair(): Promise<{ ours: Socket; theirs: Socket }> 
     const port = (server.address() as { port: number }).port;
     const ours = connect({ host: HOST, port, allowHalfOpen: true, noDelay: true });
     const theirs = await new Promise<Socket>((resolve, reject) => {
-      ours.once('error', reject);
+      // Loopback answers in microseconds; anything else falls back to a pipe rather than hold the connection.
+      const timer = setTimeout(() => {
+        ours.destroy();
+        reject(new Error('the loopback pair did not connect within 5 s'));
+      }, 5000);
+      const onError = (error: Error): void => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      ours.once('error', onError);
       const onConnection = (accepted: Socket): void => {
         // Compared once ours is connected: only then is its source port known.
         const check = (): void => {
           if (accepted.remoteAddress === HOST && accepted.remotePort === ours.localPort) {
+            clearTimeout(timer);
             server.off('connection', onConnection);
-            ours.off('error', reject);
+            ours.off('error', onError);
             resolve(accepted);
           } else {
             accepted.destroy();
@@ -45,6 +55,8 @@ export async function loopbackPair(): Promise<{ ours: Socket; theirs: Socket }> 
       };
       server.on('connection', onConnection);
     });
+    // Until the caller's own handlers are on (a spawn later), an error must not go unhandled and end the process.
+    for (const socket of [ours, theirs]) socket.on('error', () => undefined);
     return { ours, theirs };
   } finally {
     server.close();
