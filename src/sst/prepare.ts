@@ -31,6 +31,10 @@ export interface Prepared {
 
 /** `rsync --version`'s first line; MissingProgramError (exit 2) when rsync cannot be run. */
 export function checkRsync(binary: string): string {
+  return (rsyncVersionText(binary).split('\n')[0] ?? '').trim();
+}
+
+function rsyncVersionText(binary: string): string {
   const result = spawnSync(binary, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (result.error !== undefined || result.status !== 0) {
     throw new MissingProgramError(
@@ -38,7 +42,32 @@ export function checkRsync(binary: string): string {
       { cause: result.error },
     );
   }
-  return (result.stdout.split('\n')[0] ?? '').trim();
+  return result.stdout;
+}
+
+/** The algorithms `rsync --version` lists under "Compress list:" (rsync >= 3.2); [] when it has no such list. */
+export function offeredCompressions(versionText: string): string[] {
+  const m = /^Compress list:\s*\n\s*(.+)$/m.exec(versionText);
+  return m === null
+    ? []
+    : (m[1] ?? '')
+        .trim()
+        .split(/\s+/)
+        .filter((name) => name !== 'none');
+}
+
+/**
+ * A donor whose `[sst] compress` names an algorithm its rsync cannot use fails here, before `flush tables`,
+ * rather than in its first data pass. ('auto' works with any rsync: it negotiates, or uses zlib.)
+ */
+export function checkCompression(compress: string | undefined, rsync: string, versionText: string): void {
+  if (compress === undefined || compress === 'auto') return;
+  const offered = offeredCompressions(versionText);
+  if (offered.includes(compress)) return;
+  const version = (versionText.split('\n')[0] ?? '').trim();
+  throw new ConfigError(
+    `Cannot use [sst] compress = "${compress}": ${rsync} (${version}) ${offered.length === 0 ? 'cannot choose a compression (rsync 3.2 or later can); use compress = on' : `offers only ${offered.join(', ')}`}`,
+  );
 }
 
 /** The TLS policy from the settings, logging what lowers security (on every SST, by design). */
@@ -81,7 +110,9 @@ export function prepare(args: SstArgs, env: NodeJS.ProcessEnv = process.env): Pr
   for (const warning of options.warnings) log.warn(warning);
   const settings = settingsFrom(options.sst, options.mysqld, env);
   for (const notice of settings.notices) log.info(notice);
-  const rsyncVersion = checkRsync(settings.rsync);
+  const versionText = rsyncVersionText(settings.rsync);
+  const rsyncVersion = (versionText.split('\n')[0] ?? '').trim();
+  if (args.role === 'donor') checkCompression(settings.compress, settings.rsync, versionText);
   if (settings.tcert === undefined) {
     // Fail closed: this method is encrypted or it does not run (design.md).
     throw new ConfigError(
