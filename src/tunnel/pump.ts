@@ -176,11 +176,7 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
             return ok || dst.writableLength < limit;
           })
         : undefined;
-    if (staged !== undefined) {
-      dst.on('drain', () => {
-        if (!held[key]) staged.resume();
-      });
-    } else if (hook !== undefined) {
+    if (staged === undefined && hook !== undefined) {
       hook((chunk) => {
         moved(chunk);
         if (draining[key]) return true;
@@ -200,7 +196,7 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
         if (throttled(key, chunk.length, dst)) return false;
         return ok || dst.writableLength < limit;
       });
-    } else {
+    } else if (staged === undefined) {
       let corked = false;
       const uncork = (): void => {
         corked = false;
@@ -220,10 +216,10 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
       });
     }
     resumeSource[key] = staged !== undefined ? () => staged.resume() : () => void src.resume();
-    if (staged === undefined)
-      dst.on('drain', () => {
-        if (!held[key]) src.resume();
-      });
+    // A source the rate limit holds is resumed by its timer, not by 'drain'.
+    dst.on('drain', () => {
+      if (!held[key]) resumeSource[key]();
+    });
     src.once('end', () => {
       if (!dst.destroyed && !dst.writableEnded) dst.end();
       if (++state.ended === 1) armTimer();
