@@ -31,20 +31,23 @@ function endedIdle(session: { error?: string; rsyncExit: number | null } | undef
 }
 
 /**
- * rsync exit codes of a joiner daemon whose transfer failed for a reason rsync named: 11 (file I/O: disk full,
- * I/O error, read-only filesystem) and 23 (partial transfer: a file could not be created, written or read). The
- * donor's rsync gets the same code, so its pass has failed and no completion marker will come: any donor, ours
- * or the original, ends the SST on a failed pass.
+ * rsync exit codes of a joiner daemon whose transfer failed: 11 (file I/O: disk full, I/O error, read-only
+ * filesystem), 23 (partial transfer: a file could not be created, written or read) and 12 (the protocol stream
+ * broke: the donor's rsync, relay or node died mid-pass). Either the donor's rsync gets the same code or it is
+ * gone, so its pass has failed and no completion marker will come: any donor, ours or the original, ends the SST
+ * on a failed pass. (The module listing ends with 255, a finished pass with 0, a stalled one with 30.)
  */
 const NAMED_FAILURES: ReadonlyMap<number, string> = new Map([
   [11, 'error in file I/O'],
+  [12, "the protocol stream broke: the donor's side went away"],
   [23, 'partial transfer'],
 ]);
 
 /**
  * The error that ends the joiner at once when a connection's rsync daemon ended with one of those codes;
  * undefined for any other ending (those are judged by the wait's timeouts). Without it a full disk here kept
- * the joiner waiting out the connect timeout, which then blamed the donor.
+ * the joiner waiting out the connect timeout, which then blamed the donor, and a donor killed mid-pass kept it
+ * waiting 300 s (the connect timeout) for a connection that could not come.
  */
 export function writeFailure(session: {
   peer: string;

@@ -194,8 +194,11 @@ describe('waitForMagic()', () => {
     expect(writeFailure({ peer: 'p', rsyncExit: 23 })?.message).toMatch(
       /exit 23 \(partial transfer\) on the connection from the donor p: its log lines above say why\./,
     );
-    // Not this node's fault, or not a failure: the timeouts judge those.
-    for (const rsyncExit of [0, 12, 20, 30, 255, null])
+    expect(writeFailure({ peer: 'p', rsyncExit: 12 })?.message).toMatch(
+      /exit 12 \(the protocol stream broke: the donor's side went away\)/,
+    );
+    // Not a failure, or one the timeouts judge (30: stalled; 255: the module listing's normal end).
+    for (const rsyncExit of [0, 20, 30, 255, null])
       expect(writeFailure({ peer: 'p', rsyncExit })).toBeUndefined();
   });
 
