@@ -14,6 +14,8 @@ export interface BenchCliOptions {
   quick?: boolean;
   profile?: boolean;
   sstMib?: string;
+  variants?: string;
+  datasets?: string;
 }
 
 /** Adds the `bench` command to the program. */
@@ -30,6 +32,11 @@ export function registerBenchCommand(program: Command): void {
     .option('--quick', 'small sizes, one round, no SST: a smoke test under a minute')
     .option('--sst-mib <MiB>', 'payload loaded into the Galera donor for the sst suite (default 1024)')
     .option('--profile', 'run our tunnel under node --cpu-prof (profiles land in the working directory)')
+    .option(
+      '--variants <ids>',
+      'only these tunnels, comma-separated (none, plain, ours, ours-w2, ours-pipe, socat, socat-b128k, stunnel); each suite keeps its reference',
+    )
+    .option('--datasets <ids>', 'only these rsync datasets, comma-separated (large, small, smallpar)')
     .action(async (opts: BenchCliOptions) => {
       const { runBench } = await import('./run.js');
       await runBench(opts);

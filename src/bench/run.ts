@@ -12,10 +12,14 @@ import type { BenchCliOptions } from './command.js';
 import { makePki } from './pki.js';
 import { stopAllProcesses } from './procs.js';
 import { GiB, type RunRecord, type Suite } from './record.js';
-import type { RelayContext } from './relays.js';
+import { RELAY_IDS, type RelayContext, type RelayId } from './relays.js';
 import { renderSummary, summarize } from './summary.js';
 import { fmt } from './table.js';
-import { runTunnelSuite } from './tunnelBench.js';
+import { runTunnelSuite, STREAM_VARIANTS } from './tunnelBench.js';
+
+/** The rsync suite's datasets (rsyncBench.ts), for --datasets without loading that module. */
+const DATASET_IDS = ['large', 'small', 'smallpar'] as const;
+type DatasetId = (typeof DATASET_IDS)[number];
 
 /** Checked options. */
 export interface BenchPlan {
@@ -26,6 +30,30 @@ export interface BenchPlan {
   json?: string;
   profile: boolean;
   sstMib: number;
+  /** --variants: the tunnels to run (each suite adds its reference); undefined = the suite's own list. */
+  variants?: RelayId[];
+  /** --datasets: the rsync datasets to run; undefined = all. */
+  datasets?: DatasetId[];
+}
+
+/** A comma-separated list of known names, or a UsageError naming the option and what it accepts. */
+function names<T extends string>(
+  value: string | undefined,
+  option: string,
+  known: readonly T[],
+): T[] | undefined {
+  if (value === undefined) return undefined;
+  const list = value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  const bad = list.filter((v) => !(known as readonly string[]).includes(v));
+  if (list.length === 0 || bad.length > 0) {
+    throw new UsageError(
+      `Invalid value for ${option}: "${bad.join(',') || value}" (use ${known.join(', ')}, comma-separated)`,
+    );
+  }
+  return list as T[];
 }
 
 function positive(value: string | undefined, option: string, fallback: number): number {
@@ -53,7 +81,13 @@ export function benchPlan(opts: BenchCliOptions): BenchPlan {
     ...(opts.json !== undefined && { json: opts.json }),
     profile: opts.profile === true,
     sstMib: positive(opts.sstMib, '--sst-mib', quick ? 128 : 1024),
+    ...optionalList('variants', names(opts.variants, '--variants', RELAY_IDS)),
+    ...optionalList('datasets', names(opts.datasets, '--datasets', DATASET_IDS)),
   };
+}
+
+function optionalList<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 const out = (text: string): void => void process.stdout.write(text);
@@ -97,11 +131,25 @@ export async function runBench(opts: BenchCliOptions): Promise<void> {
       }),
     };
     progress(`bench: ${plan.suites.join(', ')}; ${plan.rounds} round(s); working in ${dir}`);
-    if (plan.suites.includes('tunnel'))
-      await runTunnelSuite(ctx, { gib: plan.gib, rounds: plan.rounds, onRun });
+    const wanted = (id: RelayId, reference: RelayId): boolean =>
+      plan.variants === undefined || id === reference || plan.variants.includes(id);
+    if (plan.suites.includes('tunnel')) {
+      const variants = STREAM_VARIANTS.filter((v) => wanted(v.relay, 'socat-b128k'));
+      await runTunnelSuite(ctx, { gib: plan.gib, rounds: plan.rounds, variants, onRun });
+    }
     if (plan.suites.includes('rsync')) {
-      const { runRsyncSuite } = await import('./rsyncBench.js');
-      await runRsyncSuite(ctx, { rounds: plan.rounds, quick: plan.quick, onRun });
+      const { runRsyncSuite, RSYNC_RELAYS } = await import('./rsyncBench.js');
+      await runRsyncSuite(ctx, {
+        rounds: plan.rounds,
+        quick: plan.quick,
+        // Any tunnel can carry rsync: --variants may name one the default list leaves out (ours-pipe, ours-w2).
+        relays:
+          plan.variants === undefined
+            ? RSYNC_RELAYS
+            : ['none', ...plan.variants.filter((id) => id !== 'none')],
+        ...(plan.datasets !== undefined && { datasets: plan.datasets }),
+        onRun,
+      });
     }
     if (plan.suites.includes('sst')) {
       const { runSstSuite } = await import('./sstBench.js');

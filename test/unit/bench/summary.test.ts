@@ -100,6 +100,20 @@ describe('benchPlan()', () => {
       suites: ['sst'],
     });
   });
+  it('takes --variants and --datasets as comma-separated known names', () => {
+    expect(benchPlan({ variants: 'ours, ours-pipe', datasets: 'large' })).toMatchObject({
+      variants: ['ours', 'ours-pipe'],
+      datasets: ['large'],
+    });
+    expect(benchPlan({}).variants).toBeUndefined();
+    expect(() => benchPlan({ variants: 'ours,wireguard' })).toThrow(
+      'Invalid value for --variants: "wireguard" (use none, plain, ours, ours-w2, ours-pipe, socat, socat-b128k, stunnel, comma-separated)',
+    );
+    expect(() => benchPlan({ datasets: ',' })).toThrow(
+      'Invalid value for --datasets: "," (use large, small, smallpar, comma-separated)',
+    );
+  });
+
   it('names the option that is wrong', () => {
     expect(() => benchPlan({ only: 'disk' })).toThrow(
       'Invalid value for --only: "disk" (use tunnel, rsync or sst)',
