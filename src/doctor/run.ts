@@ -6,9 +6,9 @@ import { readCertificateFile, type CertificateInfo } from '../certs/index.js';
 import { describeError } from '../errors.js';
 import { chooseBindHost } from '../sst/bindHost.js';
 import { parseSstAddress, DEFAULT_SST_PORT } from '../sst/address.js';
-import { checkRsync } from '../sst/prepare.js';
+import { rsyncVersionText } from '../sst/prepare.js';
 import type { AdvertisedAddress } from './advertised.js';
-import { datadirCheck, portCheck, rsyncCheck, type RsyncFacts } from './checks/system.js';
+import { compressCheck, datadirCheck, portCheck, rsyncCheck, type RsyncFacts } from './checks/system.js';
 import { dirFacts } from './fileFacts.js';
 import { readNode, type NodeSources, type NodeState } from './node.js';
 import { probePeer } from './peer.js';
@@ -36,7 +36,8 @@ export interface DoctorReport {
 
 function rsyncFacts(binary: string): RsyncFacts {
   try {
-    return { version: checkRsync(binary) };
+    const text = rsyncVersionText(binary);
+    return { version: (text.split('\n')[0] ?? '').trim(), text };
   } catch (error) {
     return { error: describeError(error) };
   }
@@ -88,7 +89,10 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const state = readNode(opts);
   const checks = [...state.checks];
   if (state.settings !== undefined) {
-    checks.push(rsyncCheck(rsyncFacts(state.settings.rsync)));
+    const rsync = rsyncFacts(state.settings.rsync);
+    checks.push(rsyncCheck(rsync));
+    const compress = compressCheck(state.settings.compress, state.settings.rsync, rsync);
+    if (compress !== undefined) checks.push(compress);
     const datadir = opts.datadir ?? state.mysqld?.get('datadir') ?? '/var/lib/mysql';
     checks.push(datadirCheck(dirFacts(datadir, state.names), state.user));
   }

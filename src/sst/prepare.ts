@@ -29,12 +29,8 @@ export interface Prepared {
   optionFiles: string[];
 }
 
-/** `rsync --version`'s first line; MissingProgramError (exit 2) when rsync cannot be run. */
-export function checkRsync(binary: string): string {
-  return (rsyncVersionText(binary).split('\n')[0] ?? '').trim();
-}
-
-function rsyncVersionText(binary: string): string {
+/** `rsync --version`'s whole output; MissingProgramError (exit 2) when rsync cannot be run. */
+export function rsyncVersionText(binary: string): string {
   const result = spawnSync(binary, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (result.error !== undefined || result.status !== 0) {
     throw new MissingProgramError(

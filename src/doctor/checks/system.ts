@@ -1,11 +1,12 @@
 /** Checks of the host, from facts gathered at the edge: rsync, the SST port, the datadir. Pure. */
 import { formatHostPort } from '../../sst/address.js';
+import { checkCompression } from '../../sst/prepare.js';
 import { fail, ok, warn, type CheckResult } from '../result.js';
 import { allows, type FileStat } from './files.js';
 import type { UserIdentity } from '../userDb.js';
 
-/** rsync's `--version` first line, or why it cannot be run. */
-export type RsyncFacts = { version: string } | { error: string };
+/** rsync's `--version` first line (and whole text), or why it cannot be run. */
+export type RsyncFacts = { version: string; text?: string } | { error: string };
 
 /** rsync present, and its version. */
 export function rsyncCheck(facts: RsyncFacts): CheckResult {
@@ -80,4 +81,28 @@ export function datadirCheck(facts: DatadirFacts, user: UserIdentity | undefined
     );
   }
   return ok('datadir', `Datadir "${facts.path}" is writable by user "${user?.name ?? '?'}"`);
+}
+
+/**
+ * `[sst] compress` naming an algorithm: the donor's rsync must offer it, as the SST's preflight checks on a
+ * donor (src/sst/prepare.ts checkCompression); the doctor says so on any node, before it is ever a donor.
+ */
+export function compressCheck(
+  compress: string | undefined,
+  rsync: string,
+  facts: RsyncFacts,
+): CheckResult | undefined {
+  if (compress === undefined || 'error' in facts || facts.text === undefined) return undefined;
+  if (compress === 'auto')
+    return ok('compress', 'rsync compresses the data passes with the best algorithm both sides have');
+  try {
+    checkCompression(compress, rsync, facts.text);
+  } catch (error) {
+    return fail(
+      'compress',
+      (error as Error).message,
+      'set [sst] compress = on (rsync then negotiates), or install an rsync that offers it',
+    );
+  }
+  return ok('compress', `rsync compresses the data passes with ${compress}`);
 }

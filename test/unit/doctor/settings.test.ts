@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OptionSet } from '../../../src/config/optionSet.js';
 import { settingsFrom } from '../../../src/config/settings.js';
 import { settingsChecks } from '../../../src/doctor/checks/settings.js';
-import { portCheck } from '../../../src/doctor/checks/system.js';
+import { compressCheck, portCheck } from '../../../src/doctor/checks/system.js';
 import { loadMaterial } from '../../../src/doctor/material.js';
 import { renderText } from '../../../src/doctor/render.js';
 import { doctorExitCode } from '../../../src/doctor/result.js';
@@ -132,6 +132,28 @@ describe('port facts', () => {
       status: 'fail',
       message: 'Port 4444 on 10.0.0.2 is in use by pid 77 (socat openssl-listen:4444)',
       hint: 'stop that program (a leftover SST?), or advertise another port in wsrep_sst_receive_address',
+    });
+  });
+});
+
+describe('compress facts', () => {
+  const facts = {
+    version: 'rsync  version 3.5.0  protocol version 32',
+    text: 'rsync  version 3.5.0  protocol version 32\nCompress list:\n    lz4 zlib none\n',
+  };
+  it('says nothing when compress is off, and names what rsync offers when it lacks the algorithm', () => {
+    expect(compressCheck(undefined, 'rsync', facts)).toBeUndefined();
+    expect(compressCheck('lz4', 'rsync', facts)).toEqual({
+      id: 'compress',
+      status: 'ok',
+      message: 'rsync compresses the data passes with lz4',
+    });
+    expect(compressCheck('zstd', '/usr/bin/rsync', facts)).toEqual({
+      id: 'compress',
+      status: 'fail',
+      message:
+        'Cannot use [sst] compress = "zstd": /usr/bin/rsync (rsync  version 3.5.0  protocol version 32) offers only lz4, zlib',
+      hint: 'set [sst] compress = on (rsync then negotiates), or install an rsync that offers it',
     });
   });
 });
