@@ -3,9 +3,8 @@
  * "Bounded everything"). Pure of sockets: it only reads the listener's counters and the filesystem.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SstTimeoutError, TransferError } from '../errors.js';
-import type { Wakeup } from './wakeup.js';
+import { Wakeup } from './wakeup.js';
 
 /** The listener counters the wait reads. */
 export interface ListenerCounters {
@@ -79,7 +78,8 @@ export async function waitForMagic(
   listener: ListenerCounters,
   limits: WaitLimits,
   signal: AbortSignal,
-  wakeup?: Wakeup,
+  // Nobody wakes a default one: then it is a plain sleep of pollMs.
+  wakeup: Wakeup = new Wakeup(),
 ): Promise<string> {
   const now = limits.now ?? Date.now;
   const readyAt = now();
@@ -114,7 +114,7 @@ export async function waitForMagic(
       throw new SstTimeoutError(`No data moved for ${limits.idleTimeoutMs / 1000} s ([sst] idle-timeout)`);
     }
     // Woken when a connection ends: the daemon has renamed the marker into place by then.
-    await (wakeup ? wakeup.sleep(limits.pollMs, signal) : sleep(limits.pollMs, undefined, { signal }));
+    await wakeup.sleep(limits.pollMs, signal);
   }
 }
 
@@ -128,7 +128,7 @@ export function waitForSessionsToEnd(
   limitMs: number,
   signal: AbortSignal,
   pollMs = 50,
-  wakeup?: Wakeup,
+  wakeup: Wakeup = new Wakeup(),
 ): Promise<boolean> {
   return pollUntil(() => listener.stats().active === 0, limitMs, signal, pollMs, wakeup);
 }
@@ -144,21 +144,21 @@ export function waitForConnectionsToClose(
   signal: AbortSignal,
   pollMs = 50,
 ): Promise<boolean> {
-  return pollUntil(() => listener.stats().open === 0, limitMs, signal, pollMs);
+  return pollUntil(() => listener.stats().open === 0, limitMs, signal, pollMs, new Wakeup());
 }
 
-/** True once `done()` holds, false when `limitMs` passed first; polls, or wakes early through `wakeup`. */
+/** True once `done()` holds, false when `limitMs` passed first; polls, and wakes early through `wakeup`. */
 async function pollUntil(
   done: () => boolean,
   limitMs: number,
   signal: AbortSignal,
   pollMs: number,
-  wakeup?: Wakeup,
+  wakeup: Wakeup,
 ): Promise<boolean> {
   const deadline = Date.now() + limitMs;
   while (!done()) {
     if (Date.now() >= deadline) return false;
-    await (wakeup ? wakeup.sleep(pollMs, signal) : sleep(pollMs, undefined, { signal }));
+    await wakeup.sleep(pollMs, signal);
   }
   return true;
 }
