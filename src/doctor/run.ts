@@ -6,7 +6,7 @@ import { readCertificateFile, type CertificateInfo } from '../certs/index.js';
 import { describeError } from '../errors.js';
 import { chooseBindHost } from '../sst/bindHost.js';
 import { parseSstAddress, DEFAULT_SST_PORT } from '../sst/address.js';
-import { rsyncVersionText } from '../sst/prepare.js';
+import { rsyncVersion } from '../sst/prepare.js';
 import type { AdvertisedAddress } from './advertised.js';
 import { compressCheck, datadirCheck, portCheck, rsyncCheck, type RsyncFacts } from './checks/system.js';
 import { dirFacts } from './fileFacts.js';
@@ -36,8 +36,7 @@ export interface DoctorReport {
 
 function rsyncFacts(binary: string): RsyncFacts {
   try {
-    const text = rsyncVersionText(binary);
-    return { version: (text.split('\n')[0] ?? '').trim(), text };
+    return rsyncVersion(binary);
   } catch (error) {
     return { error: describeError(error) };
   }

@@ -29,8 +29,14 @@ export interface Prepared {
   optionFiles: string[];
 }
 
-/** `rsync --version`'s whole output; MissingProgramError (exit 2) when rsync cannot be run. */
-export function rsyncVersionText(binary: string): string {
+/** What `rsync --version` says: its first line, and the whole text (the compress list). */
+export interface RsyncVersion {
+  version: string;
+  text: string;
+}
+
+/** Runs `rsync --version`; MissingProgramError (exit 2) when rsync cannot be run. */
+export function rsyncVersion(binary: string): RsyncVersion {
   const result = spawnSync(binary, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (result.error !== undefined || result.status !== 0) {
     throw new MissingProgramError(
@@ -38,7 +44,12 @@ export function rsyncVersionText(binary: string): string {
       { cause: result.error },
     );
   }
-  return result.stdout;
+  return parseRsyncVersion(result.stdout);
+}
+
+/** `rsync --version`'s text as an RsyncVersion. Pure. */
+export function parseRsyncVersion(text: string): RsyncVersion {
+  return { version: (text.split('\n')[0] ?? '').trim(), text };
 }
 
 /** The algorithms `rsync --version` lists under "Compress list:" (rsync >= 3.2); [] when it has no such list. */
@@ -56,11 +67,11 @@ export function offeredCompressions(versionText: string): string[] {
  * A donor whose `[sst] compress` names an algorithm its rsync cannot use fails here, before `flush tables`,
  * rather than in its first data pass. ('auto' works with any rsync: it negotiates, or uses zlib.)
  */
-export function checkCompression(compress: string | undefined, rsync: string, versionText: string): void {
+export function checkCompression(compress: string | undefined, rsync: string, found: RsyncVersion): void {
   if (compress === undefined || compress === 'auto') return;
-  const offered = offeredCompressions(versionText);
+  const offered = offeredCompressions(found.text);
   if (offered.includes(compress)) return;
-  const version = (versionText.split('\n')[0] ?? '').trim();
+  const { version } = found;
   throw new ConfigError(
     `Cannot use [sst] compress = "${compress}": ${rsync} (${version}) ${offered.length === 0 ? 'cannot choose a compression (rsync 3.2 or later can); use compress = on' : `offers only ${offered.join(', ')}`}`,
   );
@@ -106,9 +117,8 @@ export function prepare(args: SstArgs, env: NodeJS.ProcessEnv = process.env): Pr
   for (const warning of options.warnings) log.warn(warning);
   const settings = settingsFrom(options.sst, options.mysqld, env);
   for (const notice of settings.notices) log.info(notice);
-  const versionText = rsyncVersionText(settings.rsync);
-  const rsyncVersion = (versionText.split('\n')[0] ?? '').trim();
-  if (args.role === 'donor') checkCompression(settings.compress, settings.rsync, versionText);
+  const rsync = rsyncVersion(settings.rsync);
+  if (args.role === 'donor') checkCompression(settings.compress, settings.rsync, rsync);
   if (settings.tcert === undefined) {
     // Fail closed: this method is encrypted or it does not run (design.md).
     throw new ConfigError(
@@ -145,7 +155,7 @@ export function prepare(args: SstArgs, env: NodeJS.ProcessEnv = process.env): Pr
     credentials,
     policy: policyFrom(settings),
     layout,
-    rsyncVersion,
+    rsyncVersion: rsync.version,
     optionFiles: options.files,
   };
 }

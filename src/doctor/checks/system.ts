@@ -1,12 +1,12 @@
 /** Checks of the host, from facts gathered at the edge: rsync, the SST port, the datadir. Pure. */
 import { formatHostPort } from '../../sst/address.js';
-import { checkCompression } from '../../sst/prepare.js';
+import { checkCompression, type RsyncVersion } from '../../sst/prepare.js';
 import { fail, ok, warn, type CheckResult } from '../result.js';
 import { allows, type FileStat } from './files.js';
 import type { UserIdentity } from '../userDb.js';
 
-/** rsync's `--version` first line (and whole text), or why it cannot be run. */
-export type RsyncFacts = { version: string; text?: string } | { error: string };
+/** What `rsync --version` says, or why it cannot be run. */
+export type RsyncFacts = RsyncVersion | { error: string };
 
 /** rsync present, and its version. */
 export function rsyncCheck(facts: RsyncFacts): CheckResult {
@@ -92,11 +92,11 @@ export function compressCheck(
   rsync: string,
   facts: RsyncFacts,
 ): CheckResult | undefined {
-  if (compress === undefined || 'error' in facts || facts.text === undefined) return undefined;
+  if (compress === undefined || 'error' in facts) return undefined;
   if (compress === 'auto')
     return ok('compress', 'rsync compresses the data passes with the best algorithm both sides have');
   try {
-    checkCompression(compress, rsync, facts.text);
+    checkCompression(compress, rsync, facts);
   } catch (error) {
     return fail(
       'compress',

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { checkCompression, offeredCompressions } from '../../../src/sst/prepare.js';
+import { checkCompression, offeredCompressions, parseRsyncVersion } from '../../../src/sst/prepare.js';
 
 const RSYNC_35 = `rsync  version 3.5.0  protocol version 32
 Copyright (C) 1996-2025 by Andrew Tridgell, Wayne Davison, and others.
@@ -22,16 +22,16 @@ describe('[sst] compress against the rsync at hand', () => {
   });
 
   it('accepts on (auto) with any rsync, and an algorithm the rsync offers', () => {
-    expect(() => checkCompression(undefined, 'rsync', RSYNC_313)).not.toThrow();
-    expect(() => checkCompression('auto', 'rsync', RSYNC_313)).not.toThrow();
-    expect(() => checkCompression('lz4', 'rsync', RSYNC_35)).not.toThrow();
+    expect(() => checkCompression(undefined, 'rsync', parseRsyncVersion(RSYNC_313))).not.toThrow();
+    expect(() => checkCompression('auto', 'rsync', parseRsyncVersion(RSYNC_313))).not.toThrow();
+    expect(() => checkCompression('lz4', 'rsync', parseRsyncVersion(RSYNC_35))).not.toThrow();
   });
 
   it('refuses, before the transfer, an algorithm this rsync cannot use, naming what it can', () => {
     const lz4Only = RSYNC_35.replace('zstd lz4 zlibx zlib none', 'lz4 zlib none');
     const error = (() => {
       try {
-        checkCompression('zstd', '/usr/bin/rsync', lz4Only);
+        checkCompression('zstd', '/usr/bin/rsync', parseRsyncVersion(lz4Only));
       } catch (e) {
         return e as Error & { exitCode: number };
       }
@@ -41,7 +41,7 @@ describe('[sst] compress against the rsync at hand', () => {
       'Cannot use [sst] compress = "zstd": /usr/bin/rsync (rsync  version 3.5.0  protocol version 32) offers only lz4, zlib',
     );
     expect(error?.exitCode).toBe(22);
-    expect(() => checkCompression('zlib', 'rsync', RSYNC_313)).toThrow(
+    expect(() => checkCompression('zlib', 'rsync', parseRsyncVersion(RSYNC_313))).toThrow(
       /cannot choose a compression \(rsync 3\.2 or later can\); use compress = on/,
     );
   });
