@@ -37,8 +37,9 @@ export interface PumpOptions {
    */
   coalesce?: 'aToB' | 'bToA';
   /**
-   * When this direction's destination is a pipe of its own (not the other side's socket) and fails with EPIPE,
-   * keep reading the source and drop its bytes until it ends, instead of ending both sides at once. The
+   * When this direction's destination is a stream of its own (not the other side's socket: rsync's stdin pipe or
+   * loopback socket) and fails with EPIPE or ECONNRESET, keep reading the source and drop its bytes until it
+   * ends, instead of ending both sides at once. The
    * joiner's rsync daemon exits after a failed write (disk full) with its error message still on its way to the
    * donor: destroying the TLS socket over the donor's unread data resets the connection, and the donor's rsync
    * then loses that message and logs only "Connection reset by peer". Dropped bytes are not activity: the close
@@ -257,7 +258,7 @@ export function pump(a: PumpEnd, b: PumpEnd, opts: PumpOptions): Pump {
   };
 
   let open = streams.length;
-  // The direction that may drain when `stream` breaks: its destination, when that is a pipe of its own.
+  // The direction that may drain when `stream` breaks: its destination, when that is a stream of its own.
   const drainsOn = (stream: Readable | Writable): 'aToB' | 'bToA' | undefined => {
     const key = opts.drainAfterEpipe;
     if (key === undefined) return undefined;
