@@ -97,6 +97,16 @@ describe('acquireSstLock()', () => {
   it('waits for a live SST, then refuses with EALREADY', async () => {
     const other = spawn('bash', ['-c', 'exec -a wsrep_sst_rsync_tunnel sleep 30']);
     await new Promise((r) => other.once('spawn', r));
+    // 'spawn' can come while the child still runs the forked node image: wait until it shows the SST's name.
+    const cmdline = (): string => {
+      try {
+        return readFileSync(`/proc/${other.pid}/cmdline`, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    for (let i = 0; i < 200 && !cmdline().includes('wsrep_sst_rsync_tunnel'); i++)
+      await new Promise((r) => setTimeout(r, 10));
     try {
       writeFileSync(join(dir, 'wsrep_sst.pid'), `${other.pid}\n`);
       const started = Date.now();
