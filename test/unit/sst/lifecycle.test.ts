@@ -97,7 +97,8 @@ describe('acquireSstLock()', () => {
   it('waits for a live SST, then refuses with EALREADY', async () => {
     const other = spawn('bash', ['-c', 'exec -a wsrep_sst_rsync_tunnel sleep 30']);
     await new Promise((r) => other.once('spawn', r));
-    // 'spawn' can come while the child still runs the forked node image: wait until it shows the SST's name.
+    // bash is still to exec `sleep` under the SST's name, and a pid read in that instant (empty cmdline) looks
+    // stale: wait until the exec is done and argv[0] is the SST's name.
     const cmdline = (): string => {
       try {
         return readFileSync(`/proc/${other.pid}/cmdline`, 'utf8');
@@ -105,7 +106,7 @@ describe('acquireSstLock()', () => {
         return '';
       }
     };
-    for (let i = 0; i < 200 && !cmdline().includes('wsrep_sst_rsync_tunnel'); i++)
+    for (let i = 0; i < 200 && !cmdline().startsWith('wsrep_sst_rsync_tunnel\0'); i++)
       await new Promise((r) => setTimeout(r, 10));
     try {
       writeFileSync(join(dir, 'wsrep_sst.pid'), `${other.pid}\n`);
