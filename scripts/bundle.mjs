@@ -6,7 +6,9 @@
 // makes every start parse all of @peculiar/x509, pino and commander, which the split keeps lazy.
 // scripts/wsrep_sst_rsync_tunnel prefers the bundle when it is present.
 //
-//   node scripts/bundle.mjs      (npm run bundle; esbuild is a devDependency; src/ is read directly, no tsc needed)
+//   node scripts/bundle.mjs                (npm run bundle; esbuild is a devDependency; src/ is read directly, no tsc)
+//   node scripts/bundle.mjs --outdir DIR   (the same files written to DIR, e.g. <home>/dist/bundle of a test home;
+//                                           paths inside stay those of <home>/dist/bundle, so DIR must be one too)
 //
 // Two things differ from the unbundled tree and are fixed up here, at build time, not in src/:
 // - ESM output has no `require`, but CommonJS dependencies (commander, pino) call it for Node built-ins: the banner
@@ -16,16 +18,24 @@
 //   chunk sits there too), and a reference to dist/cli.js (the donor spawning `sst-tunnel connect` as rsync's
 //   remote shell) becomes the bundle's entry. The build fails if a file has an import.meta.url use this cannot rewrite.
 import { build } from 'esbuild';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HOME = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const SRC = join(HOME, 'src');
 const DIST = join(HOME, 'dist');
+/** Where the bundle lives in an installation; relative URLs are rewritten for this place. */
 const OUT_DIR = join(DIST, 'bundle');
 const ENTRY = 'sst-tunnel';
 const OUT = join(OUT_DIR, `${ENTRY}.mjs`);
+const outdirArg = process.argv.indexOf('--outdir');
+/** Where this run writes: the installation's place unless --outdir names another. */
+const WRITE_DIR = outdirArg === -1 ? OUT_DIR : resolve(process.argv[outdirArg + 1] ?? '');
+if (outdirArg !== -1 && process.argv[outdirArg + 1] === undefined) {
+  process.stderr.write('bundle: --outdir needs a directory\n');
+  process.exit(22);
+}
 const URL_CALL = /new URL\(\s*(['"])([^'"]+)\1\s*,\s*import\.meta\.url\s*\)/g;
 
 /** The path a module-relative URL in src/<file>.ts points at from the bundle, as a URL relative to the bundle. */
@@ -59,10 +69,12 @@ const rebaseUrls = {
   },
 };
 
-await rm(OUT_DIR, { recursive: true, force: true }); // no stale chunks from an earlier build
+// No stale chunks from an earlier build; only files a bundle writes are removed (DIR may be an operator's).
+for (const name of await readdir(WRITE_DIR).catch(() => []))
+  if (name === `${ENTRY}.mjs` || /^chunk-[A-Z0-9]+\.mjs$/.test(name)) await rm(join(WRITE_DIR, name));
 await build({
   entryPoints: { [ENTRY]: join(SRC, 'cli.ts') },
-  outdir: OUT_DIR,
+  outdir: WRITE_DIR,
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunk-[hash]',
   bundle: true,
@@ -77,4 +89,4 @@ await build({
   },
   plugins: [rebaseUrls],
 });
-process.stderr.write(`bundle: wrote ${relative(HOME, OUT)} and its chunks\n`);
+process.stderr.write(`bundle: wrote ${join(WRITE_DIR, `${ENTRY}.mjs`)} and its chunks\n`);

@@ -24,9 +24,14 @@ const log = logger('binlog');
  * tar-stream, loaded only when binlogs actually travel: its import costs 10-14 ms of CPU and wall time at the
  * start of every SST process, and the donor's start-up lies on the SST's critical path.
  */
-async function tarStream(): Promise<typeof import('tar-stream')> {
-  return import('tar-stream');
+async function tarStream(): Promise<TarStream> {
+  const mod = (await import('tar-stream')) as TarStream & { default?: TarStream };
+  // Node gives a CommonJS module's exports both by name and as `default`; the bundle's chunk of it (esbuild with
+  // code splitting, scripts/bundle.mjs) only as `default`. Reading the named export alone broke every bundled
+  // donor that had binlogs to send ("pack is not a function").
+  return mod.default ?? mod;
 }
+type TarStream = typeof import('tar-stream');
 
 /** The tarball's name in the datadir, shared with the original scripts. */
 export const BINLOG_TAR = 'wsrep_sst_binlog.tar';
