@@ -128,9 +128,14 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   lifecycle.onCleanup('listener', () => listener.close());
   const started = Date.now();
   protocol.ready(`${hostForUrl(args.address.host)}:${listener.address.port}/${module}`);
-  log.info(
-    `Listening for the donor on ${hostForUrl(bind)}:${listener.address.port} (TLS, client certificate required)`,
-  );
+  const workers = settings.joinerWorkers;
+  const how = [
+    prepared.policy.verify
+      ? 'TLS, client certificate required'
+      : 'TLS, no client certificate asked (verify=0)',
+    ...(workers > 0 ? [`${workers} worker process${workers === 1 ? '' : 'es'} ([sst] joiner-workers)`] : []),
+  ];
+  log.info(`Listening for the donor on ${hostForUrl(bind)}:${listener.address.port} (${how.join('; ')})`);
 
   const ticker = new ProgressTicker(
     () => listener.stats().bytesIn,
