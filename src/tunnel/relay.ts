@@ -11,7 +11,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { logger } from '../log.js';
-import { runConnector } from './connector.js';
+import { prepareConnectorTls, runConnector, type ConnectorTls } from './connector.js';
 import type { ConnectorSpec } from './connectorRsh.js';
 import type { SessionInfo } from './listener.js';
 import { loopbackClientUid } from './loopbackOwner.js';
@@ -73,6 +73,9 @@ export async function startDonorRelay(
   const open = new Map<Socket, Promise<unknown>>();
   // [sst] rlimit holds for all connections together.
   const limiter = spec.rateLimit === undefined ? undefined : new RateLimiter(spec.rateLimit);
+  // Credentials and SecureContext, made at the first connection and shared by all (a failure is retried next time).
+  let tls: ConnectorTls | undefined;
+  const sharedTls = (): ConnectorTls => (tls ??= prepareConnectorTls(spec));
   let failure: string | undefined;
   let failures = 0;
   let refused = 0;
@@ -91,7 +94,7 @@ export async function startDonorRelay(
     }
     const socket = adoptWithStaticBuffer(accepted);
     socket.setNoDelay(true);
-    const done = runConnector(spec, { stdin: socket, stdout: socket }, limiter)
+    const done = runConnector(spec, { stdin: socket, stdout: socket }, limiter, sharedTls)
       .then(
         (info) => finished.push(info),
         (error: unknown) => {

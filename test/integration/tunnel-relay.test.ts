@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect, createServer as tlsServer, type TLSSocket } from 'node:tls';
@@ -86,6 +86,30 @@ describe('donor relay', () => {
       new Promise((resolve, reject) => probe.once('connect', resolve).once('error', reject)),
     ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     expect(await stop()).toMatch(/Listener closed: 2 connection\(s\), 0 refused/);
+  });
+
+  it('reads its credentials once: a certificate file replaced mid-SST does not fail the later passes', async () => {
+    const dst = join(dir.path, 'dst-creds');
+    mkdirSync(dst);
+    const own = { cert: join(dir.path, 'donor-copy.pem'), key: join(dir.path, 'donor-copy.key') };
+    copyFileSync(donor.cert, own.cert);
+    copyFileSync(donor.key, own.key);
+    const pair = await startRelayPair({ ca, joiner, donor: { ...donor, ...own }, dst });
+    relays.push(pair.relay);
+    const list = (): ReturnType<typeof run> =>
+      run('rsync', [`--port=${pair.relay.port}`, `${pair.relay.host}::`]);
+    expect((await list()).code).toBe(0);
+    // A half-written rotation: every later connection would fail if each one read the files again.
+    writeFileSync(own.cert, 'not a certificate\n');
+    const second = await list();
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/^datadir\s/m);
+    await pair.relay.close();
+    expect(pair.relay.failures()).toBe(0);
+    const sessions = pair.relay.sessions();
+    expect(sessions).toHaveLength(2);
+    for (const s of sessions) expect(s).toMatchObject({ match: { field: 'SAN IP', value: '127.0.0.1' } });
+    await pair.stop();
   });
 
   it('refuses a connection made by another user before a byte reaches the joiner', async () => {
