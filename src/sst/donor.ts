@@ -247,6 +247,6 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
   // Every connection is closed here (each rsync waited for its connector): only now may mysqld hear `done`.
   await relay?.close();
   const summaryStages = stages.length > 0 ? `; stages: ${stages.join(', ')}` : '';
-  logger('donor').info(`${summaryLine('donor', sessions(), Date.now() - started)}${summaryStages}`);
+  logger('donor').info(`${summaryLine('donor', sessions(), Date.now() - started, prepared.policy.verify)}${summaryStages}`);
   protocol.done(state);
 }

@@ -193,7 +193,7 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
     await installBinlogs(args.datadir, binlogNames(args.datadir, args.binlog, args.binlogIndex), tarPath);
   }
   const totals = sessions.reduce((sum, s) => sum + s.bytesIn + s.bytesOut, 0);
-  log.info(summaryLine('joiner', sessions, Date.now() - started));
+  log.info(summaryLine('joiner', sessions, Date.now() - started, prepared.policy.verify));
   log.debug(`Received ${formatBytes(totals)} in ${sessions.length} connection(s)`);
   protocol.state(magic.state);
 }

@@ -43,8 +43,13 @@ export function formatBytes(bytes: number): string {
   return `${unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
 }
 
-/** The one summary line of an SST side. */
-export function summaryLine(role: string, sessions: SessionFigures[], durationMs: number): string {
+/** The one summary line of an SST side; `verified` false (sockopt verify=0) says so there too. */
+export function summaryLine(
+  role: string,
+  sessions: SessionFigures[],
+  durationMs: number,
+  verified = true,
+): string {
   const bytes = sessions.reduce((sum, s) => sum + s.bytesIn + s.bytesOut, 0);
   const seconds = Math.max(durationMs, 1) / 1000;
   const tls = sessions.find((s) => s.protocol !== undefined);
@@ -53,7 +58,8 @@ export function summaryLine(role: string, sessions: SessionFigures[], durationMs
     `SST ${role} finished: ${formatBytes(bytes)} in ${seconds.toFixed(1)} s (${formatBytes(bytes / seconds)}/s) over ${sessions.length} TLS connection(s)`,
   ];
   if (tls?.protocol !== undefined) parts.push(`${tls.protocol} ${tls.cipher ?? ''}`.trim());
-  if (matched?.match !== undefined)
+  if (!verified) parts.push('peer NOT verified (sockopt verify=0)');
+  else if (matched?.match !== undefined)
     parts.push(`peer verified by ${matched.match.field} "${matched.match.value}"`);
   return parts.join(', ');
 }

@@ -69,4 +69,15 @@ describe('summaryLine()', () => {
     );
     expect(formatBytes(1536)).toBe('1.5 KiB');
   });
+  it('says the peer was not verified under sockopt verify=0', () => {
+    const line = summaryLine(
+      'joiner',
+      [{ bytesIn: 1024, bytesOut: 0, protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256' }],
+      1000,
+      false,
+    );
+    expect(line).toBe(
+      'SST joiner finished: 1.0 KiB in 1.0 s (1.0 KiB/s) over 1 TLS connection(s), TLSv1.3 TLS_AES_128_GCM_SHA256, peer NOT verified (sockopt verify=0)',
+    );
+  });
 });
