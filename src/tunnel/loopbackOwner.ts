@@ -4,7 +4,7 @@
  * accepts a connection only when the client socket belongs to the SST's own user (the original's localhost
  * port accepted anyone on the host, peers.md "Local plaintext").
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 
 /** `127.0.0.1:4444` as /proc/net/tcp writes it: the IPv4 address as a little-endian hex word, the port in hex. */
 export function procNetAddress(ipv4: string, port: number): string | undefined {
@@ -17,19 +17,58 @@ export function procNetAddress(ipv4: string, port: number): string | undefined {
   return `${word}:${port.toString(16).padStart(4, '0')}`.toUpperCase();
 }
 
+/** The uid column of a /proc/net/tcp line whose local and remote ends are these; undefined when it is another. */
+function ownerOfLine(line: string, local: string, remote: string): number | undefined {
+  const cols = line.trim().split(/\s+/);
+  if (cols[1] !== local || cols[2] !== remote) return undefined;
+  const uid = Number(cols[7]);
+  return Number.isInteger(uid) ? uid : undefined;
+}
+
 /**
  * The uid owning the socket whose local end is `local` and remote end is `remote` in a /proc/net/tcp table
  * (columns: sl, local_address, rem_address, st, tx:rx queue, tr:when, retrnsmt, uid, ...); undefined when absent.
+ * The table may come in chunks that cut lines anywhere; reading stops at the line sought.
  */
-export function ownerInTable(table: string, local: string, remote: string): number | undefined {
-  for (const line of table.split('\n').slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    if (cols[1] === local && cols[2] === remote) {
-      const uid = Number(cols[7]);
-      return Number.isInteger(uid) ? uid : undefined;
+export function ownerInTable(
+  table: string | Iterable<string>,
+  local: string,
+  remote: string,
+): number | undefined {
+  let carry = '';
+  let header = true;
+  for (const chunk of typeof table === 'string' ? [table] : table) {
+    const lines = (carry + chunk).split('\n');
+    carry = lines.pop() ?? '';
+    for (const line of lines) {
+      if (header) {
+        header = false;
+        continue;
+      }
+      const uid = ownerOfLine(line, local, remote);
+      if (uid !== undefined) return uid;
     }
   }
-  return undefined;
+  return header ? undefined : ownerOfLine(carry, local, remote);
+}
+
+/**
+ * /proc/net/tcp in 4 KiB reads. The kernel builds the table as it is read, walking its whole established-socket
+ * hash (262 144 buckets on a 24 GiB host) for a full read: 3.5-4.5 ms of CPU a connection on the donor. Stopping
+ * at the line sought, as ownerInTable does, takes 1.5 ms.
+ */
+function* procNetTcp(): Generator<string> {
+  const fd = openSync('/proc/net/tcp', 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(4096);
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, null);
+      if (n === 0) return;
+      yield buffer.toString('latin1', 0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -39,7 +78,7 @@ export function ownerInTable(table: string, local: string, remote: string): numb
 export function loopbackClientUid(
   client: { address: string; port: number },
   server: { address: string; port: number },
-  readTable: () => string = () => readFileSync('/proc/net/tcp', 'utf8'),
+  readTable: () => string | Iterable<string> = procNetTcp,
 ): number | undefined {
   const local = procNetAddress(client.address, client.port);
   const remote = procNetAddress(server.address, server.port);

@@ -35,6 +35,25 @@ describe('loopback socket owner', () => {
     ).toBeUndefined();
   });
 
+  it('reads a table that comes in chunks cutting lines anywhere, and stops at the line sought', () => {
+    for (let size = 1; size <= 60; size++) {
+      const chunks: string[] = [];
+      for (let i = 0; i < TABLE.length; i += size) chunks.push(TABLE.slice(i, i + size));
+      expect(ownerInTable(chunks, '0100007F:9C40', '0100007F:115C'), `chunks of ${size}`).toBe(998);
+      expect(ownerInTable(chunks, '0100007F:115C', '0100007F:9C40'), `chunks of ${size}`).toBe(0);
+      expect(ownerInTable(chunks, '0100007F:9C41', '0100007F:115C'), `chunks of ${size}`).toBeUndefined();
+    }
+    // The last line without its newline still counts.
+    expect(ownerInTable([TABLE.trimEnd()], '0100007F:115C', '0100007F:9C40')).toBe(0);
+    // Nothing after the line sought is read: the kernel builds the table as it is read.
+    const [head, rest] = [TABLE.slice(0, TABLE.indexOf('   2:')), TABLE.slice(TABLE.indexOf('   2:'))];
+    function* lazy(): Generator<string> {
+      yield head;
+      throw new Error(`read past the line sought (${rest.length} more bytes)`);
+    }
+    expect(ownerInTable(lazy(), '0100007F:9C40', '0100007F:115C')).toBe(998);
+  });
+
   it('tells the owner of a real connection on this host: this process', async () => {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
