@@ -329,7 +329,11 @@ export function createTlsService(opts: ServiceOptions): TlsService {
         : policy.verify
           ? 'chain verified'
           : 'NOT verified';
-    const line = `Connection from ${peer} (${verified}) closed: ${info.protocol} ${info.cipher}, in ${info.bytesIn} B, out ${info.bytesOut} B, ${(info.durationMs / 1000).toFixed(2)} s, rsync exit ${info.rsyncExit ?? 'none'}`;
+    // rsync's daemon exits 255 after serving a module listing (the donor's first connection of every SST): said
+    // as what it is, so that a routine listing does not read like a failure in the joiner's log.
+    const listing = info.rsyncExit === 255 && logLines.some((l) => l.startsWith('module-list request'));
+    const rsyncEnd = listing ? 'module listing' : `rsync exit ${info.rsyncExit ?? 'none'}`;
+    const line = `Connection from ${peer} (${verified}) closed: ${info.protocol} ${info.cipher}, in ${info.bytesIn} B, out ${info.bytesOut} B, ${(info.durationMs / 1000).toFixed(2)} s, ${rsyncEnd}`;
     if (info.error === undefined) log.info(line);
     else log.warn(`${line}: ${info.error}`);
     report(info);
