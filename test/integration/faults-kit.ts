@@ -18,7 +18,7 @@ import {
 import { childrenOf } from '../../src/bench/treeSampler.js';
 import { tempDir } from '../helpers/pki.js';
 import { makeNodes, portIsFree, processesMentioning, type TestNode } from '../helpers/sst-fixture.js';
-import { start, waitFor, type Proc } from '../helpers/procs.js';
+import { killAll, start, waitFor, type Proc } from '../helpers/procs.js';
 import { cmdlineOf } from '../../src/bench/procStat.js';
 
 export const UUID = '6a1c7e2e-9b1f-11ef-8a11-0242ac120002';
@@ -158,6 +158,18 @@ export function signalAll(pids: number[], signal: NodeJS.Signals): void {
       // gone
     }
   }
+}
+
+/**
+ * After a test: ends the processes it started through the helpers, then SIGKILLs anything still mentioning one of
+ * the pairs' directories (an SST script, its rsyncs), so a failed assertion leaves nothing for the next test.
+ */
+export async function killLeftovers(...pairs: Pair[]): Promise<void> {
+  await killAll();
+  signalAll(
+    pairs.flatMap((pair) => processesMentioning(pair.base)).map((p) => p.pid),
+    'SIGKILL',
+  );
 }
 
 /** rsync processes of a donor (its data passes, not the connectors they spawned). */

@@ -18,7 +18,7 @@ import {
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StandinMysqld } from '../helpers/mysqld-standin.js';
-import { killAll, start, waitFor } from '../helpers/procs.js';
+import { start, waitFor } from '../helpers/procs.js';
 import { portIsFree, processesMentioning, treeDigest } from '../helpers/sst-fixture.js';
 import {
   UUID,
@@ -27,12 +27,12 @@ import {
   joinerCmd,
   makePair,
   show,
-  signalAll,
   startDonor,
   startJoiner,
   tryRun,
   waitUntil,
   type Pair,
+  killLeftovers,
 } from './faults-kit.js';
 
 const JOINER = '127.0.0.54';
@@ -47,13 +47,7 @@ beforeAll(() => {
   fillSmallDatadir(pair.donor.datadir, 2);
 });
 
-afterEach(async () => {
-  await killAll();
-  signalAll(
-    processesMentioning(pair.base).map((p) => p.pid),
-    'SIGKILL',
-  );
-});
+afterEach(() => killLeftovers(pair));
 
 afterAll(() => pair.cleanup());
 

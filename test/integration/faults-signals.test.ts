@@ -6,8 +6,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { killAll } from '../helpers/procs.js';
-import { processesMentioning } from '../helpers/sst-fixture.js';
 import {
   UUID,
   holdPassMidTransfer,
@@ -20,11 +18,11 @@ import {
   makePair,
   processTree,
   show,
-  signalAll,
   startDonor,
   startJoiner,
   waitUntil,
   type Pair,
+  killLeftovers,
 } from './faults-kit.js';
 
 const JOINER = '127.0.0.52';
@@ -41,13 +39,7 @@ beforeAll(() => {
   writeFileSync(join(pair.donor.datadir, 'big', 'big.ibd'), Buffer.alloc(192 << 20, 7));
 });
 
-afterEach(async () => {
-  await killAll();
-  signalAll(
-    processesMentioning(pair.base).map((p) => p.pid),
-    'SIGKILL',
-  );
-});
+afterEach(() => killLeftovers(pair));
 
 afterAll(() => pair.cleanup());
 

@@ -9,8 +9,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { REPO, StandinMysqld } from '../helpers/mysqld-standin.js';
-import { killAll } from '../helpers/procs.js';
-import { processesMentioning, treeDigest } from '../helpers/sst-fixture.js';
+import { treeDigest } from '../helpers/sst-fixture.js';
 import {
   UUID,
   donorCmd,
@@ -19,7 +18,7 @@ import {
   joinerCmd,
   makePair,
   show,
-  signalAll,
+  killLeftovers,
 } from './faults-kit.js';
 
 const JOINER = '127.0.0.68';
@@ -39,13 +38,7 @@ beforeAll(() => {
   expect(readdirSync(home)).toEqual(['dist']);
   expect(readdirSync(join(home, 'dist'))).toEqual(['bundle']);
 }, 150_000);
-afterEach(async () => {
-  await killAll();
-  signalAll(
-    processesMentioning(pair.base).map((p) => p.pid),
-    'SIGKILL',
-  );
-});
+afterEach(() => killLeftovers(pair));
 afterAll(() => pair.cleanup());
 
 /** One SST from the bundle home; `env` adds to the environment of both scripts. */

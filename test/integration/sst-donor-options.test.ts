@@ -9,17 +9,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
-import { killAll } from '../helpers/procs.js';
-import { processesMentioning, treeDigest } from '../helpers/sst-fixture.js';
+import { treeDigest } from '../helpers/sst-fixture.js';
 import {
   UUID,
   expectNothingLeft,
   fillSmallDatadir,
   makePair,
   show,
-  signalAll,
   startDonor,
   startJoiner,
+  killLeftovers,
 } from './faults-kit.js';
 
 const JOINER = '127.0.0.64';
@@ -40,13 +39,7 @@ const zipped = makePair(
   { donor: { compress: 'zstd' } },
 );
 
-afterEach(async () => {
-  await killAll();
-  signalAll(
-    [...processesMentioning(pair.base), ...processesMentioning(zipped.base)].map((p) => p.pid),
-    'SIGKILL',
-  );
-});
+afterEach(() => killLeftovers(pair, zipped));
 afterAll(() => {
   pair.cleanup();
   zipped.cleanup();

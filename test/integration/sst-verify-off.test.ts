@@ -5,17 +5,16 @@
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
-import { killAll } from '../helpers/procs.js';
-import { processesMentioning, treeDigest } from '../helpers/sst-fixture.js';
+import { treeDigest } from '../helpers/sst-fixture.js';
 import {
   UUID,
   expectNothingLeft,
   fillSmallDatadir,
   makePair,
   show,
-  signalAll,
   startDonor,
   startJoiner,
+  killLeftovers,
 } from './faults-kit.js';
 
 const JOINER = '127.0.0.43';
@@ -25,13 +24,7 @@ const pair = makePair(
   { sockopt: ',verify=0', 'backup-threads': '2' },
 );
 
-afterEach(async () => {
-  await killAll();
-  signalAll(
-    processesMentioning(pair.base).map((p) => p.pid),
-    'SIGKILL',
-  );
-});
+afterEach(() => killLeftovers(pair));
 afterAll(() => pair.cleanup());
 
 it('runs an SST with verify=0 on both nodes: TLS still, no peer check, one warning per side', async () => {
