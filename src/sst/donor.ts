@@ -15,6 +15,7 @@ import { classFiles, databaseDirs } from './datadirScan.js';
 import {
   magicPass,
   parseModuleListing,
+  describePlan,
   planPasses,
   PROGRESS_MODULE_SUFFIX,
   RSH_HOST,
@@ -191,10 +192,7 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
       ...(settings.compress !== undefined && { compress: settings.compress }),
     });
     const total = [plan.root, ...plan.classes, ...plan.dirs].reduce((sum, pass) => sum + pass.bytes, 0);
-    const files = dirs.reduce((sum, dir) => sum + dir.files, 0);
-    log.info(
-      `Sending ${formatBytes(total)}: ${dirs.length} database directories (${files} files), ${plan.classes.length} InnoDB/Aria file groups`,
-    );
+    log.info(`Sending ${formatBytes(total)}: ${describePlan(plan)}`);
     let sendTotal: Promise<unknown> = Promise.resolve();
     if (offered.has(`${module}${PROGRESS_MODULE_SUFFIX}`)) {
       // Our joiner takes the total into a private directory, for mysqld's `total` line; nothing lands in its
@@ -247,6 +245,8 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
   // Every connection is closed here (each rsync waited for its connector): only now may mysqld hear `done`.
   await relay?.close();
   const summaryStages = stages.length > 0 ? `; stages: ${stages.join(', ')}` : '';
-  logger('donor').info(`${summaryLine('donor', sessions(), Date.now() - started, prepared.policy.verify)}${summaryStages}`);
+  logger('donor').info(
+    `${summaryLine('donor', sessions(), Date.now() - started, prepared.policy.verify)}${summaryStages}`,
+  );
   protocol.done(state);
 }

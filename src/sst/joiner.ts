@@ -118,6 +118,7 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
       figures.cipher = session.cipher;
       figures.peer = session.peer;
       if (session.match !== undefined) figures.match = session.match;
+      if (session.identity !== undefined) figures.subject = session.identity.subject;
       if (session.error !== undefined) figures.error = session.error;
       sessions.push(figures);
       const failure = writeFailure(session);

@@ -9,6 +9,7 @@
  */
 import { BINLOG_TAR } from './binlog.js';
 import { FILE_CLASSES, NEVER_SENT, type DataLayout } from './layout.js';
+import { formatBytes } from './roleContext.js';
 
 /** rsync's host part for daemon-over-remote-shell; the connector ignores it and dials its own target. */
 export const RSH_HOST = 'sst-joiner';
@@ -22,6 +23,8 @@ export interface Pass {
   first: boolean;
   /** Bytes this pass is expected to move (file sizes), for progress. */
   bytes: number;
+  /** Files it is expected to move, when known (the donor's "Sending" line). */
+  files?: number;
 }
 
 /** What the plan is built from: the donor's files as found on disk, and the joiner's modules. */
@@ -35,8 +38,8 @@ export interface PassInputs {
   offered: ReadonlyMap<string, string>;
   /** Files of each class found in that class's directory, with sizes. */
   classFiles: Record<string, { name: string; size: number }[]>;
-  /** Top-level database directories, with their total sizes. */
-  dirs: { name: string; size: number }[];
+  /** Top-level database directories, with their total sizes (and file counts, when scanned). */
+  dirs: { name: string; size: number; files?: number }[];
   /** Whether the binlog tarball was written (its size). */
   binlogTarBytes: number;
   /** false only for a `_wan` variant: let rsync send deltas. */
@@ -101,6 +104,7 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
       args: [...flags, ...files.map((f) => local(f.name)), `${RSH_HOST}::${target}/`],
       first: false,
       bytes: files.reduce((sum, f) => sum + f.size, 0),
+      files: files.length,
     });
   }
   const rootFilters = [
@@ -116,6 +120,7 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
     args: [...flags, '--dirs', '--delete', ...rootFilters, './', `${RSH_HOST}::${module}/`],
     first: true,
     bytes: inputs.binlogTarBytes + inRoot.reduce((sum, f) => sum + f.size, 0),
+    files: inRoot.length + (inputs.binlogTarBytes > 0 ? 1 : 0),
   };
   const dirs = inputs.dirs.map((dir): Pass => ({
     name: `directory ${dir.name}`,
@@ -131,8 +136,33 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
     ],
     first: false,
     bytes: dir.size,
+    ...(dir.files !== undefined && { files: dir.files }),
   }));
   return { root, classes, dirs };
+}
+
+/**
+ * What the donor is about to send, by pass kind, for its "Sending" line: the database directories, the files at
+ * the top of the datadir (InnoDB and Aria system files, the binlog tarball), and the groups of such files that
+ * live in a directory of their own (innodb_data_home_dir and friends), only when there are any.
+ */
+export function describePlan(plan: { root: Pass; classes: Pass[]; dirs: Pass[] }): string {
+  const group = (passes: Pass[]): string => {
+    const bytes = passes.reduce((sum, p) => sum + p.bytes, 0);
+    const known = passes.every((p) => p.files !== undefined);
+    const files = passes.reduce((sum, p) => sum + (p.files ?? 0), 0);
+    return known ? `${files} file${files === 1 ? '' : 's'}, ${formatBytes(bytes)}` : formatBytes(bytes);
+  };
+  const n = plan.dirs.length;
+  const parts = [
+    `${n} database director${n === 1 ? 'y' : 'ies'} (${group(plan.dirs)})`,
+    `the top of the datadir (${group([plan.root])})`,
+  ];
+  if (plan.classes.length > 0)
+    parts.push(
+      `${plan.classes.length} InnoDB/Aria file group(s) in their own directories (${group(plan.classes)})`,
+    );
+  return parts.join(', ');
 }
 
 /** Parses rsync's module listing (`name<TAB>comment` per line) into name -> comment. */

@@ -28,6 +28,8 @@ export interface SessionFigures {
   cipher?: string;
   peer?: string;
   match?: { field: string; value: string };
+  /** The peer certificate's subject, e.g. `CN=node1` (named in the summary when no name had to match). */
+  subject?: string;
   error?: string;
 }
 
@@ -54,6 +56,7 @@ export function summaryLine(
   const seconds = Math.max(durationMs, 1) / 1000;
   const tls = sessions.find((s) => s.protocol !== undefined);
   const matched = sessions.find((s) => s.match !== undefined);
+  const subject = sessions.find((s) => s.subject !== undefined)?.subject;
   const parts = [
     `SST ${role} finished: ${formatBytes(bytes)} in ${seconds.toFixed(1)} s (${formatBytes(bytes / seconds)}/s) over ${sessions.length} TLS connection(s)`,
   ];
@@ -61,6 +64,7 @@ export function summaryLine(
   if (!verified) parts.push('peer NOT verified (sockopt verify=0)');
   else if (matched?.match !== undefined)
     parts.push(`peer verified by ${matched.match.field} "${matched.match.value}"`);
+  else if (subject !== undefined) parts.push(`peer "${subject}" (chain verified)`);
   return parts.join(', ');
 }
 

@@ -82,6 +82,12 @@ it('runs a whole SST with binlogs from the bundle alone, through the donor relay
   expect(jr.exitCode, show(jr)).toBe(0);
   expect(jr.lines).toEqual([expect.stringMatching(/^ready /), `${UUID}:42 0`]);
   expect(dr.stderr).toContain('Relay listening on 127.0.0.1:');
+  // Both summaries name the peer: the donor by the name it checked, the joiner by the certificate it accepted.
+  expect(dr.stderr).toMatch(/SST donor finished: .*, peer verified by SAN IP "127\.0\.0\.68"/);
+  expect(jr.stderr).toMatch(/SST joiner finished: .*, peer "[^"]*CN=donor[^"]*" \(chain verified\)/);
+  expect(dr.stderr).toMatch(
+    /Sending [\d.]+ [KM]iB: 3 database directories \(9 files, [\d.]+ KiB\), the top of the datadir \(\d+ files, /,
+  );
   expectArrived();
   await expectNothingLeft(pair, [{ host: JOINER, port: 14668 }]);
 });

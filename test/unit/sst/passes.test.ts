@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  describePlan,
   magicPass,
   parseModuleListing,
   passExitCode,
@@ -119,6 +120,33 @@ describe('planPasses()', () => {
     });
     expect(classes).toHaveLength(0);
     expect(root.args.filter((a) => a.startsWith('--filter=+ /i'))).toEqual(['--filter=+ /ibdata1']);
+  });
+
+  it('describes the plan by kind for the donor\'s "Sending" line: files and bytes, groups only when there are any', () => {
+    const counted: PassInputs = {
+      ...baseline,
+      dirs: [
+        { name: 'mysql', size: 1000, files: 40 },
+        { name: 'db', size: 3 * 2 ** 20, files: 1 },
+      ],
+    };
+    // An original joiner offers a module of its own for the redo log (-log_dir): ib_logfile0 is a group; ibdata1,
+    // undo001, two Aria files and the binlog tarball ride with the root pass.
+    expect(describePlan(planPasses(counted))).toBe(
+      '2 database directories (41 files, 3.0 MiB), the top of the datadir (5 files, 120 B), 1 InnoDB/Aria file group(s) in their own directories (1 file, 50 B)',
+    );
+    // Our joiner says which classes live in its datadir: with all of them there, no group at all.
+    const ours = new Map([
+      ['rsync_tunnel_sst', 'datadir'],
+      ['rsync_tunnel_sst-log_dir', 'in-datadir'],
+    ]);
+    expect(describePlan(planPasses({ ...counted, offered: ours, binlogTarBytes: 0 }))).toBe(
+      '2 database directories (41 files, 3.0 MiB), the top of the datadir (5 files, 163 B)',
+    );
+    // Directories whose files were not counted: bytes alone.
+    expect(describePlan(planPasses({ ...baseline, dirs: [{ name: 'x', size: 5 }] }))).toMatch(
+      /^1 database directory \(5 B\), /,
+    );
   });
 
   it("reads rsync's module listing with comments", () => {

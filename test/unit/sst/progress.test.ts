@@ -69,6 +69,23 @@ describe('summaryLine()', () => {
     );
     expect(formatBytes(1536)).toBe('1.5 KiB');
   });
+  it('names the peer certificate when its chain was verified and no name had to match (any donor of the CA)', () => {
+    const line = summaryLine(
+      'joiner',
+      [
+        {
+          bytesIn: 10,
+          bytesOut: 0,
+          protocol: 'TLSv1.3',
+          cipher: 'TLS_AES_128_GCM_SHA256',
+          subject: 'CN=node1',
+        },
+        { bytesIn: 10, bytesOut: 0, subject: 'CN=node1' },
+      ],
+      1000,
+    );
+    expect(line).toMatch(/TLS_AES_128_GCM_SHA256, peer "CN=node1" \(chain verified\)$/);
+  });
   it('says the peer was not verified under sockopt verify=0', () => {
     const line = summaryLine(
       'joiner',
