@@ -13,6 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
+import { procNetAddress } from '../../src/tunnel/loopbackOwner.js';
 import { join, relative } from 'node:path';
 import { createCa, issueCert, type CertFiles } from './pki.js';
 
@@ -113,6 +114,22 @@ export function portIsFree(host: string, port: number): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen(port, host, () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * True when a TCP socket listens on `host:port` (IPv4, or the wildcard address), read from /proc/net/tcp. Unlike
+ * portIsFree this never binds the port itself, so polling it while a program starts cannot take the port from
+ * under that program (a bind probe made socat's listener fail with EADDRINUSE now and then).
+ */
+export function isListening(host: string, port: number): boolean {
+  const wanted = [procNetAddress(host, port), procNetAddress('0.0.0.0', port)];
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .some((line) => {
+      const cols = line.trim().split(/\s+/);
+      return cols[3] === '0A' && wanted.includes(cols[1]);
+    });
 }
 
 /**

@@ -13,7 +13,7 @@ import { tempDir } from '../helpers/pki.js';
 import {
   fillDonorDatadir,
   makeNodes,
-  portIsFree,
+  isListening,
   processesMentioning,
   treeDigest,
   type TestNode,
@@ -68,7 +68,7 @@ function start(cmd: string, args: string[]): ChildProcess {
 
 async function waitListening(host: string, port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    if (!(await portIsFree(host, port))) return;
+    if (isListening(host, port)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`Nothing listens on ${host}:${port}`);
