@@ -41,9 +41,14 @@ function ownStdio(): { stdin: Readable; stdout: Writable } {
   };
 }
 
+/** `host:port` of the joiner, an IPv6 host in brackets. */
+function joinerAddress(spec: ConnectorSpec): string {
+  return `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
+}
+
 function connectTls(spec: ConnectorSpec, options: ConnectionOptions): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const where = `"${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}"`;
+    const where = `"${joinerAddress(spec)}"`;
     // allowHalfOpen is honoured by tls.connect (lib/_tls_wrap.js passes it to the TLSSocket) but missing from its types.
     const full: ConnectionOptions & {
       allowHalfOpen: boolean;
@@ -146,7 +151,6 @@ function writeReport(path: string | undefined, info: SessionInfo): void {
   }
 }
 
-/** Runs one connection to the end; resolves with its figures, rejects (after writing the report) on any failure. */
 /** The TLS side of a connection to the joiner, made from the credential files: policy and connect options. */
 export interface ConnectorTls {
   policy: TlsPolicy;
@@ -164,13 +168,14 @@ export function prepareConnectorTls(spec: ConnectorSpec): ConnectorTls {
   const policy = { ...spec.policy, expectedName: spec.policy.expectedName ?? spec.host };
   if (!policy.verify)
     log.warn(
-      `Peer verification is off (sockopt verify=0): the joiner ${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port} is not authenticated`,
+      `Peer verification is off (sockopt verify=0): the joiner ${joinerAddress(spec)} is not authenticated`,
     );
   const options = clientOptions(creds, policy, spec.host, spec.port);
   // With secureContext set, tls.connect ignores the context fields (key, cert, ca, ciphers, versions).
   return { policy, options: { ...options, secureContext: createSecureContext(options) } };
 }
 
+/** Runs one connection to the end; resolves with its figures, rejects (after writing the report) on any failure. */
 export async function runConnector(
   spec: ConnectorSpec,
   io?: { stdin: NodeJS.ReadableStream; stdout: NodeJS.WritableStream },
@@ -182,7 +187,7 @@ export async function runConnector(
   tls: () => ConnectorTls = () => prepareConnectorTls(spec),
 ): Promise<SessionInfo> {
   const started = Date.now();
-  const peer = `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
+  const peer = joinerAddress(spec);
   const info: SessionInfo = {
     peer,
     protocol: 'none',
