@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RSYNC_INPUT_ENV } from '../tunnel/listener.js';
+import { RSYNC_INPUT_ENV } from '../tunnel/listenerTypes.js';
 import { CONNECTOR_SPEC_ENV, NODE_FLAGS, type ConnectorSpec } from '../tunnel/connectorRsh.js';
 import type { BenchPki } from './pki.js';
 import { childCpuSeconds, childPids, cmdlineOf, cpuSeconds, peakRss, resetPeakRss } from './procStat.js';

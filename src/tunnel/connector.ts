@@ -13,7 +13,7 @@ import { logger } from '../log.js';
 import { clientOptions, verifyPeer, type TlsPolicy } from '../tls/context.js';
 import { loadCredentials } from '../tls/credentials.js';
 import type { ConnectorSpec } from './connectorRsh.js';
-import type { SessionInfo } from './listener.js';
+import type { SessionInfo } from './listenerTypes.js';
 import { RateLimiter } from './rateLimit.js';
 import { pump } from './pump.js';
 

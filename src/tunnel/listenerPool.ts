@@ -11,8 +11,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { logger } from '../log.js';
 import { NODE_FLAGS } from './connectorRsh.js';
-import type { ListenerOptions, ListenerStats, SessionInfo } from './listener.js';
-import type { WorkerInit, WorkerMessage } from './listenerWorker.js';
+import type { ListenerOptions, ListenerStats, SessionInfo } from './listenerTypes.js';
+import type { WorkerInit, WorkerMessage, WorkerStats } from './workerProtocol.js';
 
 const log = logger('listener');
 
@@ -27,12 +27,12 @@ export interface WorkerPool {
 interface Worker {
   child: ChildProcess;
   dispatched: number;
-  snapshot: ListenerStats & { received: number };
+  snapshot: WorkerStats;
   exited: Promise<void>;
   gone: boolean;
 }
 
-const EMPTY: ListenerStats & { received: number } = {
+const EMPTY: WorkerStats = {
   sessions: 0,
   active: 0,
   open: 0,

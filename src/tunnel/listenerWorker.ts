@@ -6,30 +6,11 @@
  */
 import type { Socket } from 'node:net';
 import { logger } from '../log.js';
-import type { TlsPolicy } from '../tls/context.js';
-import { loadCredentials, type CredentialPaths } from '../tls/credentials.js';
-import { createTlsService, type ListenerStats, type SessionInfo } from './listener.js';
+import { loadCredentials } from '../tls/credentials.js';
+import { createTlsService } from './tlsService.js';
+import type { ParentMessage, WorkerInit, WorkerMessage, WorkerStats } from './workerProtocol.js';
 
 const log = logger('listener');
-
-/** What the parent sends first. */
-export interface WorkerInit {
-  paths: CredentialPaths;
-  policy: TlsPolicy;
-  rsync: { binary: string; configPath: string };
-  idleTimeoutMs: number;
-  killAfterMs?: number;
-  logDir: string;
-}
-
-/** Parent to worker. */
-export type ParentMessage = { t: 'init'; init: WorkerInit } | { t: 'conn' } | { t: 'close' };
-
-/** Worker to parent. */
-export type WorkerMessage =
-  | { t: 'ready' }
-  | { t: 'stats'; stats: ListenerStats & { received: number } }
-  | { t: 'session'; info: SessionInfo; stats: ListenerStats & { received: number } };
 
 /** Runs until closed; resolves when every connection of this worker has ended. */
 export async function runListenerWorker(): Promise<void> {
@@ -56,7 +37,7 @@ export async function runListenerWorker(): Promise<void> {
     onSession: (info) => queueMicrotask(() => send({ t: 'session', info, stats: snapshot() })),
   });
   // Only called once `service` exists (sessions end, ticks and connections all come later).
-  function snapshot(): ListenerStats & { received: number } {
+  function snapshot(): WorkerStats {
     const { lastSession: _omit, ...stats } = service.stats();
     return { ...stats, received };
   }

@@ -13,7 +13,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { logger } from '../log.js';
 import { prepareConnectorTls, runConnector, type ConnectorTls } from './connector.js';
 import type { ConnectorSpec } from './connectorRsh.js';
-import type { SessionInfo } from './listener.js';
+import type { SessionInfo } from './listenerTypes.js';
 import { loopbackClientUid } from './loopbackOwner.js';
 import { RateLimiter } from './rateLimit.js';
 import { adoptWithStaticBuffer } from './staticRead.js';

@@ -7,7 +7,8 @@ import { PortBusyError } from '../../src/errors.js';
 import { liveChildren } from '../../src/rsync/child.js';
 import { renderRsyncdConf } from '../../src/rsync/conf.js';
 import { loadCredentials, type Credentials } from '../../src/tls/credentials.js';
-import { startListener, type ListenerOptions } from '../../src/tunnel/listener.js';
+import { startListener } from '../../src/tunnel/listener.js';
+import type { ListenerOptions } from '../../src/tunnel/listenerTypes.js';
 import { createCa, issueCert, tempDir } from '../helpers/pki.js';
 import { freePort } from '../helpers/procs.js';
 

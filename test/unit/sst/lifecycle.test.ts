@@ -12,7 +12,7 @@ import {
   waitForSessionsToEnd,
   writeFailure,
 } from '../../../src/sst/waitMagic.js';
-import { rsyncCause } from '../../../src/tunnel/listener.js';
+import { rsyncCause } from '../../../src/tunnel/rsyncSession.js';
 import { chooseBindHost, isLocalAddress } from '../../../src/sst/bindHost.js';
 
 let dir: string;

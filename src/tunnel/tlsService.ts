@@ -1,0 +1,126 @@
+/**
+ * The TLS side of the joiner's listener, not bound to any port: a tls.Server whose 'connection' event takes
+ * accepted sockets (from its own listen(), or handed over by the listener process to a worker). It refuses what
+ * fails the handshake or the peer check (saying why), and gives every verified connection to serveSession.
+ */
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import { logger } from '../log.js';
+import { closedBeforeHandshake, describeHandshakeError, serverOptions, verifyPeer } from '../tls/context.js';
+import {
+  RSYNC_INPUT_ENV,
+  type ListenerStats,
+  type ServiceOptions,
+  type SessionInfo,
+} from './listenerTypes.js';
+import { serveSession } from './rsyncSession.js';
+import { sessionCounters } from './sessionCounters.js';
+
+const log = logger('listener');
+
+/** A TLS service: sockets go in through `server`'s 'connection' event (emitted, or by listening). */
+export interface TlsService {
+  server: Server;
+  stats(): ListenerStats;
+  /** Ends every connection (rsync children TERM, then KILL) and resolves when all are gone. */
+  close(): Promise<void>;
+}
+
+function peerOf(socket: Socket): string {
+  const host = socket.remoteAddress ?? 'unknown';
+  return `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? 0}`;
+}
+
+/** Builds the TLS service; sockets are fed to `service.server` by emitting 'connection' or by listening. */
+export function createTlsService(opts: ServiceOptions): TlsService {
+  const { policy, logDir } = opts;
+  const counters = sessionCounters();
+  const ctx = {
+    rsync: opts.rsync,
+    idleTimeoutMs: opts.idleTimeoutMs,
+    killAfterMs: opts.killAfterMs ?? 3000,
+    verify: policy.verify,
+    pipeInput: process.env[RSYNC_INPUT_ENV] === 'pipe',
+    counters,
+  };
+  let logFiles = 0;
+  const peers = new WeakMap<object, string>();
+
+  const report = (info: SessionInfo): void => {
+    counters.reported(info);
+    try {
+      opts.onSession?.(info);
+    } catch (error) {
+      log.error(`onSession callback failed: ${(error as Error).message}`);
+    }
+  };
+
+  const server = createServer({
+    ...serverOptions(opts.credentials, policy),
+    // Not half-open until the handshake is done: a half-open TLS socket ignores a FIN that comes before the
+    // handshake, so a port check or a donor that gave up held its connection until the handshake timeout and was
+    // then logged as a stalled handshake. Each session turns half-open in 'secureConnection' (the donor may end
+    // its direction while rsync's replies still flow). Handed-over sockets (workers) come closed-on-FIN anyway.
+    allowHalfOpen: false,
+    noDelay: true,
+    keepAlive: true,
+    keepAliveInitialDelay: 30_000,
+  });
+  server.on('connection', (socket: Socket) => {
+    // Handed-over sockets skip net.Server's own option handling: set what createServer would have.
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    counters.opened(socket);
+    peers.set(socket, peerOf(socket));
+  });
+  server.on('tlsClientError', (error: Error & { code?: string }, socket: TLSSocket) => {
+    // The TCP socket under the TLS one (node keeps it as _parent) knew its peer; by now both may be destroyed.
+    const under = (socket as unknown as { _parent?: object })._parent;
+    const peer =
+      (under !== undefined ? peers.get(under) : undefined) ??
+      (socket.remoteAddress === undefined ? 'unknown peer' : peerOf(socket));
+    // node:tls leaves the socket open after 'tlsClientError' (a handshake timeout among others): drop it, or a
+    // client that stalls its handshake holds a connection and a file descriptor until the listener closes.
+    socket.destroy();
+    if (closedBeforeHandshake(error)) {
+      log.info(
+        `Connection from ${peer} closed before the TLS handshake: a port check, or a client that gave up`,
+      );
+      return;
+    }
+    counters.refused();
+    log.warn(`Refused connection from ${peer}: ${describeHandshakeError(error)}`);
+  });
+  server.on('secureConnection', (socket: TLSSocket) => {
+    // Read by net and stream code when the end comes, so it holds from here (see allowHalfOpen above).
+    socket.allowHalfOpen = true;
+    const peer = peers.get(socket) ?? peerOf(socket);
+    const started = Date.now();
+    let check: ReturnType<typeof verifyPeer>;
+    try {
+      check = verifyPeer(socket, policy, 'joiner');
+    } catch (error) {
+      counters.refused();
+      log.warn(`Refused connection from ${peer}: ${(error as Error).message}`);
+      report({
+        peer,
+        protocol: socket.getProtocol() ?? 'unknown',
+        cipher: socket.getCipher().standardName,
+        bytesIn: 0,
+        bytesOut: 0,
+        durationMs: Date.now() - started,
+        rsyncExit: null,
+        error: (error as Error).message,
+      });
+      socket.destroy();
+      return;
+    }
+    counters.begin(socket, async (session) => {
+      const logFile = join(logDir, `${++logFiles}.log`);
+      report(await serveSession({ socket, peer, check, started, logFile }, ctx, session));
+    });
+  });
+
+  return { server, stats: () => counters.stats(), close: () => counters.endAll() };
+}
