@@ -4,19 +4,7 @@
  * lazily, as every command's is (cli.ts).
  */
 import type { Command } from 'commander';
-
-/** Options of `bench`, as commander parses them. */
-export interface BenchCliOptions {
-  size?: string;
-  rounds?: string;
-  only?: string;
-  json?: string;
-  quick?: boolean;
-  profile?: boolean;
-  sstMib?: string;
-  variants?: string;
-  datasets?: string;
-}
+import type { BenchCliOptions } from './run.js';
 
 /** Adds the `bench` command to the program. */
 export function registerBenchCommand(program: Command): void {

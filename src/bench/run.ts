@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
-import type { BenchCliOptions } from './command.js';
 import { makePki } from './pki.js';
 import { stopAllProcesses } from './procs.js';
 import { GiB, type RunRecord, type Suite } from './record.js';
@@ -16,6 +15,19 @@ import { RELAY_IDS, type RelayContext, type RelayId } from './relays.js';
 import { renderSummary, summarize } from './summary.js';
 import { fmt } from './table.js';
 import { runTunnelSuite, STREAM_VARIANTS } from './tunnelBench.js';
+
+/** Options of `bench`, as commander parses them. */
+export interface BenchCliOptions {
+  size?: string;
+  rounds?: string;
+  only?: string;
+  json?: string;
+  quick?: boolean;
+  profile?: boolean;
+  sstMib?: string;
+  variants?: string;
+  datasets?: string;
+}
 
 /** The rsync suite's datasets (rsyncBench.ts), for --datasets without loading that module. */
 const DATASET_IDS = ['large', 'small', 'smallpar'] as const;

@@ -3,28 +3,10 @@
  * and doctor). Work is imported lazily: rsync starts `connect` once per connection, so it must start fast.
  */
 import type { Command } from 'commander';
+import type { ListenCliOptions } from './listenCommand.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-/** Options of `listen`, as commander parses them. */
-export interface ListenCliOptions {
-  bind: string;
-  port: string;
-  ca?: string;
-  cert: string;
-  key?: string;
-  module: string[];
-  allow: string[];
-  verify: boolean;
-  strictIdentity?: boolean;
-  cipher?: string;
-  minVersion?: string;
-  idleTimeout: string;
-  handshakeTimeout: string;
-  rsync: string;
-  workers: string;
 }
 
 /** Adds the tunnel commands to the program. */

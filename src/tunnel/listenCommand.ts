@@ -7,11 +7,29 @@ import { logger } from '../log.js';
 import { renderRsyncdConf, type RsyncModule } from '../rsync/conf.js';
 import { loadCredentials } from '../tls/credentials.js';
 import type { TlsPolicy } from '../tls/context.js';
-import type { ListenCliOptions } from './command.js';
 import { startListener } from './listener.js';
 import { untilTerminated } from './untilSignal.js';
 
 const log = logger('listen');
+
+/** Options of `listen`, as commander parses them. */
+export interface ListenCliOptions {
+  bind: string;
+  port: string;
+  ca?: string;
+  cert: string;
+  key?: string;
+  module: string[];
+  allow: string[];
+  verify: boolean;
+  strictIdentity?: boolean;
+  cipher?: string;
+  minVersion?: string;
+  idleTimeout: string;
+  handshakeTimeout: string;
+  rsync: string;
+  workers: string;
+}
 
 function integer(value: string, option: string): number {
   const n = Number(value);
