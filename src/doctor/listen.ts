@@ -10,7 +10,7 @@ import { formatHostPort } from '../sst/address.js';
 import { describeHandshakeError, serverOptions, verifyPeer } from '../tls/context.js';
 import type { Credentials } from '../tls/credentials.js';
 import { ANSWER_ACCEPTED, ANSWER_REFUSED, doctorPolicy } from './policy.js';
-import { fail, ok, warn, type CheckResult } from './result.js';
+import { fail, ok, warn, type CheckResult } from '../preflight/result.js';
 
 /** Where to listen, for how long, and who to tell the real port (port 0 picks a free one). */
 export interface ListenOnce {

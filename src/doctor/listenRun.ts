@@ -3,7 +3,8 @@ import { chooseBindHost } from '../sst/bindHost.js';
 import { DEFAULT_SST_PORT } from '../sst/address.js';
 import { listenOnce } from './listen.js';
 import { readNode, type NodeSources } from './node.js';
-import { doctorExitCode, fail, worstStatus, type CheckResult, type CheckStatus } from './result.js';
+import { doctorExitCode } from './exitCode.js';
+import { fail, worstStatus, type CheckResult, type CheckStatus } from '../preflight/result.js';
 
 /** Options of `doctor --listen`. */
 export interface ListenOptions extends NodeSources {

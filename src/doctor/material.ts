@@ -9,7 +9,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CredentialPaths, Credentials } from '../tls/credentials.js';
 import { isCertificateLabel, isEncryptedKey, isKeyLabel, splitPem, type PemBlock } from '../tls/pem.js';
-import { fail, ok, type CheckResult } from './result.js';
+import { fail, ok, type CheckResult } from '../preflight/result.js';
 
 /** c_rehash names in a CA directory, as tls/credentials accepts them. */
 const HASHED_NAME = /^[0-9a-f]{8}\.\d+$/;

@@ -9,12 +9,12 @@ import { settingsFrom, type SstSettings } from '../config/settings.js';
 import { describeError } from '../errors.js';
 import type { Credentials } from '../tls/credentials.js';
 import { advertisedAddress, type AdvertisedAddress } from './advertised.js';
-import { credentialChecks, DEFAULT_EXPIRY_WARNING_DAYS } from './checks/credentials.js';
+import { credentialChecks, DEFAULT_EXPIRY_WARNING_DAYS } from '../preflight/credentials.js';
 import { fileChecks, type FileFacts } from './checks/files.js';
 import { advertisedCheck, optionFileChecks, settingsChecks } from './checks/settings.js';
 import { fileFacts, nameTables, type NameTables } from './fileFacts.js';
 import { loadMaterial } from './material.js';
-import { fail, warn, type CheckResult } from './result.js';
+import { fail, warn, type CheckResult } from '../preflight/result.js';
 import { userIdentity, type UserIdentity } from './userDb.js';
 
 /** What the doctor reads; the last group of fields is for tests. */

@@ -10,7 +10,7 @@ import { formatHostPort } from '../sst/address.js';
 import { clientOptions, describeHandshakeError, verifyPeer } from '../tls/context.js';
 import type { Credentials } from '../tls/credentials.js';
 import { ANSWER_ACCEPTED, ANSWER_REFUSED, doctorPolicy } from './policy.js';
-import { fail, ok, warn, type CheckResult } from './result.js';
+import { fail, ok, warn, type CheckResult } from '../preflight/result.js';
 
 /** Where to connect and how long to wait for each step. */
 export interface PeerProbe {

@@ -1,5 +1,5 @@
 /** The doctor's output: a readable checklist (✓ / ! / ✗, a fix line under each problem) or JSON. Pure text. */
-import type { CheckResult, CheckStatus } from './result.js';
+import type { CheckResult, CheckStatus } from '../preflight/result.js';
 
 const MARK: Record<CheckStatus, string> = { ok: '✓', warn: '!', fail: '✗' };
 

@@ -13,7 +13,8 @@ import { dirFacts } from './fileFacts.js';
 import { readNode, type NodeSources, type NodeState } from './node.js';
 import { probePeer } from './peer.js';
 import { probePort } from './portProbe.js';
-import { doctorExitCode, fail, warn, worstStatus, type CheckResult, type CheckStatus } from './result.js';
+import { doctorExitCode } from './exitCode.js';
+import { fail, warn, worstStatus, type CheckResult, type CheckStatus } from '../preflight/result.js';
 
 /** Options of `doctor` (the CLI's, plus NodeSources' test hooks). */
 export interface DoctorOptions extends NodeSources {

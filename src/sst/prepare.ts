@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { loadNodeOptions } from '../config/optionFiles.js';
 import { settingsFrom, type SstSettings } from '../config/settings.js';
-import { credentialChecks } from '../doctor/index.js';
+import { credentialChecks } from '../preflight/credentials.js';
 import { ConfigError, CredentialError, ExitCode, MissingProgramError } from '../errors.js';
 import { logger } from '../log.js';
 import { loadCredentials, type Credentials } from '../tls/credentials.js';

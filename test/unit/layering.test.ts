@@ -1,7 +1,8 @@
 /**
  * Keeps src/ free of import circles and its layers in order (issue #16): a module imports its own directory and
  * what lies below it, never beside or above. The command modules (`command.ts`, registered by cli.ts) and the
- * tools (doctor, bench, demo) sit on top, so the SST never loads them.
+ * tools (doctor, bench, demo) sit on top, so the SST never loads them; the checks both the SST and the doctor run
+ * live below both, in src/preflight.
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -20,7 +21,9 @@ const LAYERS: Layers = [
   ['src/errors.ts', 'src/log.ts', 'src/version.ts'],
   ['src/config', 'src/rsync', 'src/certs'],
   ['src/tls'],
-  ['src/tunnel'],
+  // The checks both the SST preflight and the doctor run (one rule, one place: issue #16).
+  ['src/tunnel', 'src/preflight'],
+  // The SST loads nothing of the tools above it (doctor, bench, demo) nor any command module.
   ['src/sst'],
   ['src/demo'],
   ['src/doctor', 'src/bench'],
@@ -39,6 +42,10 @@ describe('the import graph of src/', () => {
 
   it('has no import circle', () => {
     expect(importCircles(graph)).toEqual([]);
+  });
+
+  it('keeps its layers: nothing imports beside or above itself', () => {
+    expect(layerViolations(graph, LAYERS)).toEqual([]);
   });
 
   it('loads the command modules only from cli.ts', () => {

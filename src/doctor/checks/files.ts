@@ -2,8 +2,8 @@
  * File checks, pure: can the user mysqld runs as open tcert, tkey and tca (mode bits and ownership along the
  * whole path, as the kernel decides; ACLs are not read), and is the private key kept from other users.
  */
-import type { CheckResult } from '../result.js';
-import { fail, ok, warn } from '../result.js';
+import type { CheckResult } from '../../preflight/result.js';
+import { fail, ok, warn } from '../../preflight/result.js';
 import { groupName, type UserIdentity } from '../userDb.js';
 
 /** Ownership and mode of one path, as stat(2) reports it. */

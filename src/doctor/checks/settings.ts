@@ -5,7 +5,7 @@
 import type { SstSettings } from '../../config/settings.js';
 import { formatHostPort } from '../../sst/address.js';
 import { describeSource, type AdvertisedAddress } from '../advertised.js';
-import { fail, ok, warn, type CheckResult } from '../result.js';
+import { fail, ok, warn, type CheckResult } from '../../preflight/result.js';
 
 /** Option files read and what mysqld would have warned about while reading them. */
 export function optionFileChecks(files: readonly string[], warnings: readonly string[]): CheckResult[] {

@@ -1,7 +1,7 @@
 /** Checks of the host, from facts gathered at the edge: rsync, the SST port, the datadir. Pure. */
 import { formatHostPort } from '../../sst/address.js';
 import { checkCompression, type RsyncVersion } from '../../sst/prepare.js';
-import { fail, ok, warn, type CheckResult } from '../result.js';
+import { fail, ok, warn, type CheckResult } from '../../preflight/result.js';
 import { allows, type FileStat } from './files.js';
 import type { UserIdentity } from '../userDb.js';
 

@@ -9,7 +9,7 @@ import { settingsChecks } from '../../../src/doctor/checks/settings.js';
 import { compressCheck, portCheck } from '../../../src/doctor/checks/system.js';
 import { loadMaterial } from '../../../src/doctor/material.js';
 import { renderText } from '../../../src/doctor/render.js';
-import { doctorExitCode } from '../../../src/doctor/result.js';
+import { doctorExitCode } from '../../../src/doctor/exitCode.js';
 import { encryptKey } from '../../helpers/pki.js';
 import { goodNode, type GoodNode } from './setup.js';
 

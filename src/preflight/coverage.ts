@@ -4,10 +4,10 @@
  * `sst-tunnel certs node` command that would make a certificate that matches.
  */
 import { basename, dirname } from 'node:path';
-import type { Credentials } from '../../tls/credentials.js';
-import { matchIdentity, peerIdentity } from '../../tls/identity.js';
-import { canonicalIp } from '../../tls/ipAddress.js';
-import { fail, ok, type CheckResult } from '../result.js';
+import type { Credentials } from '../tls/credentials.js';
+import { matchIdentity, peerIdentity } from '../tls/identity.js';
+import { canonicalIp } from '../tls/ipAddress.js';
+import { fail, ok, type CheckResult } from './result.js';
 
 function quote(values: string[]): string {
   return values.length === 0 ? 'none' : values.map((v) => `"${v}"`).join(', ');

@@ -3,8 +3,8 @@
  * node's own chain must be valid (fail); an expired CA elsewhere in the bundle is a leftover of a rotation (warn).
  */
 import type { X509Certificate } from 'node:crypto';
-import type { Credentials } from '../../tls/credentials.js';
-import { fail, ok, warn, type CheckResult } from '../result.js';
+import type { Credentials } from '../tls/credentials.js';
+import { fail, ok, warn, type CheckResult } from './result.js';
 import { dayCount, issuerPath, missingUsages, oneLine, usageNames, validityOf } from './certFacts.js';
 
 function label(cert: X509Certificate, where: string, file: string): string {

@@ -1,6 +1,6 @@
 /** Small pure facts about node:crypto certificates shared by the certificate checks: dates, names, usages, path. */
 import type { X509Certificate } from 'node:crypto';
-import type { Credentials } from '../../tls/credentials.js';
+import type { Credentials } from '../tls/credentials.js';
 
 const DAY_MS = 86_400_000;
 /** id-kp-serverAuth, id-kp-clientAuth, anyExtendedKeyUsage (RFC 5280 4.2.1.12). */

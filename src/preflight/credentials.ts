@@ -1,12 +1,13 @@
 /**
- * The certificate checks the doctor prints and the SST preflight reuses (issue "Certificates without tears"):
- * key and certificate belong together, validity window and expiry warning, chain to tca, CA common name, EKU,
- * the advertised address covered, every CA of the bundle. Pure: no network, no file system beyond `creds`.
+ * The certificate checks the doctor prints and the SST preflight enforces (issue "Certificates without tears"),
+ * in one place below both: key and certificate belong together, validity window and expiry warning, chain to
+ * tca, CA common name, EKU, the advertised address covered, every CA of the bundle. Pure: no network, no file
+ * system beyond `creds`.
  */
 import { createPrivateKey } from 'node:crypto';
-import type { Credentials } from '../../tls/credentials.js';
-import { ownChainProblem } from '../../tls/credentials.js';
-import { fail, ok, warn, type CheckResult } from '../result.js';
+import type { Credentials } from '../tls/credentials.js';
+import { ownChainProblem } from '../tls/credentials.js';
+import { fail, ok, warn, type CheckResult } from './result.js';
 import { bundleChecks } from './bundle.js';
 import {
   commonNameOf,

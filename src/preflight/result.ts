@@ -1,6 +1,7 @@
 /**
- * The doctor's unit of output: one check, one line. Pure checks return lists of these; run.ts gathers them,
- * render.ts prints them. Ids are stable (they are the JSON API); several results may share an id, e.g. one
+ * A check's unit of output: one check, one line. Pure checks return lists of these; the doctor gathers and
+ * prints them (src/doctor/run.ts, render.ts), the SST preflight turns a failure into an error
+ * (src/sst/prepare.ts). Ids are stable (they are the JSON API); several results may share an id, e.g. one
  * `ca.validity` per certificate of a bundle.
  */
 
@@ -34,13 +35,4 @@ export function fail(id: string, message: string, hint?: string): CheckResult {
 export function worstStatus(results: readonly CheckResult[]): CheckStatus {
   if (results.some((r) => r.status === 'fail')) return 'fail';
   return results.some((r) => r.status === 'warn') ? 'warn' : 'ok';
-}
-
-/**
- * The doctor's exit code, Nagios-style so monitoring can alert on it: 0 all ok, 1 warnings only (e.g. a
- * certificate expiring within the warning window), 2 at least one failure.
- */
-export function doctorExitCode(results: readonly CheckResult[]): 0 | 1 | 2 {
-  const worst = worstStatus(results);
-  return worst === 'fail' ? 2 : worst === 'warn' ? 1 : 0;
 }
