@@ -21,7 +21,8 @@ if (!input || !output) {
 const data = JSON.parse(readFileSync(input, 'utf8'));
 
 const isOurs = (r) => r.variant.startsWith('ours') || r.variant === 'rsync_tunnel';
-const who = (r) => (isOurs(r) ? 'sst-tunnel' : 'other tunnels');
+const NO_TLS = new Set(['none', 'plain']);
+const who = (r) => (isOurs(r) ? 'sst-tunnel' : NO_TLS.has(r.variant) ? 'no TLS' : 'other TLS tunnels');
 const finite = (v) => typeof v === 'number' && Number.isFinite(v);
 const summary = data.summary.filter((r) => finite(r.mbPerS?.median) || r.failures < r.runs);
 
@@ -66,13 +67,17 @@ const ratios = summary
 
 const COLORS = {
   'sst-tunnel': '#d66014',
-  'other tunnels': '#466eaa',
+  'other TLS tunnels': '#466eaa',
+  'no TLS': '#8c8c8c',
   'sst-tunnel, donor': '#d66014',
   'sst-tunnel, joiner': '#f0aa78',
   'sst-tunnel, donor + joiner': '#e07e3c',
-  'other tunnels, donor': '#466eaa',
-  'other tunnels, joiner': '#96b4dc',
-  'other tunnels, donor + joiner': '#6e8fc4',
+  'other TLS tunnels, donor': '#466eaa',
+  'other TLS tunnels, joiner': '#96b4dc',
+  'other TLS tunnels, donor + joiner': '#6e8fc4',
+  'no TLS, donor': '#8c8c8c',
+  'no TLS, joiner': '#c8c8c8',
+  'no TLS, donor + joiner': '#a5a5a5',
 };
 const used = new Set([...throughput, ...cpu, ...ratios].map((d) => d.series));
 const domain = Object.keys(COLORS).filter((k) => used.has(k));
