@@ -3,7 +3,14 @@ import { renderSstSides, sstScriptOutput } from './sstOutput.js';
 
 // A joiner's error log as mariadbd 10.11 writes it when the SST script dies before `ready`: mariadbd's own
 // lines, the script's WSREP_SST line and a Node crash trace, then mariadbd's abort with its crash report.
-const JOINER_LOG = `2026-12-05 15:09:01 0 [Note] WSREP: Running: 'wsrep_sst_rsync_tunnel --role 'joiner' --address '127.0.0.3''
+const JOINER_LOG = `2026-12-05 15:09:00 0 [Note] WSREP: Quorum results:
+	version    = 6,
+	component  = PRIMARY,
+View:
+  id: fe089b5b-f0be-11f1-a6f4-86a8195e5698:17
+  members(2):
+=================================================
+2026-12-05 15:09:01 0 [Note] WSREP: Running: 'wsrep_sst_rsync_tunnel --role 'joiner' --address '127.0.0.3''
 WSREP_SST: [INFO] rsync_tunnel SST started on joiner (sst-tunnel, pid 4242) (20261205 15:09:01.120)
 node:fs:1521
 Error: EACCES: permission denied, scandir '/tmp/sst-tunnel-77-abcdef'

@@ -17,22 +17,27 @@ export interface SstScriptOutput {
 const MARIADBD_LINE = /^\d{4}-\d{2}-\d{2}\s+\d{1,2}:\d{2}:\d{2}\s|^Version: '/;
 // mariadbd's crash report ("[ERROR] mysqld got signal 6 ;" then a dozen untimestamped lines) is not the script's.
 const CRASH_START = /got signal \d+ ;/;
+// A continuation of the line before: Galera's multi-line notes (views, grastate), a Node stack frame.
+const CONTINUATION = /^(\s|[{}()]|View:|members|={5,}|Version: \d|UUID: |Seqno: |Offset: |Synced: )/;
 
 /** Splits a mariadbd error log (or a script's bare stderr) into the SST script's WSREP_SST lines and its other output. */
 export function sstScriptOutput(text: string): SstScriptOutput {
   const out: SstScriptOutput = { wsrep: [], other: [] };
-  let inCrashReport = false;
+  // Whose lines an untimestamped continuation belongs to: mariadbd's (dropped) or the script's (kept).
+  let owner: 'mariadbd' | 'crash' | 'script' = 'script';
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     if (line.startsWith('WSREP_SST:')) {
       out.wsrep.push(line);
+      owner = 'script';
+    } else if (MARIADBD_LINE.test(line)) {
+      owner = CRASH_START.test(line) ? 'crash' : 'mariadbd';
+    } else if (owner === 'crash' || (owner === 'mariadbd' && CONTINUATION.test(line))) {
       continue;
+    } else {
+      out.other.push(line);
+      owner = 'script';
     }
-    if (MARIADBD_LINE.test(line)) {
-      inCrashReport = CRASH_START.test(line);
-      continue;
-    }
-    if (!inCrashReport) out.other.push(line);
   }
   return out;
 }
