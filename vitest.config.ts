@@ -10,6 +10,6 @@ export default defineConfig({
     restoreMocks: true,
     unstubEnvs: true,
     reporters: ['default'],
-    setupFiles: ['test/helpers/fail-on-warning.ts'],
+    setupFiles: ['test/helpers/fail-on-warning.ts', 'test/helpers/sst-failure-report.ts'],
   },
 });

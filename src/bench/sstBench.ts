@@ -17,6 +17,7 @@ import {
   mariadbAvailable,
   renderNodeConfig,
   sstTimingFromLog,
+  renderSstSides,
   type GaleraNode,
 } from '../demo/galera.js';
 import { flushDirtyPages, rotate, warmTree } from './pageCache.js';
@@ -126,14 +127,12 @@ export async function runSstSuite(opts: {
           };
         } catch (error) {
           sampler.stop();
-          const sstLines = (node: GaleraNode): string =>
-            node
-              .errorLog()
-              .split('\n')
-              .filter((l) => /WSREP_SST|ERROR|rsync|SST/.test(l))
-              .slice(-12)
-              .join('\n');
-          opts.progress(`[sst] ${v.name} failed; joiner:\n${sstLines(joiner)}\ndonor:\n${sstLines(donor)}`);
+          opts.progress(
+            `[sst] ${v.name} failed:\n${renderSstSides([
+              { label: `joiner "${joiner.name}"`, where: joiner.paths.errorLog, text: joiner.errorLog() },
+              { label: `donor "${donor.name}"`, where: donor.paths.errorLog, text: donor.errorLog() },
+            ])}`,
+          );
           record = {
             ...base,
             bytes: 0,

@@ -98,8 +98,15 @@ export interface StandinResult {
 
 /** One SST script run driven like mysqld drives it. */
 export class StandinMysqld {
+  /**
+   * Every stand-in started since the last clear: the test setup (test/helpers/sst-failure-report.ts) prints
+   * each one's SST lines when a test fails, so no suite has to remember to.
+   */
+  static readonly started = new Set<StandinMysqld>();
   readonly lines: string[] = [];
   stderr = '';
+  /** The command line, for failure reports. */
+  readonly command: string;
   private readonly child: ChildProcess;
   private readonly done: Promise<StandinResult>;
   private lineWaiters: (() => void)[] = [];
@@ -118,6 +125,8 @@ export class StandinMysqld {
       echoStderr?: boolean;
     },
   ) {
+    this.command = command;
+    StandinMysqld.started.add(this);
     this.child = spawn('sh', ['-c', command], {
       cwd: options.datadir,
       env: { ...process.env, PATH: `${SCRIPTS}:${process.env.PATH ?? ''}`, ...options.env },

@@ -14,6 +14,7 @@ import {
 } from './galeraData.js';
 import { GALERA_PROVIDER, type GaleraNodeSpec } from './galeraConfig.js';
 import { GaleraHarnessError, GaleraNode, type GaleraNodeTimeouts } from './galeraNode.js';
+import { renderSstSides } from './sstOutput.js';
 
 export {
   renderNodeConfig,
@@ -25,6 +26,7 @@ export {
 export { GaleraNode, GaleraHarnessError, type GaleraNodeTimeouts } from './galeraNode.js';
 export { type DataShape, databaseName } from './galeraData.js';
 export { sstDurationFromLog, sstTimingFromLog, type SstTiming } from './sstDuration.js';
+export { renderSstSides, sstScriptOutput, type SstScriptOutput, type SstSide } from './sstOutput.js';
 
 /** Options of GaleraCluster.create. */
 export interface GaleraClusterOptions {
@@ -81,27 +83,31 @@ export class GaleraCluster {
 
   /**
    * Starts a node with an empty datadir and waits until its SST is over and it is Synced. A failed SST aborts
-   * the joiner, whose log rarely says why (rsync's own errors land in the donor's log), so the message also
-   * carries the donor's SST lines.
+   * the joiner, whose log tail is mostly mariadbd's abort (rsync's own errors land in the donor's log), so the
+   * message also carries both sides' SST lines and where each error log lies (sstReport).
    */
   async join(node: GaleraNode, timeoutMs = 300_000): Promise<void> {
     await node.start();
     try {
       await node.waitSynced(timeoutMs);
     } catch (error) {
-      const donorLines = this.first
-        .errorLog()
-        .split('\n')
-        .filter((line) => /WSREP_SST|rsync|SST|ERROR/.test(line))
-        .slice(-15);
       const message = error instanceof Error ? error.message : String(error);
-      throw new GaleraHarnessError(
-        `${message}\ndonor "${this.first.name}" SST lines:\n${donorLines.join('\n')}`,
-        {
-          cause: error,
-        },
-      );
+      throw new GaleraHarnessError(`${message}\n${this.sstReport()}`, { cause: error });
     }
+  }
+
+  /**
+   * What the SST scripts of every node said: the donor's (node 0) and each joiner's WSREP_SST lines, any other
+   * output of theirs (a crash trace, a shim error, rsync's lines), and the path of each error log.
+   */
+  sstReport(): string {
+    return renderSstSides(
+      this.nodes.map((node, i) => ({
+        label: `${i === 0 ? 'donor' : 'joiner'} "${node.name}"`,
+        where: node.paths.errorLog,
+        text: node.errorLog(),
+      })),
+    );
   }
 
   /** Loads incompressible data into several databases on node 0 (see galeraData.ts loadStatements). */

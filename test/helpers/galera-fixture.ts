@@ -1,7 +1,8 @@
 /**
  * withCluster: a throwaway real Galera cluster for one end-to-end test. It creates a temp dir, runs the test body,
  * and always stops every node (and SST leftovers) and removes the dir; with KEEP_E2E=1 a failed run keeps the dir
- * and prints where, so its error logs and datadirs can be read.
+ * and prints where, so its error logs and datadirs can be read. Whatever fails in the body, the error message
+ * ends with every node's SST lines (GaleraCluster.sstReport), read before the logs are removed.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,11 @@ export async function withCluster<T>(
     const result = await fn(cluster, dir);
     failed = false;
     return result;
+  } catch (error) {
+    // join() already carries the report; an assertion after it (or a bootstrap failure) does not.
+    if (cluster !== undefined && error instanceof Error && !error.message.includes(' SST lines: (full log: '))
+      error.message += `\n${cluster.sstReport()}`;
+    throw error;
   } finally {
     try {
       await cluster?.stopAll();
