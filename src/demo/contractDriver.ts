@@ -96,6 +96,19 @@ export interface StandinResult {
   stderr: string;
 }
 
+/** How a stand-in drives its script, beyond the command line. */
+export interface StandinOptions {
+  datadir: string;
+  env?: NodeJS.ProcessEnv;
+  /** Donor: the state to write into tables_flushed on `flush tables`; 'error' writes sst_error. */
+  flushAnswer?: string | 'error';
+  /** Joiner: called with the ready payload (the donor's --address). */
+  onReady?: (payload: string) => void;
+  stdin?: 'ignore' | 'pipe';
+  /** Copy the script's stderr to ours as it arrives. */
+  echoStderr?: boolean;
+}
+
 /** One SST script run driven like mysqld drives it. */
 export class StandinMysqld {
   /**
@@ -111,20 +124,7 @@ export class StandinMysqld {
   private readonly done: Promise<StandinResult>;
   private lineWaiters: (() => void)[] = [];
 
-  constructor(
-    command: string,
-    options: {
-      datadir: string;
-      env?: NodeJS.ProcessEnv;
-      /** Donor: the state to write into tables_flushed on `flush tables`; 'error' writes sst_error. */
-      flushAnswer?: string | 'error';
-      /** Joiner: called with the ready payload (the donor's --address). */
-      onReady?: (payload: string) => void;
-      stdin?: 'ignore' | 'pipe';
-      /** Copy the script's stderr to ours as it arrives. */
-      echoStderr?: boolean;
-    },
-  ) {
+  constructor(command: string, options: StandinOptions) {
     this.command = command;
     StandinMysqld.started.add(this);
     this.child = spawn('sh', ['-c', command], {
@@ -218,4 +218,38 @@ export class StandinMysqld {
       ),
     ]);
   }
+}
+
+/** Both sides of one SST through stand-ins, as runStandinPair takes them. */
+export interface StandinPair {
+  joiner: { command: string; options: StandinOptions };
+  /** The donor's command for the address the joiner's `ready` line gave. */
+  donor: { command: (address: string) => string; options: StandinOptions };
+  /** Looks at the joiner's first line before the donor starts (a test asserts it here). */
+  onJoinerFirstLine?: (first: string | undefined, joiner: StandinMysqld) => void;
+  /** How long each side may run; StandinMysqld.wait's default when omitted. */
+  timeoutMs?: number;
+}
+
+/**
+ * One SST the way two mysqld run it: the joiner starts and says `ready <address>`, then the donor is started with
+ * that address; resolves when both scripts have exited.
+ */
+export async function runStandinPair(
+  pair: StandinPair,
+): Promise<{ joiner: StandinResult; donor: StandinResult; payload: string }> {
+  let payload = '';
+  const joiner = new StandinMysqld(pair.joiner.command, {
+    ...pair.joiner.options,
+    onReady: (p) => {
+      payload = p;
+      pair.joiner.options.onReady?.(p);
+    },
+  });
+  // Awaited on its own: inside `onJoinerFirstLine?.(...)` the wait would be skipped when there is no callback.
+  const first = await joiner.firstLine();
+  pair.onJoinerFirstLine?.(first, joiner);
+  const donor = new StandinMysqld(pair.donor.command(payload), pair.donor.options);
+  const [jr, dr] = await Promise.all([joiner.wait(pair.timeoutMs), donor.wait(pair.timeoutMs)]);
+  return { joiner: jr, donor: dr, payload };
 }

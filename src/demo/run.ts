@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa, createNodeCert } from '../certs/index.js';
 import { TransferError } from '../errors.js';
-import { StandinMysqld, SCRIPTS, donorCommand, joinerCommand } from './contractDriver.js';
+import { SCRIPTS, donorCommand, joinerCommand, runStandinPair } from './contractDriver.js';
 import { GaleraCluster, mariadbAvailable } from './galera.js';
 import { findSummary, renderReport, type SstSummary } from './report.js';
 
@@ -138,29 +138,29 @@ async function contractDemo(base: string, opts: DemoOptions, reason: string): Pr
     `MariaDB is not available (${reason}): driving the wrapper exactly as mysqld would, between two datadirs.\n`,
   );
   const state = '6a1c7e2e-9b1f-11ef-8a11-0242ac120002:1 0';
-  let payload = '';
-  const j = new StandinMysqld(
-    joinerCommand({
-      address: joiner.address,
-      datadir: joiner.datadir,
-      defaultsFile: joiner.cnf,
-      parent: process.pid,
-      binlog: 'mysql-bin',
-    }),
-    { datadir: joiner.datadir, onReady: (p) => (payload = p) },
-  );
-  await j.firstLine();
-  const d = new StandinMysqld(
-    donorCommand({
-      address: payload,
-      datadir: donor.datadir,
-      defaultsFile: donor.cnf,
-      gtid: '6a1c7e2e-9b1f-11ef-8a11-0242ac120002:1',
-      binlog: 'mysql-bin',
-    }),
-    { datadir: donor.datadir, flushAnswer: state },
-  );
-  const [jr, dr] = await Promise.all([j.wait(), d.wait()]);
+  const { joiner: jr, donor: dr } = await runStandinPair({
+    joiner: {
+      command: joinerCommand({
+        address: joiner.address,
+        datadir: joiner.datadir,
+        defaultsFile: joiner.cnf,
+        parent: process.pid,
+        binlog: 'mysql-bin',
+      }),
+      options: { datadir: joiner.datadir },
+    },
+    donor: {
+      command: (address) =>
+        donorCommand({
+          address,
+          datadir: donor.datadir,
+          defaultsFile: donor.cnf,
+          gtid: '6a1c7e2e-9b1f-11ef-8a11-0242ac120002:1',
+          binlog: 'mysql-bin',
+        }),
+      options: { datadir: donor.datadir, flushAnswer: state },
+    },
+  });
   if (jr.exitCode !== 0 || dr.exitCode !== 0 || jr.lines.at(-1) !== state) {
     throw new TransferError(
       `The demo SST failed (joiner exit ${jr.exitCode}, donor exit ${dr.exitCode}):\n${dr.stderr}\n${jr.stderr}`,

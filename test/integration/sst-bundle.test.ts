@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { REPO, StandinMysqld } from '../helpers/mysqld-standin.js';
+import { REPO, runStandinPair } from '../helpers/mysqld-standin.js';
 import { treeDigest } from '../helpers/sst-fixture.js';
 import {
   UUID,
@@ -47,20 +47,19 @@ async function sst(port: number, env: NodeJS.ProcessEnv = {}) {
   // An empty joiner each time: what an earlier SST left must not pass for this one's result.
   rmSync(pair.joiner.datadir, { recursive: true, force: true });
   mkdirSync(pair.joiner.datadir);
-  let payload = '';
-  const joiner = new StandinMysqld(joinerCmd(pair, port, { binlog: 'mysql-bin' }), {
-    datadir: pair.joiner.datadir,
-    env: scriptEnv,
-    onReady: (p) => (payload = p),
+  const { joiner: jr, donor: dr } = await runStandinPair({
+    joiner: {
+      command: joinerCmd(pair, port, { binlog: 'mysql-bin' }),
+      options: { datadir: pair.joiner.datadir, env: scriptEnv },
+    },
+    onJoinerFirstLine: (first, joiner) =>
+      expect(first, `joiner stderr:\n${joiner.stderr}`).toMatch(/^ready /),
+    donor: {
+      command: (address) => donorCmd(pair, address, { binlog: 'mysql-bin' }),
+      options: { datadir: pair.donor.datadir, env: scriptEnv, flushAnswer: `${UUID}:42 0` },
+    },
+    timeoutMs: 60_000,
   });
-  const first = await joiner.firstLine();
-  expect(first, `joiner stderr:\n${joiner.stderr}`).toMatch(/^ready /);
-  const donor = new StandinMysqld(donorCmd(pair, payload, { binlog: 'mysql-bin' }), {
-    datadir: pair.donor.datadir,
-    env: scriptEnv,
-    flushAnswer: `${UUID}:42 0`,
-  });
-  const [jr, dr] = await Promise.all([joiner.wait(60_000), donor.wait(60_000)]);
   return { jr, dr };
 }
 

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StandinMysqld, donorCommand, joinerCommand } from '../helpers/mysqld-standin.js';
+import { StandinMysqld, donorCommand, joinerCommand, runStandinPair } from '../helpers/mysqld-standin.js';
 import { tempDir } from '../helpers/pki.js';
 import {
   fillDonorDatadir,
@@ -62,37 +62,36 @@ async function runSst(
     donorEnv?: NodeJS.ProcessEnv;
   } = {},
 ) {
-  let payload = '';
-  const j = new StandinMysqld(
-    joinerCommand({
-      address: joiner.address,
-      datadir: joiner.datadir,
-      defaultsFile: joiner.cnf,
-      parent: process.pid,
-      binlog: 'mysql-bin',
-      ...opts.joinerExtra,
-    }),
-    { datadir: joiner.datadir, onReady: (p) => (payload = p) },
-  );
-  const first = await j.firstLine();
-  expect(first).toMatch(/^ready /);
-  const d = new StandinMysqld(
-    donorCommand({
-      address: payload,
-      datadir: donor.datadir,
-      defaultsFile: donor.cnf,
-      gtid: `${UUID}:42`,
-      binlog: 'mysql-bin',
-      ...opts.donorExtra,
-    }),
-    {
-      datadir: donor.datadir,
-      flushAnswer: opts.flushAnswer ?? `${UUID}:42 0`,
-      ...(opts.donorEnv && { env: opts.donorEnv }),
+  return runStandinPair({
+    joiner: {
+      command: joinerCommand({
+        address: joiner.address,
+        datadir: joiner.datadir,
+        defaultsFile: joiner.cnf,
+        parent: process.pid,
+        binlog: 'mysql-bin',
+        ...opts.joinerExtra,
+      }),
+      options: { datadir: joiner.datadir },
     },
-  );
-  const [jr, dr] = await Promise.all([j.wait(), d.wait()]);
-  return { joiner: jr, donor: dr, payload };
+    onJoinerFirstLine: (first) => expect(first).toMatch(/^ready /),
+    donor: {
+      command: (address) =>
+        donorCommand({
+          address,
+          datadir: donor.datadir,
+          defaultsFile: donor.cnf,
+          gtid: `${UUID}:42`,
+          binlog: 'mysql-bin',
+          ...opts.donorExtra,
+        }),
+      options: {
+        datadir: donor.datadir,
+        flushAnswer: opts.flushAnswer ?? `${UUID}:42 0`,
+        ...(opts.donorEnv && { env: opts.donorEnv }),
+      },
+    },
+  });
 }
 
 function expectClean(): void {
