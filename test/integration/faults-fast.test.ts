@@ -3,7 +3,7 @@
  * TLS, a fault injected mid-transfer, and each side's end timed. idle-timeout is set high (30 s) so that a side
  * that only notices by waiting it out fails the bound instead of passing slowly.
  */
-import { readdirSync, statSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -45,6 +45,26 @@ function bytesUnder(dir: string): number {
   return sum;
 }
 
+/** Every process `root` started while it ran (sampled every 20 ms); alive() lists those still running. */
+function trackTree(root: number): { alive(): number[] } {
+  const seen = new Set<number>();
+  const timer = setInterval(() => {
+    for (const pid of processTree(root)) if (pid !== root) seen.add(pid);
+  }, 20);
+  return {
+    alive: () => {
+      clearInterval(timer);
+      return [...seen].filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+        } catch {
+          return false;
+        }
+      });
+    },
+  };
+}
+
 beforeAll(() => {
   pair = makePair(
     'fast',
@@ -75,11 +95,14 @@ describe('a killed joiner, with [sst] rlimit on', () => {
       const { joiner, payload } = await startJoiner(pair, port);
       const donor = startDonor(pair, payload);
       await waitUntil(() => bytesUnder(pair.joiner.datadir) > 4 << 20, '4 MiB to arrive', 30_000);
+      const dt = trackTree(donor.scriptPid() as number);
+      await new Promise((r) => setTimeout(r, 100));
       const killedAt = Date.now();
       const pid = joiner.scriptPid();
       expect(pid).toBeDefined();
       signalAll(processTree(pid as number), 'SIGKILL');
       const dr = await donor.wait(60_000);
+      expect(dt.alive(), 'donor processes alive when it exited').toEqual([]);
       const took = Date.now() - killedAt;
       await joiner.wait(10_000).catch(() => undefined);
       expect(dr.exitCode, show(dr)).not.toBe(0);
@@ -110,8 +133,16 @@ describe('a disk that fills during the transfer', () => {
       // Another writer takes the rest of the file system (the check ahead saw 40 MiB free for 24 MiB).
       tryRun('dd', ['if=/dev/zero', `of=${join(mnt, 'other-writer')}`, 'bs=1M', 'count=64']);
       const filledAt = Date.now();
-      const [jr, dr] = await Promise.all([joiner.wait(60_000), donor.wait(60_000)]);
+      // Nothing outlives its wrapper: the moment each side exits, none of its processes is left.
+      const jt = trackTree(joiner.scriptPid() as number);
+      const dt = trackTree(donor.scriptPid() as number);
+      const [jr, dr] = await Promise.all([
+        joiner.wait(60_000).then((r) => ({ ...r, left: jt.alive() })),
+        donor.wait(60_000).then((r) => ({ ...r, left: dt.alive() })),
+      ]);
       const took = Date.now() - filledAt;
+      expect(jr.left, 'joiner processes alive when it exited').toEqual([]);
+      expect(dr.left, 'donor processes alive when it exited').toEqual([]);
       expect(jr.exitCode, show(jr)).toBe(28);
       expect(jr.lines).toEqual([`ready ${payload}`]);
       expect(jr.stderr).toMatch(/\[ERROR\] The file system of \S+fills is full/);
