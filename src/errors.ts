@@ -18,6 +18,8 @@ export const ExitCode = {
   EBUSY: 16,
   /** Bad argument, bad option value, bad certificate material. */
   EINVAL: 22,
+  /** The SST cannot fit on the joiner's file systems, or one filled up during the transfer. */
+  ENOSPC: 28,
   /** mysqld is gone (SIGHUP, SIGPIPE, EPIPE on stdout, parent dead), or the transfer ended without data. */
   EPIPE: 32,
   /** rsync exit 12: protocol incompatibility on the first transfer. */

@@ -9,6 +9,8 @@ export interface RsyncModule {
   name: string;
   path: string;
   comment?: string;
+  /** rsyncd.conf(5) `pre-xfer exec`: a command that may refuse a transfer, its stdout shown to the client. */
+  preXferExec?: string;
 }
 
 /** What the configuration needs: modules, the identity to run as, rsync's own I/O timeout, an optional log file. */
@@ -86,6 +88,8 @@ export function renderRsyncdConf(opts: RsyncdConfOptions): string {
     lines.push('', `[${name}]`, `    path = ${value(module.path, `path of module "${name}"`)}`);
     if (module.comment !== undefined)
       lines.push(`    comment = ${value(module.comment, `comment of module "${name}"`)}`);
+    if (module.preXferExec !== undefined)
+      lines.push(`    pre-xfer exec = ${value(module.preXferExec, `pre-xfer exec of module "${name}"`)}`);
   }
   return `${lines.join('\n')}\n`;
 }

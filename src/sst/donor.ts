@@ -26,6 +26,7 @@ import {
 import { ProgressTicker } from './progress.js';
 import { parseState, type SstState } from './protocol.js';
 import { runPass, runPool, type PassRunner } from './rsyncPass.js';
+import { announce, renderTotalFile } from './spaceCheck.js';
 import { wakeOnEntries, Wakeup } from './wakeup.js';
 import {
   formatBytes,
@@ -139,6 +140,7 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
         env: {},
         explain: relay.lastError,
         failures: relay.failures,
+        closed: relay.closed,
       };
     }
     const reportFile = join(reportDir, `${String(counter++).padStart(4, '0')}.json`);
@@ -181,24 +183,25 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
       );
     }
     const dirs = databaseDirs(args.datadir);
+    const binlogTarBytes = existsSync(tarPath) ? statSync(tarPath).size : 0;
     const plan = planPasses({
       layout,
       module,
       offered,
       classFiles: classFiles(layout),
       dirs,
-      binlogTarBytes: existsSync(tarPath) ? statSync(tarPath).size : 0,
+      binlogTarBytes,
       wholeFile: true,
       ...(settings.compress !== undefined && { compress: settings.compress }),
     });
     const total = [plan.root, ...plan.classes, ...plan.dirs].reduce((sum, pass) => sum + pass.bytes, 0);
     log.info(`Sending ${formatBytes(total)}: ${describePlan(plan)}`);
-    let sendTotal: Promise<unknown> = Promise.resolve();
     if (offered.has(`${module}${PROGRESS_MODULE_SUFFIX}`)) {
       // Our joiner takes the total into a private directory, for mysqld's `total` line; nothing lands in its
-      // datadir. Sent alongside the root pass rather than before it: one sequential connection fewer.
-      writeFileSync(join(tmpdir, TOTAL_FILE), `${total}\n`);
-      sendTotal = runPass(runnerFor(), totalPass(tmpdir, module), signal);
+      // datadir. Sent before the first data pass: the joiner checks each file system's share against its free
+      // space and refuses through its modules' gate before a data byte is written (spaceCheck.ts).
+      writeFileSync(join(tmpdir, TOTAL_FILE), renderTotalFile(total, announce(plan, binlogTarBytes)));
+      await runPass(runnerFor(), totalPass(tmpdir, module), signal);
     }
     let done = 0;
     const ticker = new ProgressTicker(
@@ -220,7 +223,7 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
       await work();
       stages.push(`${stage} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     };
-    await timed('root', () => Promise.all([counted(plan.root, signal), sendTotal]));
+    await timed('root', () => counted(plan.root, signal));
     if (plan.classes.length > 0)
       await timed('InnoDB/Aria', async () => {
         for (const pass of plan.classes) await counted(pass, signal);

@@ -15,6 +15,8 @@ import { chooseBindHost } from './bindHost.js';
 import { FILE_CLASSES, type DataLayout } from './layout.js';
 import { IN_DATADIR, PROGRESS_MODULE_SUFFIX, TOTAL_FILE } from './passes.js';
 import { ProgressTicker } from './progress.js';
+import { gateScript, NoSpaceError } from './spaceCheck.js';
+import { startSpaceGuard } from './spaceGuard.js';
 import { parseState, type SstState } from './protocol.js';
 import { waitForConnectionsToClose, waitForMagic, waitForSessionsToEnd, writeFailure } from './waitMagic.js';
 import { Wakeup } from './wakeup.js';
@@ -31,13 +33,21 @@ export const SST_IN_PROGRESS = 'sst_in_progress';
  * lives in the datadir (then it rides with the root pass); the original's donor ignores comments and sends
  * the redo log to `-log_dir`, which therefore always exists.
  */
-export function joinerModules(module: string, layout: DataLayout, progressDir: string): RsyncModule[] {
+export function joinerModules(
+  module: string,
+  layout: DataLayout,
+  progressDir: string,
+  gate?: string,
+): RsyncModule[] {
+  // The space gate (spaceCheck.ts) guards every module that receives data, never the progress module.
+  const guarded = gate === undefined ? {} : { preXferExec: gate };
   return [
-    { name: module, path: layout.datadir, comment: 'datadir' },
+    { name: module, path: layout.datadir, comment: 'datadir', ...guarded },
     ...FILE_CLASSES.map((fileClass) => ({
       name: `${module}${fileClass.moduleSuffix}`,
       path: fileClass.dirOf(layout),
       comment: fileClass.dirOf(layout) === layout.datadir ? IN_DATADIR : 'separate',
+      ...guarded,
     })),
     { name: `${module}${PROGRESS_MODULE_SUFFIX}`, path: progressDir, comment: 'progress' },
   ];
@@ -81,10 +91,14 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   const progressDir = join(tmpdir, 'progress');
   mkdirSync(progressDir, { mode: 0o700 });
   const configPath = join(tmpdir, 'rsyncd.conf');
+  const verdictPath = join(tmpdir, 'space-verdict');
+  const gatePath = join(tmpdir, 'space-gate.sh');
+  writeFileSync(gatePath, gateScript(join(progressDir, TOTAL_FILE), verdictPath), { mode: 0o700 });
+  const modules = joinerModules(module, layout, progressDir, `/bin/sh ${gatePath}`);
   writeFileSync(
     configPath,
     renderRsyncdConf({
-      modules: joinerModules(module, layout, progressDir),
+      modules,
       uid: process.getuid?.() ?? 0,
       gid: process.getgid?.() ?? 0,
       timeoutSeconds: Math.max(1, Math.ceil((settings.idleTimeoutMs || 300_000) / 1000)),
@@ -103,6 +117,16 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   if (signal.aborted) onOuterAbort();
   else signal.addEventListener('abort', onOuterAbort, { once: true });
   lifecycle.onCleanup('wait-signal', () => signal.removeEventListener('abort', onOuterAbort));
+  const space = startSpaceGuard({
+    modulePaths: new Map(modules.filter((m) => m.preXferExec !== undefined).map((m) => [m.name, m.path])),
+    binlogDir:
+      args.binlog === undefined ? undefined : binlogNames(args.datadir, args.binlog, args.binlogIndex).dir,
+    verdictPath,
+    fail: (error) => {
+      if (!failed.signal.aborted) failed.abort(error);
+    },
+  });
+  lifecycle.onCleanup('space', () => space.stop());
   const listener = await startListener({
     host: bind,
     port: args.address.port,
@@ -138,11 +162,16 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   ];
   log.info(`Listening for the donor on ${hostForUrl(bind)}:${listener.address.port} (${how.join('; ')})`);
 
+  let lastComplete: number | undefined;
   const ticker = new ProgressTicker(
     () => listener.stats().bytesIn,
     (line, sample) => {
       log.info(`Progress: ${line}`);
-      if (args.progress && sample.totalBytes !== undefined) protocol.complete(sample.doneBytes);
+      // Bytes on the wire include rsync's protocol: never more than the total (mysqld's bar would pass 100%).
+      if (args.progress && sample.totalBytes !== undefined) {
+        lastComplete = Math.min(sample.doneBytes, sample.totalBytes);
+        protocol.complete(lastComplete);
+      }
     },
     { intervalMs: settings.progressIntervalMs },
   );
@@ -150,10 +179,11 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
     const total = readTotal(join(progressDir, TOTAL_FILE));
     if (total === undefined) return;
     clearInterval(totalWatch);
+    space.judge(readFileSync(join(progressDir, TOTAL_FILE), 'utf8'));
     ticker.totalBytes = total;
     log.info(`The donor is sending ${formatBytes(total)}`);
     if (args.progress) protocol.total(total);
-  }, 200);
+  }, 50);
   lifecycle.onCleanup('progress', () => {
     clearInterval(totalWatch);
     ticker.stop();
@@ -168,12 +198,15 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   ).catch(async (error: unknown) => {
     if (error === failed.signal.reason && !signal.aborted) {
       // Before this node's sockets close, the donor gets a moment to read rsync's own message and close its side.
-      await waitForConnectionsToClose(listener, 3000, signal).catch(() => undefined);
+      // Out of space: every second counts (the disk is full, or nothing was written), 1 s is enough.
+      const grace = failed.signal.reason instanceof NoSpaceError ? 1000 : 3000;
+      await waitForConnectionsToClose(listener, grace, signal).catch(() => undefined);
     }
     throw error;
   });
   clearInterval(totalWatch);
   ticker.stop();
+  space.stop();
   if (!(await waitForSessionsToEnd(listener, 5000, failed.signal, 50, wakeup))) {
     log.warn('A connection was still open 5 s after the completion marker arrived: closing it');
   }
@@ -196,5 +229,8 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   const totals = sessions.reduce((sum, s) => sum + s.bytesIn + s.bytesOut, 0);
   log.info(summaryLine('joiner', sessions, Date.now() - started, prepared.policy.verify));
   log.debug(`Received ${formatBytes(totals)} in ${sessions.length} connection(s)`);
+  // Progress to the end: the last `complete` mysqld sees before the state line is the total (issue 21).
+  if (args.progress && ticker.totalBytes !== undefined && lastComplete !== ticker.totalBytes)
+    protocol.complete(ticker.totalBytes);
   protocol.state(magic.state);
 }

@@ -25,6 +25,8 @@ export interface Pass {
   bytes: number;
   /** Files it is expected to move, when known (the donor's "Sending" line). */
   files?: number;
+  /** The joiner module it writes into, and the top-level names it writes there (the joiner's space check). */
+  target?: { module: string; names: string[] };
 }
 
 /** What the plan is built from: the donor's files as found on disk, and the joiner's modules. */
@@ -105,6 +107,7 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
       first: false,
       bytes: files.reduce((sum, f) => sum + f.size, 0),
       files: files.length,
+      target: { module: target, names: files.map((f) => f.name) },
     });
   }
   const rootFilters = [
@@ -121,6 +124,10 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
     first: true,
     bytes: inputs.binlogTarBytes + inRoot.reduce((sum, f) => sum + f.size, 0),
     files: inRoot.length + (inputs.binlogTarBytes > 0 ? 1 : 0),
+    target: {
+      module,
+      names: [...inRoot.map((f) => f.name), ...(inputs.binlogTarBytes > 0 ? [BINLOG_TAR] : [])],
+    },
   };
   const dirs = inputs.dirs.map((dir): Pass => ({
     name: `directory ${dir.name}`,
@@ -137,6 +144,7 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
     first: false,
     bytes: dir.size,
     ...(dir.files !== undefined && { files: dir.files }),
+    target: { module, names: [dir.name] },
   }));
   return { root, classes, dirs };
 }

@@ -33,6 +33,8 @@ export interface PassRunner {
   explain?: () => string | undefined;
   /** How many relay connections have failed so far; a rise during a pass starts the orphan grace. */
   failures?: () => number;
+  /** How many relay connections have ended so far, cleanly or not. */
+  closed?: () => number;
 }
 
 /** The connector's own account of why its connection failed, if it wrote one. */
@@ -131,6 +133,7 @@ export async function spawnRsync(
   // The tunnel of this pass ended (the connector wrote its report, or a relay connection failed): rsync must
   // follow within the grace, or its group is ended.
   const failuresAtStart = runner.failures?.() ?? 0;
+  const closedAtStart = runner.closed?.() ?? 0;
   const tunnelEnded = (): boolean =>
     (runner.reportFile !== undefined && existsSync(runner.reportFile)) ||
     (runner.failures !== undefined && runner.failures() > failuresAtStart);
@@ -147,8 +150,13 @@ export async function spawnRsync(
     if (result.exitCode !== 0 && !signal.aborted && !RSYNC_EXPLAINS.has(result.exitCode ?? -1)) {
       // rsync's exit does not wait for its tunnel: give it a moment to record why it failed (a refused
       // certificate, a timeout), which rsync's own "did not see server greeting" does not say.
+      // A relay connection that has already ended (a peer's reset is a routine close, no failure recorded)
+      // has nothing more to say: waiting the full 2 s for it made every dead joiner cost the donor 2 s more
+      // (issue 21). Any connection's end counts: passes run in parallel, and this only shortens the wait.
+      const closedSince = (): boolean => runner.closed !== undefined && runner.closed() > closedAtStart;
       const until = Date.now() + 2000;
-      while (!tunnelEnded() && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+      while (!tunnelEnded() && !closedSince() && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 25));
     }
     // A connector still finishing in the group after rsync failed must not outlive the pass.
     if (result.exitCode !== 0) await child.terminate();

@@ -35,6 +35,8 @@ export interface DonorRelay {
   lastError(): string | undefined;
   /** How many connections have failed so far. */
   failures(): number;
+  /** How many connections have ended so far, finished or failed. */
+  closed(): number;
   /** Connections dropped because another user's process made them. */
   refused(): number;
   /** Stops accepting, lets open connections finish (a grace, then they are ended), frees the port. */
@@ -135,6 +137,7 @@ export async function startDonorRelay(
     bytes: () => closedBytes + [...open.keys()].reduce((sum, s) => sum + s.bytesRead + s.bytesWritten, 0),
     lastError: () => failure,
     failures: () => failures,
+    closed: () => finished.length + failures,
     refused: () => refused,
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -222,7 +222,7 @@ describe('one SST per datadir', () => {
 });
 
 describe('disk full on the joiner', () => {
-  it('fails the transfer, named, and never reports success', async (ctx) => {
+  it('is refused before any data is written, named, with exit 28; never reports success', async (ctx) => {
     const port = 14549;
     const mnt = join(pair.base, 'small-disk');
     mkdirSync(mnt);
@@ -239,19 +239,18 @@ describe('disk full on the joiner', () => {
       const { joiner, payload } = await startJoiner(pair, port, { datadir: mnt });
       const donor = startDonor(pair, payload);
       const [jr, dr] = await Promise.all([joiner.wait(60_000), donor.wait(60_000)]);
+      // Refused before a data byte is written: the joiner compares the donor's announced bytes with the free
+      // space (issue 21) and says so, with its own exit code; the donor's rsync prints the joiner's reason.
       expect(dr.exitCode, show(dr)).toBe(255);
       expect(dr.lines).toEqual(['flush tables']);
-      // The joiner names its own full disk at once, instead of waiting out connect-timeout to blame the donor.
-      expect(jr.exitCode, show(jr)).toBe(255);
+      expect(jr.exitCode, show(jr)).toBe(28);
       expect(jr.lines).toEqual([`ready ${payload}`]);
       expect(jr.stderr).toMatch(
-        /\[ERROR\] rsync on this node ended with exit 11 \(error in file I\/O\) on the connection from the donor 127\.0\.0\.1:\d+: rsync: \[receiver\] write failed on "\/bigdb\/big\.ibd" .*No space left on device \(28\)\. The donor's pass has failed with it/,
+        /\[ERROR\] Not enough space for the SST on the file system of \S+small-disk: 17\.\d MiB needed \(16\.\d MiB incoming, 0 B of files it replaces, 1\.0 MiB headroom\), [78]\.\d MiB free\. Free at least/,
       );
-      expect(jr.stderr).not.toMatch(/connect-timeout/);
-      // rsync writes the error to stderr and to its log file: logged once.
-      expect(jr.stderr.match(/\[WARNING\] .*write failed on/g)).toHaveLength(1);
-      expect(dr.stderr).toMatch(/No space left on device/);
-      expect(dr.stderr).toMatch(/rsync pass "directory bigdb" failed/);
+      expect(dr.stderr).toMatch(/Not enough space for the SST on the file system of/);
+      expect(dr.stderr).toMatch(/rsync pass "datadir root" failed/);
+      expect(existsSync(join(mnt, 'bigdb')), 'a data directory was written').toBe(false);
       for (const name of [
         'wsrep_sst.pid',
         'sst_in_progress',
