@@ -158,7 +158,7 @@ async function contractDemo(base: string, opts: DemoOptions, reason: string): Pr
       gtid: '6a1c7e2e-9b1f-11ef-8a11-0242ac120002:1',
       binlog: 'mysql-bin',
     }),
-    { datadir: donor.datadir, flushAnswer: state },
+    { datadir: donor.datadir, flushAnswer: state, relayFrom: { payload } },
   );
   const [jr, dr] = await Promise.all([j.wait(), d.wait()]);
   if (jr.exitCode !== 0 || dr.exitCode !== 0 || jr.lines.at(-1) !== state) {

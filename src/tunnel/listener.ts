@@ -22,6 +22,7 @@ import type { IdentityMatch, PeerIdentity } from '../tls/identity.js';
 import { listenError } from './listenError.js';
 import { loopbackPair } from './loopbackPair.js';
 import { pump, type Pump } from './pump.js';
+import { checkBinding, type JoinerBinding } from './sstBinding.js';
 
 /** What the listener needs. */
 export interface ListenerOptions {
@@ -44,6 +45,8 @@ export interface ListenerOptions {
   workers?: number;
   /** The CLI script a worker runs (`<entry> listener-worker`); default this process's own script. */
   workerEntry?: string;
+  /** This SST's token (sstBinding.ts): each connection must prove it before rsync starts. */
+  binding?: JoinerBinding;
 }
 
 /** One connection, as logged at its end. */
@@ -61,6 +64,8 @@ export interface SessionInfo {
   /** rsync's first error line on this connection, e.g. `rsync: [receiver] write failed on "..." ...: No space left on device (28)`. */
   rsyncMessage?: string;
   error?: string;
+  /** With a binding: whether the donor proved this SST's token, or sent plain rsync (an original donor). */
+  binding?: 'bound' | 'unbound';
 }
 
 /** A running listener. */
@@ -210,12 +215,9 @@ export function createTlsService(opts: ServiceOptions): TlsService {
     socket.allowHalfOpen = true;
     const peer = peers.get(socket) ?? peerOf(socket);
     const started = Date.now();
-    let check: ReturnType<typeof verifyPeer>;
-    try {
-      check = verifyPeer(socket, policy, 'joiner');
-    } catch (error) {
+    const refuse = (message: string, who = ''): void => {
       totals.failures++;
-      log.warn(`Refused connection from ${peer}: ${(error as Error).message}`);
+      log.warn(`Refused connection from ${peer}${who}: ${message}`);
       report({
         peer,
         protocol: socket.getProtocol() ?? 'unknown',
@@ -224,15 +226,29 @@ export function createTlsService(opts: ServiceOptions): TlsService {
         bytesOut: 0,
         durationMs: Date.now() - started,
         rsyncExit: null,
-        error: (error as Error).message,
+        error: message,
       });
       socket.destroy();
+    };
+    let check: ReturnType<typeof verifyPeer>;
+    try {
+      check = verifyPeer(socket, policy, 'joiner');
+    } catch (error) {
+      refuse((error as Error).message);
       return;
     }
-    totals.sessions++;
-    const entry: { pump?: Pump; end?: () => void; done: Promise<void> } = { done: Promise.resolve() };
-    live.set(socket, entry);
-    entry.done = serve(socket, peer, check, started, entry).finally(() => live.delete(socket));
+    const admit = (binding?: SessionInfo['binding']): void => {
+      totals.sessions++;
+      const entry: { pump?: Pump; end?: () => void; done: Promise<void> } = { done: Promise.resolve() };
+      live.set(socket, entry);
+      entry.done = serve(socket, peer, check, started, entry, binding).finally(() => live.delete(socket));
+    };
+    if (opts.binding === undefined) return admit();
+    // Before rsync starts: a donor of another SST attempt never reaches a daemon, let alone the datadir.
+    void checkBinding(socket, opts.binding, policy.handshakeTimeoutMs).then((verdict) => {
+      if (verdict.kind !== 'refused') admit(verdict.kind);
+      else refuse(verdict.reason, ` (donor ${check.identity?.subject ?? 'without a certificate'})`);
+    });
   });
 
   const serve = async (
@@ -241,6 +257,7 @@ export function createTlsService(opts: ServiceOptions): TlsService {
     check: ReturnType<typeof verifyPeer>,
     started: number,
     entry: { pump?: Pump; end?: () => void },
+    binding?: SessionInfo['binding'],
   ): Promise<void> => {
     const logFile = join(logDir, `${++totals.counter}.log`);
     const info: SessionInfo = {
@@ -254,6 +271,7 @@ export function createTlsService(opts: ServiceOptions): TlsService {
     };
     if (check.identity !== undefined) info.identity = check.identity;
     if (check.match !== undefined) info.match = check.match;
+    if (binding !== undefined) info.binding = binding;
     const stderrLines: string[] = [];
     let logLines: string[] = [];
     // rsync's stdin: one end of a loopback TCP pair (deep kernel buffers, loopbackPair.ts), else a pipe.

@@ -9,6 +9,7 @@ import { logger } from '../log.js';
 import type { TlsPolicy } from '../tls/context.js';
 import { loadCredentials, type CredentialPaths } from '../tls/credentials.js';
 import { createTlsService, type ListenerStats, type SessionInfo } from './listener.js';
+import type { JoinerBinding } from './sstBinding.js';
 
 const log = logger('listener');
 
@@ -20,6 +21,7 @@ export interface WorkerInit {
   idleTimeoutMs: number;
   killAfterMs?: number;
   logDir: string;
+  binding?: JoinerBinding;
 }
 
 /** Parent to worker. */
@@ -52,6 +54,7 @@ export async function runListenerWorker(): Promise<void> {
     rsync: init.rsync,
     idleTimeoutMs: init.idleTimeoutMs,
     ...(init.killAfterMs !== undefined && { killAfterMs: init.killAfterMs }),
+    ...(init.binding !== undefined && { binding: init.binding }),
     logDir: init.logDir,
     onSession: (info) => queueMicrotask(() => send({ t: 'session', info, stats: snapshot() })),
   });

@@ -59,6 +59,7 @@ async function sst(port: number, env: NodeJS.ProcessEnv = {}) {
     datadir: pair.donor.datadir,
     env: scriptEnv,
     flushAnswer: `${UUID}:42 0`,
+    relayFrom: { payload },
   });
   const [jr, dr] = await Promise.all([joiner.wait(60_000), donor.wait(60_000)]);
   return { jr, dr };

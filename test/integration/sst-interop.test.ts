@@ -107,7 +107,8 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
       { datadir: ours.datadir, onReady: (p) => (payload = p) },
     );
     await joiner.firstLine();
-    expect(payload).toBe('127.0.0.45:4444/rsync_tunnel_sst');
+    // Our joiner advertises SST binding; the original donor ignores the auth part (its mysqld strips it).
+    expect(payload).toMatch(/^ssttunnelbind1:[0-9a-f]{32}@127\.0\.0\.45:4444\/rsync_tunnel_sst$/);
 
     // The original donor: socat tcp-listen on loopback, forking an OpenSSL client per rsync connection.
     const fwd = 14445;
@@ -144,8 +145,13 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     expect(magic.status).toBe(0);
 
     const result = await joiner.wait();
-    expect(result.lines).toEqual(['ready 127.0.0.45:4444/rsync_tunnel_sst', `${UUID}:9 0`]);
+    expect(result.lines).toEqual([`ready ${payload}`, `${UUID}:9 0`]);
     expect(result.exitCode).toBe(0);
+    // Accepted for rolling upgrades, and said once per SST (not once per connection).
+    expect(result.stderr.match(/This SST is not bound to its donor/g)).toHaveLength(1);
+    expect(result.stderr).toMatch(
+      /This SST is not bound to its donor: .*CN=original.*require-donor-binding=1/,
+    );
     const want = treeDigest(
       donorDir,
       (rel) =>
@@ -209,11 +215,17 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
         gtid: `${UUID}:11`,
         binlog: 'mysql-bin',
       }),
-      { datadir: donorDir, flushAnswer: `${UUID}:11 0` },
+      {
+        datadir: donorDir,
+        flushAnswer: `${UUID}:11 0`,
+        relayFrom: { payload: '127.0.0.46:4444/rsync_tunnel_sst' },
+      },
     );
     const result = await donor.wait();
     expect(result.lines).toEqual(['flush tables', 'continue', `done ${UUID}:11 0`]);
     expect(result.exitCode).toBe(0);
+    // No binding asked, none sent: the original joiner's rsync daemon reads the plain rsync stream it expects.
+    expect(result.stderr).toContain('The joiner did not ask for SST binding');
     expect(result.stderr).toMatch(/peer verified by SAN IP "127\.0\.0\.46"/);
     // The original joiner prints the magic file's content; the data set is complete in its datadir.
     expect(readFileSync(join(joinerDir, 'rsync_tunnel_sst_complete'), 'utf8')).toBe(`${UUID}:11 0\n`);
