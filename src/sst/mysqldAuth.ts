@@ -5,7 +5,7 @@
  * 10.x passes WSREP_SST_OPT_AUTH and, when the joiner's `ready` line had `user:secret@`, WSREP_SST_OPT_REMOTE_AUTH
  * (split at the first ':'). 11.6+ passes neither: it writes `sst_user=`, `sst_password=`, `sst_remote_user=`,
  * `sst_remote_password=` lines on the donor's stdin pipe and closes it. stdin is read only when it is a FIFO
- * (never a TTY, a file or /dev/null), to EOF, within timeoutMs; values are never logged.
+ * (or a socketpair; never a TTY, a file or /dev/null), to EOF, within timeoutMs; values are never logged.
  */
 import { fstatSync } from 'node:fs';
 
@@ -61,9 +61,11 @@ function fromEnv(env: NodeJS.ProcessEnv): MysqldAuth | undefined {
   return out;
 }
 
+/** mysqld's pipe(2) is a FIFO; a socketpair (Node's own 'pipe' stdio, the stand-in) counts the same. */
 function stdinIsFifo(): boolean {
   try {
-    return fstatSync(0).isFIFO();
+    const st = fstatSync(0);
+    return st.isFIFO() || st.isSocket();
   } catch {
     return false;
   }

@@ -167,6 +167,43 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     expect(processesMentioning(join(base.path, 'tmp'))).toEqual([]);
   });
 
+  it('with [sst] require-donor-binding, our joiner refuses an original donor before rsync runs, naming why', async () => {
+    const strictCnf = join(base.path, 'ours-strict.cnf');
+    // [sst] is the option file's last group: one more line lands in it.
+    writeFileSync(strictCnf, `${readFileSync(ours.cnf, 'utf8')}require-donor-binding=1\n`);
+    const datadir = join(base.path, 'strict-joiner');
+    mkdirSync(datadir);
+    const joiner = new StandinMysqld(
+      joinerCommand({ address: ours.address, datadir, defaultsFile: strictCnf, parent: process.pid }),
+      { datadir },
+    );
+    await joiner.firstLine();
+    const fwd = 14447;
+    start('socat', [
+      `TCP-LISTEN:${fwd},bind=127.0.0.1,reuseaddr,fork`,
+      `OPENSSL:127.0.0.45:4444,cert=${original.cert.cert},key=${original.cert.key},cafile=${caCert}`,
+    ]);
+    await waitListening('127.0.0.1', fwd);
+    const donorDir = join(base.path, 'strict-donor');
+    mkdirSync(join(donorDir, 'db1'), { recursive: true });
+    writeFileSync(join(donorDir, 'db1', 't1.ibd'), 'original donor data');
+    const r = spawnSync(
+      'rsync',
+      ['--recursive', '--quiet', '--whole-file', './', `rsync://127.0.0.1:${fwd}/rsync_tunnel_sst`],
+      { cwd: donorDir, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(r.status).not.toBe(0);
+    joiner.kill('SIGTERM');
+    const result = await joiner.wait();
+    expect(result.stderr).toMatch(
+      /Refused connection from [\d.:]+ \(donor [^)]*CN=original\): it sent no binding proof \(an original or older donor\) and \[sst\] require-donor-binding is on/,
+    );
+    expect(result.stderr).toContain('donor must prove this SST (require-donor-binding)');
+    // Nothing of the refused donor's data arrived.
+    expect(existsSync(join(datadir, 'db1'))).toBe(false);
+    expect(result.lines).toHaveLength(1);
+  });
+
   it('our donor fills an original joiner (socat OpenSSL listener + TCP rsync daemon)', async () => {
     const joinerDir = join(base.path, 'original-joiner');
     mkdirSync(joinerDir);
