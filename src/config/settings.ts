@@ -25,6 +25,11 @@ export interface SstSettings {
   allowedDonors: string[];
   /** `[sst] strict-identity` (default off: socat-compatible, CN accepted even when SANs exist). */
   strictIdentity: boolean;
+  /**
+   * `[sst] require-donor-binding` (default off): the joiner refuses a donor that does not prove this SST's token
+   * (an original or older donor). Off, such a donor is accepted and the joiner logs that the SST is not bound.
+   */
+  requireDonorBinding: boolean;
   /** `[sst] connect-timeout`, default 300 s; 0 = wait for the donor's first connection forever. */
   connectTimeoutMs: number;
   /** `[sst] handshake-timeout`, default 10 s; at least 1: a handshake that never ends would pin the listener. */
@@ -68,7 +73,7 @@ export interface SstSettings {
 const OWN_SST_NAMES = [
   'tca', 'tcert', 'tkey', 'sockopt', 'allowed-donors', 'strict-identity', 'connect-timeout', 'handshake-timeout',
   'idle-timeout', 'previous-sst-timeout', 'backup-threads', 'sst-max-binlogs', 'progress-interval', 'tmpdir', 'rsync',
-  'joiner-workers', 'rlimit', 'compress',
+  'joiner-workers', 'rlimit', 'compress', 'require-donor-binding',
 ]; // prettier-ignore
 
 /** A path setting from `[sst]` that sockopt may also give (socat `cafile=`); both set and different is ambiguous. */
@@ -162,6 +167,7 @@ export function settingsFrom(
     ...optional('sockoptRaw', sockopt.raw),
     allowedDonors: donorList(sst),
     strictIdentity: boolean(pick('strict-identity', sst), false),
+    requireDonorBinding: boolean(pick('require-donor-binding', sst), false),
     connectTimeoutMs: seconds(pick('connect-timeout', sst), 300, 0),
     handshakeTimeoutMs: seconds(pick('handshake-timeout', sst), 10, 1),
     idleTimeoutMs: seconds(pick('idle-timeout', sst), 120, 0),

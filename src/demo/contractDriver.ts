@@ -60,7 +60,39 @@ export function joinerCommand(o: CommandOptions & { parent: number }): string {
   );
 }
 
-/** The donor command exactly as mysqld 10.11 formats it (contract 1.3). */
+/** The joiner's ready payload split as mysqld splits it, at the last '@' (contract 1.3.1). */
+export function splitReadyPayload(payload: string): { auth?: string; address: string } {
+  const at = payload.lastIndexOf('@');
+  return at === -1 ? { address: payload } : { auth: payload.slice(0, at), address: payload.slice(at + 1) };
+}
+
+/**
+ * How mysqld relays the auth part of the joiner's ready payload to the donor: 10.11 in the environment
+ * (WSREP_SST_OPT_REMOTE_AUTH, WSREP_SST_OPT_AUTH always set), 11.6+ (MDEV-31809) as lines on the donor's stdin
+ * pipe, closed after them (contract-drift.md).
+ */
+export function relayRemoteAuth(
+  payload: string,
+  dialect: '10.11' | '11.6' = '10.11',
+): { env: NodeJS.ProcessEnv; stdinText: string } {
+  const { auth } = splitReadyPayload(payload);
+  if (dialect === '10.11')
+    return {
+      env: { WSREP_SST_OPT_AUTH: '', ...(auth !== undefined && { WSREP_SST_OPT_REMOTE_AUTH: auth }) },
+      stdinText: '',
+    };
+  const colon = auth?.indexOf(':') ?? -1;
+  const remote =
+    auth === undefined
+      ? ''
+      : `sst_remote_user=${colon === -1 ? auth : auth.slice(0, colon)}\nsst_remote_password=${colon === -1 ? '' : auth.slice(colon + 1)}\n`;
+  return {
+    env: {},
+    stdinText: `sst_user=wsrep.sst.standin\nsst_password=standinpassword0123456789abcdef\n${remote}`,
+  };
+}
+
+/** The donor command exactly as mysqld 10.11 formats it (contract 1.3); an `auth@` in the address is dropped. */
 export function donorCommand(
   o: CommandOptions & {
     gtid: string;
@@ -72,7 +104,7 @@ export function donorCommand(
 ): string {
   const dd = o.datadir.endsWith('/') ? o.datadir : `${o.datadir}/`;
   return (
-    `wsrep_sst_${o.method ?? 'rsync_tunnel'} --role 'donor' --address ${q(o.address)} --local-port ${o.localPort ?? 3306} ` +
+    `wsrep_sst_${o.method ?? 'rsync_tunnel'} --role 'donor' --address ${q(splitReadyPayload(o.address).address)} --local-port ${o.localPort ?? 3306} ` +
     `--socket ${q(o.socket ?? '/tmp/none.sock')} --progress ${o.progress ?? 0} --datadir ${q(dd)} ${defaults(o)}` +
     `--gtid ${q(o.gtid)} --gtid-domain-id ${o.domainId ?? 0}${tail(o)}${o.bypass === true ? ' --bypass' : ''}${mysqldArgs(o)}`
   );
@@ -105,6 +137,8 @@ export interface StandinOptions {
   /** Joiner: called with the ready payload (the donor's --address). */
   onReady?: (payload: string) => void;
   stdin?: 'ignore' | 'pipe';
+  /** Donor: the joiner's ready payload, whose auth part is relayed as mysqld of `dialect` does. */
+  relayFrom?: { payload: string; dialect?: '10.11' | '11.6' };
   /** Copy the script's stderr to ours as it arrives. */
   echoStderr?: boolean;
 }
@@ -127,9 +161,18 @@ export class StandinMysqld {
   constructor(command: string, options: StandinOptions) {
     this.command = command;
     StandinMysqld.started.add(this);
+    const relayed =
+      options.relayFrom === undefined
+        ? undefined
+        : relayRemoteAuth(options.relayFrom.payload, options.relayFrom.dialect);
     this.child = spawn('sh', ['-c', command], {
       cwd: options.datadir,
-      env: { ...process.env, PATH: `${SCRIPTS}:${process.env.PATH ?? ''}`, ...options.env },
+      env: {
+        ...process.env,
+        PATH: `${SCRIPTS}:${process.env.PATH ?? ''}`,
+        ...relayed?.env,
+        ...options.env,
+      },
       stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
     });
     let pending = '';
@@ -155,7 +198,7 @@ export class StandinMysqld {
       if (options.echoStderr === true || process.env.SST_TEST_VERBOSE === '1') process.stderr.write(chunk);
     });
     // Like mysqld 10.11, write nothing on stdin; a later mysqld writes sst_user lines there and closes it.
-    this.child.stdin?.end();
+    this.child.stdin?.end(relayed?.stdinText ?? '');
     this.done = new Promise((resolveDone) => {
       this.child.on('close', (exitCode, signal) => {
         if (pending !== '') this.lines.push(pending);
@@ -224,7 +267,12 @@ export class StandinMysqld {
 export interface StandinPair {
   joiner: { command: string; options: StandinOptions };
   /** The donor's command for the address the joiner's `ready` line gave. */
-  donor: { command: (address: string) => string; options: StandinOptions };
+  donor: {
+    command: (address: string) => string;
+    options: StandinOptions;
+    /** How mysqld hands the joiner's auth part to the donor: 10.x environment (default) or 11.6+ stdin. */
+    relayDialect?: '10.11' | '11.6';
+  };
   /** Looks at the joiner's first line before the donor starts (a test asserts it here). */
   onJoinerFirstLine?: (first: string | undefined, joiner: StandinMysqld) => void;
   /** How long each side may run; StandinMysqld.wait's default when omitted. */
@@ -249,7 +297,11 @@ export async function runStandinPair(
   // Awaited on its own: inside `onJoinerFirstLine?.(...)` the wait would be skipped when there is no callback.
   const first = await joiner.firstLine();
   pair.onJoinerFirstLine?.(first, joiner);
-  const donor = new StandinMysqld(pair.donor.command(payload), pair.donor.options);
+  // mysqld relays the auth part of the joiner's ready line to the donor (sstBinding.ts), as the real one does.
+  const donor = new StandinMysqld(pair.donor.command(payload), {
+    relayFrom: { payload, ...(pair.donor.relayDialect && { dialect: pair.donor.relayDialect }) },
+    ...pair.donor.options,
+  });
   const [jr, dr] = await Promise.all([joiner.wait(pair.timeoutMs), donor.wait(pair.timeoutMs)]);
   return { joiner: jr, donor: dr, payload };
 }

@@ -9,6 +9,8 @@ import { DonorFlushError, TransferError, UsageError } from '../errors.js';
 import { logger } from '../log.js';
 import { connectorRsh } from '../tunnel/connectorRsh.js';
 import { relayWanted, startDonorRelay } from '../tunnel/relay.js';
+import { donorToken } from '../tunnel/sstBinding.js';
+import { readMysqldAuth } from './mysqldAuth.js';
 import { moduleOf } from './address.js';
 import { BINLOG_TAR, binlogNames, packBinlogs } from './binlog.js';
 import { classFiles, databaseDirs } from './datadirScan.js';
@@ -114,6 +116,16 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
     for (const path of [magicPath, tarPath]) rmSync(path, { force: true });
   });
 
+  // The joiner's binding token (sstBinding.ts), relayed by mysqld: env on 10.x, stdin on 11.6+.
+  const auth = await readMysqldAuth({ env: process.env, stdin: process.stdin, timeoutMs: 2000 });
+  // Our children (rsync, connectors) need not inherit mysqld's copy; connectors get the token in their spec.
+  delete process.env.WSREP_SST_OPT_REMOTE_AUTH;
+  const binding = donorToken(auth);
+  log.info(
+    binding !== undefined
+      ? "The joiner asked for SST binding: every connection proves this SST's token"
+      : 'The joiner did not ask for SST binding (an original or older joiner): connections carry plain rsync',
+  );
   const expectedName = settings.sockopt.commonname ?? args.address.host;
   const reportDir = join(tmpdir, 'reports');
   const spec = {
@@ -123,6 +135,7 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
     policy: { ...prepared.policy, expectedName },
     idleTimeoutMs: settings.idleTimeoutMs,
     ...(settings.rateLimit !== undefined && { rateLimit: settings.rateLimit }),
+    ...(binding !== undefined && { binding }),
   };
   if (settings.rateLimit !== undefined)
     log.info(`Sending at most ${formatBytes(settings.rateLimit)}/s, all connections together ([sst] rlimit)`);

@@ -9,6 +9,7 @@ import { TransferError } from '../errors.js';
 import { logger } from '../log.js';
 import { renderRsyncdConf, type RsyncModule } from '../rsync/conf.js';
 import { startListener } from '../tunnel/listener.js';
+import { boundReadyPayload, newToken } from '../tunnel/sstBinding.js';
 import { DEFAULT_MODULE, hostForUrl } from './address.js';
 import { BINLOG_TAR, binlogNames, installBinlogs } from './binlog.js';
 import { chooseBindHost } from './bindHost.js';
@@ -108,6 +109,9 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
 
   const { bind, warning } = await chooseBindHost(args.address.host);
   if (warning !== undefined) log.warn(warning);
+  // SST binding (sstBinding.ts): a fresh token per SST, so a donor of an earlier attempt cannot write here.
+  const binding = { token: newToken(), required: settings.requireDonorBinding };
+  let unboundLogged = false;
   const sessions: SessionFigures[] = [];
   // A connection's end wakes the waits below; setImmediate lets the listener drop it from its live count first.
   const wakeup = new Wakeup();
@@ -136,7 +140,14 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
     idleTimeoutMs: settings.idleTimeoutMs,
     tmpdir,
     workers: settings.joinerWorkers,
+    binding,
     onSession: (session) => {
+      if (session.binding === 'unbound' && !unboundLogged) {
+        unboundLogged = true;
+        log.warn(
+          `This SST is not bound to its donor: ${session.identity?.subject ?? session.peer} sent no proof of this SST's token (an original or older donor), so a donor of another SST attempt could write here too; set [sst] require-donor-binding=1 once every node runs sst-tunnel`,
+        );
+      }
       const figures: SessionFigures = { bytesIn: session.bytesIn, bytesOut: session.bytesOut };
       figures.protocol = session.protocol;
       figures.cipher = session.cipher;
@@ -152,13 +163,16 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   });
   lifecycle.onCleanup('listener', () => listener.close());
   const started = Date.now();
-  protocol.ready(`${hostForUrl(args.address.host)}:${listener.address.port}/${module}`);
+  protocol.ready(
+    boundReadyPayload(binding.token, `${hostForUrl(args.address.host)}:${listener.address.port}/${module}`),
+  );
   const workers = settings.joinerWorkers;
   const how = [
     prepared.policy.verify
       ? 'TLS, client certificate required'
       : 'TLS, no client certificate asked (verify=0)',
     ...(workers > 0 ? [`${workers} worker process${workers === 1 ? '' : 'es'} ([sst] joiner-workers)`] : []),
+    binding.required ? 'donor must prove this SST (require-donor-binding)' : 'bound to this SST',
   ];
   log.info(`Listening for the donor on ${hostForUrl(bind)}:${listener.address.port} (${how.join('; ')})`);
 

@@ -6,6 +6,7 @@
 import { writeSync } from 'node:fs';
 import { ParentGoneError, UsageError } from '../errors.js';
 import { logger } from '../log.js';
+import { redactReadyLine } from '../tunnel/sstBinding.js';
 
 const log = logger('protocol');
 
@@ -73,9 +74,12 @@ export class Protocol {
 
   private send(line: string): void {
     if (line.includes('\n') || Buffer.byteLength(line) > MAX_LINE[this.role]) {
-      throw new UsageError(`Cannot send "${line}" to mysqld: a protocol line must fit one ${this.role} read`);
+      throw new UsageError(
+        `Cannot send "${redactReadyLine(line)}" to mysqld: a protocol line must fit one ${this.role} read`,
+      );
     }
-    log.debug({ line }, 'to mysqld');
+    // A ready line's `user:secret@` is this SST's binding token: never in a log.
+    log.debug({ line: redactReadyLine(line) }, 'to mysqld');
     this.sink(`${line}\n`);
   }
 

@@ -16,6 +16,7 @@ import type { ConnectorSpec } from './connectorRsh.js';
 import type { SessionInfo } from './listenerTypes.js';
 import { RateLimiter } from './rateLimit.js';
 import { pump } from './pump.js';
+import { donorPreamble } from './sstBinding.js';
 
 export { connectorRsh, CONNECTOR_SPEC_ENV, specFromEnv, type ConnectorSpec } from './connectorRsh.js';
 
@@ -208,6 +209,8 @@ export async function runConnector(
       socket.destroy();
       throw error;
     }
+    // Before any byte of rsync's: the joiner starts rsync only for a connection of its own SST.
+    if (spec.binding !== undefined) socket.write(donorPreamble(socket, spec.binding));
     Object.assign(info, { protocol: check.protocol, cipher: check.cipher });
     if (check.identity !== undefined) info.identity = check.identity;
     if (check.match !== undefined) info.match = check.match;
@@ -241,7 +244,7 @@ export async function runConnector(
         );
       }
       throw new PeerVerificationError(
-        `The joiner ${peer} closed the connection without a byte after the TLS handshake: it most likely refused this donor's certificate (its log says why: chain, allowed-donors)`,
+        `The joiner ${peer} closed the connection without a byte after the TLS handshake: it most likely refused this donor's certificate${spec.binding !== undefined ? " or its proof of this SST's token" : ''} (its log says why: chain, allowed-donors${spec.binding !== undefined ? ', SST binding' : ''})`,
       );
     }
     return info;

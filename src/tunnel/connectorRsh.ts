@@ -21,6 +21,11 @@ export interface ConnectorSpec {
    * this connector's own share when each connection has its own process.
    */
   rateLimit?: number;
+  /**
+   * This SST's binding token (sstBinding.ts), when the joiner advertised binding v1: every connection proves it
+   * before rsync's first byte. A secret: it travels in the environment (readable by the SST's user only), never argv.
+   */
+  binding?: string;
 }
 
 /** The environment variable that carries the JSON ConnectorSpec from the donor to `sst-tunnel connect`. */

@@ -57,6 +57,8 @@ export async function startWorkerPool(
     rsync: opts.rsync,
     idleTimeoutMs: opts.idleTimeoutMs,
     ...(opts.killAfterMs !== undefined && { killAfterMs: opts.killAfterMs }),
+    // Over the IPC channel, never argv or environment.
+    ...(opts.binding !== undefined && { binding: opts.binding }),
     logDir,
   };
   let lastSession: SessionInfo | undefined;

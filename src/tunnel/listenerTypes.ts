@@ -2,6 +2,7 @@
  * What the joiner's listener takes and reports, shared by the in-process listener (listener.ts), its TLS service
  * (tlsService.ts), the worker pool and the workers: a module below all of them, so none imports another for a type.
  */
+import type { JoinerBinding } from './sstBinding.js';
 import type { Credentials } from '../tls/credentials.js';
 import type { TlsPolicy } from '../tls/context.js';
 import type { IdentityMatch, PeerIdentity } from '../tls/identity.js';
@@ -27,6 +28,8 @@ export interface ListenerOptions {
   workers?: number;
   /** The CLI script a worker runs (`<entry> listener-worker`); default this process's own script. */
   workerEntry?: string;
+  /** This SST's token (sstBinding.ts): each connection must prove it before rsync starts. */
+  binding?: JoinerBinding;
 }
 
 /** One connection, as logged at its end. */
@@ -44,6 +47,8 @@ export interface SessionInfo {
   /** rsync's first error line on this connection, e.g. `rsync: [receiver] write failed on "..." ...: No space left on device (28)`. */
   rsyncMessage?: string;
   error?: string;
+  /** With a binding: whether the donor proved this SST's token, or sent plain rsync (an original donor). */
+  binding?: 'bound' | 'unbound';
 }
 
 /** A running listener. */

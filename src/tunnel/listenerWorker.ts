@@ -33,6 +33,7 @@ export async function runListenerWorker(): Promise<void> {
     rsync: init.rsync,
     idleTimeoutMs: init.idleTimeoutMs,
     ...(init.killAfterMs !== undefined && { killAfterMs: init.killAfterMs }),
+    ...(init.binding !== undefined && { binding: init.binding }),
     logDir: init.logDir,
     onSession: (info) => queueMicrotask(() => send({ t: 'session', info, stats: snapshot() })),
   });

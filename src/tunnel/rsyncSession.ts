@@ -72,6 +72,8 @@ export interface VerifiedConnection {
   /** Date.now() when the TCP connection was verified: the session's duration counts from here. */
   started: number;
   logFile: string;
+  /** With a binding: what the donor's first bytes showed (sstBinding.ts). */
+  binding?: SessionInfo['binding'] | undefined;
 }
 
 /** Serves `conn` until it ends; resolves (never rejects) with what is logged and reported for it. */
@@ -92,6 +94,7 @@ export async function serveSession(
   };
   if (check.identity !== undefined) info.identity = check.identity;
   if (check.match !== undefined) info.match = check.match;
+  if (conn.binding !== undefined) info.binding = conn.binding;
   const stderrLines: string[] = [];
   let logLines: string[] = [];
   // rsync's stdin: one end of a loopback TCP pair (deep kernel buffers, loopbackPair.ts), else a pipe.

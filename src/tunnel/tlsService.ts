@@ -15,6 +15,7 @@ import {
   type SessionInfo,
 } from './listenerTypes.js';
 import { serveSession } from './rsyncSession.js';
+import { checkBinding } from './sstBinding.js';
 import { sessionCounters } from './sessionCounters.js';
 
 const log = logger('listener');
@@ -97,12 +98,9 @@ export function createTlsService(opts: ServiceOptions): TlsService {
     socket.allowHalfOpen = true;
     const peer = peers.get(socket) ?? peerOf(socket);
     const started = Date.now();
-    let check: ReturnType<typeof verifyPeer>;
-    try {
-      check = verifyPeer(socket, policy, 'joiner');
-    } catch (error) {
+    const refuse = (message: string, who = ''): void => {
       counters.refused();
-      log.warn(`Refused connection from ${peer}: ${(error as Error).message}`);
+      log.warn(`Refused connection from ${peer}${who}: ${message}`);
       report({
         peer,
         protocol: socket.getProtocol() ?? 'unknown',
@@ -111,14 +109,28 @@ export function createTlsService(opts: ServiceOptions): TlsService {
         bytesOut: 0,
         durationMs: Date.now() - started,
         rsyncExit: null,
-        error: (error as Error).message,
+        error: message,
       });
       socket.destroy();
+    };
+    let check: ReturnType<typeof verifyPeer>;
+    try {
+      check = verifyPeer(socket, policy, 'joiner');
+    } catch (error) {
+      refuse((error as Error).message);
       return;
     }
-    counters.begin(socket, async (session) => {
-      const logFile = join(logDir, `${++logFiles}.log`);
-      report(await serveSession({ socket, peer, check, started, logFile }, ctx, session));
+    const admit = (binding?: SessionInfo['binding']): void => {
+      counters.begin(socket, async (session) => {
+        const logFile = join(logDir, `${++logFiles}.log`);
+        report(await serveSession({ socket, peer, check, started, logFile, binding }, ctx, session));
+      });
+    };
+    if (opts.binding === undefined) return admit();
+    // Before rsync starts: a donor of another SST attempt never reaches a daemon, let alone the datadir.
+    void checkBinding(socket, opts.binding, policy.handshakeTimeoutMs).then((verdict) => {
+      if (verdict.kind !== 'refused') admit(verdict.kind);
+      else refuse(verdict.reason, ` (donor ${check.identity?.subject ?? 'without a certificate'})`);
     });
   });
 

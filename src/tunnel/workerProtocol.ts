@@ -2,6 +2,7 @@
  * The IPC messages between the listener process (listenerPool.ts) and its workers (listenerWorker.ts): one module
  * both import, so neither imports the other.
  */
+import type { JoinerBinding } from './sstBinding.js';
 import type { TlsPolicy } from '../tls/context.js';
 import type { CredentialPaths } from '../tls/credentials.js';
 import type { ListenerStats, SessionInfo } from './listenerTypes.js';
@@ -14,6 +15,7 @@ export interface WorkerInit {
   idleTimeoutMs: number;
   killAfterMs?: number;
   logDir: string;
+  binding?: JoinerBinding;
 }
 
 /** A worker's counters, plus how many handed-over sockets it has received (the parent counts what it sent). */

@@ -123,7 +123,11 @@ export function startDonor(
   extra: Partial<Parameters<typeof donorCommand>[0]> = {},
   flushAnswer = `${UUID}:42 0`,
 ): StandinMysqld {
-  return new StandinMysqld(donorCmd(pair, payload, extra), { datadir: pair.donor.datadir, flushAnswer });
+  return new StandinMysqld(donorCmd(pair, payload, extra), {
+    datadir: pair.donor.datadir,
+    flushAnswer,
+    relayFrom: { payload },
+  });
 }
 
 /** Polls `predicate` until it holds; throws naming `what` after `timeoutMs`. */

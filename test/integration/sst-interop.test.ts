@@ -107,7 +107,8 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
       { datadir: ours.datadir, onReady: (p) => (payload = p) },
     );
     await joiner.firstLine();
-    expect(payload).toBe('127.0.0.45:4444/rsync_tunnel_sst');
+    // Our joiner advertises SST binding; the original donor ignores the auth part (its mysqld strips it).
+    expect(payload).toMatch(/^ssttunnelbind1:[0-9a-f]{32}@127\.0\.0\.45:4444\/rsync_tunnel_sst$/);
 
     // The original donor: socat tcp-listen on loopback, forking an OpenSSL client per rsync connection.
     const fwd = 14445;
@@ -144,8 +145,13 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     expect(magic.status).toBe(0);
 
     const result = await joiner.wait();
-    expect(result.lines).toEqual(['ready 127.0.0.45:4444/rsync_tunnel_sst', `${UUID}:9 0`]);
+    expect(result.lines).toEqual([`ready ${payload}`, `${UUID}:9 0`]);
     expect(result.exitCode).toBe(0);
+    // Accepted for rolling upgrades, and said once per SST (not once per connection).
+    expect(result.stderr.match(/This SST is not bound to its donor/g)).toHaveLength(1);
+    expect(result.stderr).toMatch(
+      /This SST is not bound to its donor: .*CN=original.*require-donor-binding=1/,
+    );
     const want = treeDigest(
       donorDir,
       (rel) =>
@@ -159,6 +165,43 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     expect(treeDigest(ours.datadir)).toEqual(want);
     expect(existsSync(join(ours.datadir, 'rsync_tunnel_sst_complete'))).toBe(false);
     expect(processesMentioning(join(base.path, 'tmp'))).toEqual([]);
+  });
+
+  it('with [sst] require-donor-binding, our joiner refuses an original donor before rsync runs, naming why', async () => {
+    const strictCnf = join(base.path, 'ours-strict.cnf');
+    // [sst] is the option file's last group: one more line lands in it.
+    writeFileSync(strictCnf, `${readFileSync(ours.cnf, 'utf8')}require-donor-binding=1\n`);
+    const datadir = join(base.path, 'strict-joiner');
+    mkdirSync(datadir);
+    const joiner = new StandinMysqld(
+      joinerCommand({ address: ours.address, datadir, defaultsFile: strictCnf, parent: process.pid }),
+      { datadir },
+    );
+    await joiner.firstLine();
+    const fwd = 14447;
+    start('socat', [
+      `TCP-LISTEN:${fwd},bind=127.0.0.1,reuseaddr,fork`,
+      `OPENSSL:127.0.0.45:4444,cert=${original.cert.cert},key=${original.cert.key},cafile=${caCert}`,
+    ]);
+    await waitListening('127.0.0.1', fwd);
+    const donorDir = join(base.path, 'strict-donor');
+    mkdirSync(join(donorDir, 'db1'), { recursive: true });
+    writeFileSync(join(donorDir, 'db1', 't1.ibd'), 'original donor data');
+    const r = spawnSync(
+      'rsync',
+      ['--recursive', '--quiet', '--whole-file', './', `rsync://127.0.0.1:${fwd}/rsync_tunnel_sst`],
+      { cwd: donorDir, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(r.status).not.toBe(0);
+    joiner.kill('SIGTERM');
+    const result = await joiner.wait();
+    expect(result.stderr).toMatch(
+      /Refused connection from [\d.:]+ \(donor [^)]*CN=original\): it sent no binding proof \(an original or older donor\) and \[sst\] require-donor-binding is on/,
+    );
+    expect(result.stderr).toContain('donor must prove this SST (require-donor-binding)');
+    // Nothing of the refused donor's data arrived.
+    expect(existsSync(join(datadir, 'db1'))).toBe(false);
+    expect(result.lines).toHaveLength(1);
   });
 
   it('our donor fills an original joiner (socat OpenSSL listener + TCP rsync daemon)', async () => {
@@ -209,11 +252,17 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
         gtid: `${UUID}:11`,
         binlog: 'mysql-bin',
       }),
-      { datadir: donorDir, flushAnswer: `${UUID}:11 0` },
+      {
+        datadir: donorDir,
+        flushAnswer: `${UUID}:11 0`,
+        relayFrom: { payload: '127.0.0.46:4444/rsync_tunnel_sst' },
+      },
     );
     const result = await donor.wait();
     expect(result.lines).toEqual(['flush tables', 'continue', `done ${UUID}:11 0`]);
     expect(result.exitCode).toBe(0);
+    // No binding asked, none sent: the original joiner's rsync daemon reads the plain rsync stream it expects.
+    expect(result.stderr).toContain('The joiner did not ask for SST binding');
     expect(result.stderr).toMatch(/peer verified by SAN IP "127\.0\.0\.46"/);
     // The original joiner prints the magic file's content; the data set is complete in its datadir.
     expect(readFileSync(join(joinerDir, 'rsync_tunnel_sst_complete'), 'utf8')).toBe(`${UUID}:11 0\n`);

@@ -60,6 +60,7 @@ async function runSst(
     donorExtra?: Partial<Parameters<typeof donorCommand>[0]>;
     flushAnswer?: string;
     donorEnv?: NodeJS.ProcessEnv;
+    dialect?: '10.11' | '11.6';
   } = {},
 ) {
   return runStandinPair({
@@ -90,6 +91,7 @@ async function runSst(
         flushAnswer: opts.flushAnswer ?? `${UUID}:42 0`,
         ...(opts.donorEnv && { env: opts.donorEnv }),
       },
+      relayDialect: opts.dialect ?? '10.11',
     },
   });
 }
@@ -114,8 +116,8 @@ describe('SST through the wrapper, driven like mysqld', () => {
     writeFileSync(join(joiner.datadir, 'mysql-bin.index'), './mysql-bin.000009\n');
 
     const result = await runSst();
-    expect(result.payload).toBe('127.0.0.41:4444/rsync_tunnel_sst');
-    expect(result.joiner.lines).toEqual(['ready 127.0.0.41:4444/rsync_tunnel_sst', `${UUID}:42 0`]);
+    expect(result.payload).toMatch(/^ssttunnelbind1:[0-9a-f]{32}@127\.0\.0\.41:4444\/rsync_tunnel_sst$/);
+    expect(result.joiner.lines).toEqual([`ready ${result.payload}`, `${UUID}:42 0`]);
     expect(result.joiner.exitCode).toBe(0);
     expect(result.donor.lines).toEqual(['flush tables', 'continue', `done ${UUID}:42 0`]);
     expect(result.donor.exitCode).toBe(0);
@@ -148,6 +150,11 @@ describe('SST through the wrapper, driven like mysqld', () => {
       /SST donor finished: .* over \d+ TLS connection\(s\), TLSv1\.3 TLS_AES_128_GCM_SHA256, peer verified by SAN IP "127\.0\.0\.41"/,
     );
     expect(result.joiner.stderr).toMatch(/SST joiner finished: .*TLSv1\.3/);
+    // Bound to this SST (10.11's env relay): the donor proved the joiner's token on every connection.
+    expect(result.donor.stderr).toContain(
+      "The joiner asked for SST binding: every connection proves this SST's token",
+    );
+    expect(result.joiner.stderr).not.toContain('not bound');
     expect(result.donor.stderr).not.toContain('No relay'); // the relay carried every connection
     expectClean();
     expect(await portIsFree('127.0.0.41', 4444)).toBe(true);
@@ -157,7 +164,7 @@ describe('SST through the wrapper, driven like mysqld', () => {
     const result = await runSst({ joinerExtra: { progress: 1 } });
     expect(result.joiner.exitCode).toBe(0);
     const [ready, ...rest] = result.joiner.lines;
-    expect(ready).toBe('ready 127.0.0.41:4444/rsync_tunnel_sst');
+    expect(ready).toBe(`ready ${result.payload}`);
     expect(rest.at(-1)).toBe(`${UUID}:42 0`);
     const progress = rest.slice(0, -1);
     expect(progress[0]).toMatch(/^total \d+$/);
@@ -201,7 +208,7 @@ describe('SST through the wrapper, driven like mysqld', () => {
     await j.firstLine();
     const d = new StandinMysqld(
       donorCommand({ address: payload, datadir: donor.datadir, defaultsFile: donor.cnf, gtid: `${UUID}:42` }),
-      { datadir: donor.datadir, flushAnswer: 'error' },
+      { datadir: donor.datadir, flushAnswer: 'error', relayFrom: { payload } },
     );
     const dr = await d.wait();
     expect(dr.lines).toEqual(['flush tables']);

@@ -78,6 +78,7 @@ describe('settingsFrom()', () => {
       sockopt: { notices: [], insecure: [] },
       allowedDonors: [],
       strictIdentity: false,
+      requireDonorBinding: false,
       connectTimeoutMs: 300_000,
       handshakeTimeoutMs: 10_000,
       idleTimeoutMs: 120_000,
