@@ -4,8 +4,19 @@
  * `flush tables` by writing `tables_flushed` atomically (tmp, fsync, rename). The demo uses it when MariaDB is
  * not installed; the integration tests use it to drive the wrapper exactly as mysqld would.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -88,6 +99,66 @@ export function writeAtomically(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
+/**
+ * Which mysqld the stand-in plays, as far as the donor's credentials go (contract-drift.md, MDEV-31809):
+ * - '10.11': `WSREP_SST_OPT_AUTH` set (empty unless `auth` is given), stdin not a credentials pipe (it ends
+ *   at once with nothing, like an inherited /dev/null);
+ * - '11.8': no `WSREP_SST_OPT_*AUTH*` variables; stdin a pipe carrying `sst_user=`/`sst_password=` (and the
+ *   joiner's `sst_remote_*` when `remoteAuth` is given), then EOF;
+ * - '11.8-no-user': 11.8 that could not create its SST user: stdin EOF with nothing, and stdout never read
+ *   (no answer to `flush tables`), as mysqld 11.8.9 does with --skip-grant-tables.
+ */
+export type StandinDialect = '10.11' | '11.8' | '11.8-no-user';
+
+/** A temporary SST account of the shape 11.8.9 passes (a 26-character user, a 32-character password). */
+export const STANDIN_SST_USER = { user: 'wsrep.sst.261205_150000_1', password: 'x'.repeat(32) };
+
+/** The environment and stdin bytes of a dialect (with `unsetEnv` removed from the inherited environment). Pure. */
+export function dialectIo(
+  dialect: StandinDialect,
+  remoteAuth?: { user: string; password: string },
+): { env: NodeJS.ProcessEnv; unsetEnv: string[]; stdin: string } {
+  const unsetEnv = ['WSREP_SST_OPT_AUTH', 'WSREP_SST_OPT_REMOTE_AUTH'];
+  if (dialect === '10.11') {
+    // 10.11 always sets WSREP_SST_OPT_AUTH: empty here, as with an empty wsrep_sst_auth.
+    const remote =
+      remoteAuth === undefined
+        ? {}
+        : { WSREP_SST_OPT_REMOTE_AUTH: `${remoteAuth.user}:${remoteAuth.password}` };
+    return { env: { WSREP_SST_OPT_AUTH: '', ...remote }, unsetEnv, stdin: '' };
+  }
+  if (dialect === '11.8-no-user') return { env: {}, unsetEnv, stdin: '' };
+  let stdin = `sst_user=${STANDIN_SST_USER.user}\nsst_password=${STANDIN_SST_USER.password}\n`;
+  if (remoteAuth !== undefined)
+    stdin += `sst_remote_user=${remoteAuth.user}\nsst_remote_password=${remoteAuth.password}\n`;
+  return { env: {}, unsetEnv, stdin };
+}
+
+/**
+ * Writes `text` into a FIFO once its reader (the script's shell) has opened it, then closes it (EOF), as 11.6+
+ * mysqld writes its credentials lines and closes the pipe. Never blocks the event loop: a non-blocking open is
+ * retried until the reader is there, the child is gone, or 30 s have passed.
+ */
+async function feedFifo(fifo: string, text: string, childGone: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENXIO' || childGone() || Date.now() > deadline) return;
+      await new Promise((wake) => setTimeout(wake, 10));
+      continue;
+    }
+    try {
+      if (text !== '') writeSync(fd, text); // a few lines: far below the pipe's buffer, so never EAGAIN
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
+}
+
 /** How a stand-in run ended. */
 export interface StandinResult {
   lines: string[];
@@ -114,15 +185,36 @@ export class StandinMysqld {
       /** Joiner: called with the ready payload (the donor's --address). */
       onReady?: (payload: string) => void;
       stdin?: 'ignore' | 'pipe';
+      /** The mysqld the stand-in plays (default '10.11'). */
+      dialect?: StandinDialect;
+      /** 11.8: the joiner's `user:secret@` as mysqld passes it on stdin (10.11: WSREP_SST_OPT_REMOTE_AUTH). */
+      remoteAuth?: { user: string; password: string };
       /** Copy the script's stderr to ours as it arrives. */
       echoStderr?: boolean;
     },
   ) {
-    this.child = spawn('sh', ['-c', command], {
+    const dialect = options.dialect ?? '10.11';
+    const io = dialectIo(dialect, options.remoteAuth);
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${SCRIPTS}:${process.env.PATH ?? ''}` };
+    for (const name of io.unsetEnv) delete env[name];
+    // 11.6+ mysqld gives the donor a pipe(2) on fd 0; node's own 'pipe' is a socketpair, which a donor must not
+    // take for mysqld's credentials pipe. So the 11.8 dialects hand the script a real FIFO, written from here.
+    const fifoDir =
+      dialect !== '10.11' && options.stdin !== 'ignore'
+        ? mkdtempSync(join(tmpdir(), 'standin-fifo-'))
+        : undefined;
+    const fifo = fifoDir === undefined ? undefined : join(fifoDir, 'stdin');
+    if (fifo !== undefined) {
+      const made = spawnSync('mkfifo', ['-m', '600', fifo]);
+      if (made.status !== 0) throw new Error(`mkfifo ${fifo} failed: ${String(made.stderr)}`);
+    }
+    this.child = spawn('sh', ['-c', fifo === undefined ? command : `exec <${q(fifo)}; ${command}`], {
       cwd: options.datadir,
-      env: { ...process.env, PATH: `${SCRIPTS}:${process.env.PATH ?? ''}`, ...options.env },
+      env: { ...env, ...io.env, ...options.env },
       stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
     });
+    // 11.8-no-user: mysqld failed the SST at once and never reads stdout, so `flush tables` gets no answer.
+    const flushAnswer = dialect === '11.8-no-user' ? undefined : options.flushAnswer;
     let pending = '';
     this.child.stdout?.setEncoding('utf8');
     this.child.stdout?.on('data', (chunk: string) => {
@@ -132,9 +224,9 @@ export class StandinMysqld {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
         this.lines.push(line);
-        if (line === 'flush tables' && options.flushAnswer !== undefined) {
-          if (options.flushAnswer === 'error') writeAtomically(join(options.datadir, 'sst_error'), '');
-          else writeAtomically(join(options.datadir, 'tables_flushed'), `${options.flushAnswer}\n`);
+        if (line === 'flush tables' && flushAnswer !== undefined) {
+          if (flushAnswer === 'error') writeAtomically(join(options.datadir, 'sst_error'), '');
+          else writeAtomically(join(options.datadir, 'tables_flushed'), `${flushAnswer}\n`);
         }
         if (this.lines.length === 1 && line.startsWith('ready ')) options.onReady?.(line.slice(6));
         for (const wake of this.lineWaiters.splice(0)) wake();
@@ -145,8 +237,15 @@ export class StandinMysqld {
       this.stderr += chunk;
       if (options.echoStderr === true || process.env.SST_TEST_VERBOSE === '1') process.stderr.write(chunk);
     });
-    // Like mysqld 10.11, write nothing on stdin; a later mysqld writes sst_user lines there and closes it.
-    this.child.stdin?.end();
+    // 10.11 writes nothing on stdin; 11.6+ writes its sst_user lines there and closes it (contract-drift.md).
+    this.child.stdin?.on('error', () => undefined); // a script that exited first: EPIPE is not the test's concern
+    this.child.stdin?.end(fifo === undefined ? io.stdin : '');
+    if (fifo !== undefined && fifoDir !== undefined)
+      void feedFifo(
+        fifo,
+        io.stdin,
+        () => this.child.exitCode !== null || this.child.signalCode !== null,
+      ).finally(() => rmSync(fifoDir, { recursive: true, force: true }));
     this.done = new Promise((resolveDone) => {
       this.child.on('close', (exitCode, signal) => {
         if (pending !== '') this.lines.push(pending);
