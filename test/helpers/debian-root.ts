@@ -4,20 +4,14 @@
  * it once, when the machine can). When it cannot be had, `skip` says why in one line.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO } from '../../src/demo/contractDriver.js';
 
-/** The package list of the 11.8 root: the same list .ci/run passes, so both find the same cached root. */
-export const TRIXIE_PACKAGES = [
-  'mariadb-server',
-  'mariadb-client',
-  'galera-4',
-  'rsync',
-  'socat',
-  'openssl',
-  'nodejs',
-  'procps',
-];
+/** The package list of the 11.8 root: the file .ci/run passes too, so both find the same cached root. */
+export const TRIXIE_PACKAGES = readFileSync(join(REPO, 'test', 'fixtures', 'trixie-packages.txt'), 'utf8')
+  .split('\n')
+  .filter((line) => line.trim() !== '');
 
 export const DEBIAN_ROOT_SCRIPT = join(REPO, 'scripts', 'debian-root.sh');
 
