@@ -151,6 +151,16 @@ export class DonorFlushError extends SstTunnelError {
   }
 }
 
+/**
+ * mysqld's credentials for the donor are unusable: an 11.6+ mysqld that could not create its temporary SST user
+ * (it then never reads our stdout), or a malformed credentials line (exit 22).
+ */
+export class MysqldAuthError extends SstTunnelError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { code: 'SST_MYSQLD_AUTH', exitCode: ExitCode.EINVAL, cause: options.cause });
+  }
+}
+
 /** Maps any thrown value to the exit code the CLI should use. Unknown errors are internal faults (exit 1). */
 export function exitCodeOf(error: unknown): number {
   return error instanceof SstTunnelError ? error.exitCode : 1;

@@ -34,6 +34,8 @@ export interface OptionSources {
   env?: NodeJS.ProcessEnv;
   /** File system; default the real one. */
   fs?: OptionFs;
+  /** The server groups to read (serverGroups() of the running server's version); default SERVER_GROUPS (10.11). */
+  serverGroups?: readonly string[];
   /** Receives what mysqld prints as a warning and then carries on after (ignored files, stopped includes). */
   onWarning?: (message: string) => void;
 }
@@ -116,7 +118,7 @@ export function loadNodeOptions(sources: OptionSources): {
   files: string[];
   warnings: string[];
 } {
-  const { entries, files, warnings } = collect(['sst', ...SERVER_GROUPS], sources);
+  const { entries, files, warnings } = collect(['sst', ...(sources.serverGroups ?? SERVER_GROUPS)], sources);
   const suffix = groupSuffix(sources).toLowerCase();
   const isSst = (entry: OptionEntry): boolean => {
     const group = entry.group.toLowerCase();

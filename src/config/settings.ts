@@ -36,6 +36,12 @@ export interface SstSettings {
   handshakeTimeoutMs: number;
   /** `[sst] idle-timeout`, default 120 s without bytes moved in either direction; 0 = no limit. */
   idleTimeoutMs: number;
+  /**
+   * `[sst] flush-timeout`, default 900 s: how long the donor waits for mysqld's answer to `flush tables`
+   * (FLUSH TABLES WITH READ LOCK waits for running statements; 15 minutes covers a busy donor's long queries).
+   * At least 1: a mysqld that gave up without answering must not hold the script for ever.
+   */
+  flushTimeoutMs: number;
   /** `[sst] previous-sst-timeout`, default 30 s waiting for a running SST of the datadir; 0 = refuse at once. */
   previousSstTimeoutMs: number;
   /** backup-threads (server groups, then `[sst]`), default the CPU count, 1 to 1024. */
@@ -69,11 +75,14 @@ export interface SstSettings {
   notices: string[];
 }
 
+/** `[sst] flush-timeout`'s default, in seconds. */
+export const DEFAULT_FLUSH_TIMEOUT_S = 900;
+
 /** Our own `[sst]` names, for the misspelling notice. */
 const OWN_SST_NAMES = [
   'tca', 'tcert', 'tkey', 'sockopt', 'allowed-donors', 'strict-identity', 'connect-timeout', 'handshake-timeout',
   'idle-timeout', 'previous-sst-timeout', 'backup-threads', 'sst-max-binlogs', 'progress-interval', 'tmpdir', 'rsync',
-  'joiner-workers', 'rlimit', 'compress', 'require-donor-binding',
+  'joiner-workers', 'rlimit', 'compress', 'require-donor-binding', 'flush-timeout',
 ]; // prettier-ignore
 
 /** A path setting from `[sst]` that sockopt may also give (socat `cafile=`); both set and different is ambiguous. */
@@ -172,6 +181,7 @@ export function settingsFrom(
     handshakeTimeoutMs: seconds(pick('handshake-timeout', sst), 10, 1),
     idleTimeoutMs: seconds(pick('idle-timeout', sst), 120, 0),
     previousSstTimeoutMs: seconds(pick('previous-sst-timeout', sst), 30, 0),
+    flushTimeoutMs: seconds(pick('flush-timeout', sst), DEFAULT_FLUSH_TIMEOUT_S, 1),
     backupThreads: integer(pick('backup-threads', mysqld, sst), Math.min(Math.max(cpus, 1), 1024), {
       min: 1,
       max: 1024,

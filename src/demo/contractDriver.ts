@@ -4,8 +4,19 @@
  * `flush tables` by writing `tables_flushed` atomically (tmp, fsync, rename). The demo uses it when MariaDB is
  * not installed; the integration tests use it to drive the wrapper exactly as mysqld would.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -66,30 +77,14 @@ export function splitReadyPayload(payload: string): { auth?: string; address: st
   return at === -1 ? { address: payload } : { auth: payload.slice(0, at), address: payload.slice(at + 1) };
 }
 
-/**
- * How mysqld relays the auth part of the joiner's ready payload to the donor: 10.11 in the environment
- * (WSREP_SST_OPT_REMOTE_AUTH, WSREP_SST_OPT_AUTH always set), 11.6+ (MDEV-31809) as lines on the donor's stdin
- * pipe, closed after them (contract-drift.md).
- */
-export function relayRemoteAuth(
-  payload: string,
-  dialect: '10.11' | '11.6' = '10.11',
-): { env: NodeJS.ProcessEnv; stdinText: string } {
+/** The `user:secret` a joiner's ready payload carries before its last `@`, as mysqld relays it to the donor. */
+export function relayedAuth(payload: string): { user: string; password: string } | undefined {
   const { auth } = splitReadyPayload(payload);
-  if (dialect === '10.11')
-    return {
-      env: { WSREP_SST_OPT_AUTH: '', ...(auth !== undefined && { WSREP_SST_OPT_REMOTE_AUTH: auth }) },
-      stdinText: '',
-    };
-  const colon = auth?.indexOf(':') ?? -1;
-  const remote =
-    auth === undefined
-      ? ''
-      : `sst_remote_user=${colon === -1 ? auth : auth.slice(0, colon)}\nsst_remote_password=${colon === -1 ? '' : auth.slice(colon + 1)}\n`;
-  return {
-    env: {},
-    stdinText: `sst_user=wsrep.sst.standin\nsst_password=standinpassword0123456789abcdef\n${remote}`,
-  };
+  if (auth === undefined) return undefined;
+  const colon = auth.indexOf(':');
+  return colon === -1
+    ? { user: auth, password: '' }
+    : { user: auth.slice(0, colon), password: auth.slice(colon + 1) };
 }
 
 /** The donor command exactly as mysqld 10.11 formats it (contract 1.3); an `auth@` in the address is dropped. */
@@ -120,6 +115,66 @@ export function writeAtomically(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
+/**
+ * Which mysqld the stand-in plays, as far as the donor's credentials go (contract-drift.md, MDEV-31809):
+ * - '10.11': `WSREP_SST_OPT_AUTH` set (empty unless `auth` is given), stdin not a credentials pipe (it ends
+ *   at once with nothing, like an inherited /dev/null);
+ * - '11.8': no `WSREP_SST_OPT_*AUTH*` variables; stdin a pipe carrying `sst_user=`/`sst_password=` (and the
+ *   joiner's `sst_remote_*` when `remoteAuth` is given), then EOF;
+ * - '11.8-no-user': 11.8 that could not create its SST user: stdin EOF with nothing, and stdout never read
+ *   (no answer to `flush tables`), as mysqld 11.8.9 does with --skip-grant-tables.
+ */
+export type StandinDialect = '10.11' | '11.8' | '11.8-no-user';
+
+/** A temporary SST account of the shape 11.8.9 passes (a 26-character user, a 32-character password). */
+export const STANDIN_SST_USER = { user: 'wsrep.sst.261205_150000_1', password: 'x'.repeat(32) };
+
+/** The environment and stdin bytes of a dialect (with `unsetEnv` removed from the inherited environment). Pure. */
+export function dialectIo(
+  dialect: StandinDialect,
+  remoteAuth?: { user: string; password: string },
+): { env: NodeJS.ProcessEnv; unsetEnv: string[]; stdin: string } {
+  const unsetEnv = ['WSREP_SST_OPT_AUTH', 'WSREP_SST_OPT_REMOTE_AUTH'];
+  if (dialect === '10.11') {
+    // 10.11 always sets WSREP_SST_OPT_AUTH: empty here, as with an empty wsrep_sst_auth.
+    const remote =
+      remoteAuth === undefined
+        ? {}
+        : { WSREP_SST_OPT_REMOTE_AUTH: `${remoteAuth.user}:${remoteAuth.password}` };
+    return { env: { WSREP_SST_OPT_AUTH: '', ...remote }, unsetEnv, stdin: '' };
+  }
+  if (dialect === '11.8-no-user') return { env: {}, unsetEnv, stdin: '' };
+  let stdin = `sst_user=${STANDIN_SST_USER.user}\nsst_password=${STANDIN_SST_USER.password}\n`;
+  if (remoteAuth !== undefined)
+    stdin += `sst_remote_user=${remoteAuth.user}\nsst_remote_password=${remoteAuth.password}\n`;
+  return { env: {}, unsetEnv, stdin };
+}
+
+/**
+ * Writes `text` into a FIFO once its reader (the script's shell) has opened it, then closes it (EOF), as 11.6+
+ * mysqld writes its credentials lines and closes the pipe. Never blocks the event loop: a non-blocking open is
+ * retried until the reader is there, the child is gone, or 30 s have passed.
+ */
+async function feedFifo(fifo: string, text: string, childGone: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENXIO' || childGone() || Date.now() > deadline) return;
+      await new Promise((wake) => setTimeout(wake, 10));
+      continue;
+    }
+    try {
+      if (text !== '') writeSync(fd, text); // a few lines: far below the pipe's buffer, so never EAGAIN
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
+}
+
 /** How a stand-in run ended. */
 export interface StandinResult {
   lines: string[];
@@ -137,8 +192,12 @@ export interface StandinOptions {
   /** Joiner: called with the ready payload (the donor's --address). */
   onReady?: (payload: string) => void;
   stdin?: 'ignore' | 'pipe';
-  /** Donor: the joiner's ready payload, whose auth part is relayed as mysqld of `dialect` does. */
+  /** Donor: the joiner's ready payload, whose auth part is relayed as mysqld of `dialect` does (11.6: stdin). */
   relayFrom?: { payload: string; dialect?: '10.11' | '11.6' };
+  /** The mysqld the stand-in plays (default '10.11'). */
+  dialect?: StandinDialect;
+  /** The joiner's `user:secret@` as mysqld passes it on (10.11: WSREP_SST_OPT_REMOTE_AUTH; 11.8: stdin). */
+  remoteAuth?: { user: string; password: string };
   /** Copy the script's stderr to ours as it arrives. */
   echoStderr?: boolean;
 }
@@ -161,20 +220,31 @@ export class StandinMysqld {
   constructor(command: string, options: StandinOptions) {
     this.command = command;
     StandinMysqld.started.add(this);
-    const relayed =
-      options.relayFrom === undefined
-        ? undefined
-        : relayRemoteAuth(options.relayFrom.payload, options.relayFrom.dialect);
-    this.child = spawn('sh', ['-c', command], {
+    // relayFrom: what mysqld relays of the joiner's ready line (its auth part), in the way of its version.
+    const relayed = options.relayFrom === undefined ? undefined : relayedAuth(options.relayFrom.payload);
+    const dialect: StandinDialect =
+      options.relayFrom?.dialect === '11.6' ? '11.8' : (options.dialect ?? '10.11');
+    const io = dialectIo(dialect, options.remoteAuth ?? relayed);
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${SCRIPTS}:${process.env.PATH ?? ''}` };
+    for (const name of io.unsetEnv) delete env[name];
+    // 11.6+ mysqld gives the donor a pipe(2) on fd 0; node's own 'pipe' is a socketpair, which a donor must not
+    // take for mysqld's credentials pipe. So the 11.8 dialects hand the script a real FIFO, written from here.
+    const fifoDir =
+      dialect !== '10.11' && options.stdin !== 'ignore'
+        ? mkdtempSync(join(tmpdir(), 'standin-fifo-'))
+        : undefined;
+    const fifo = fifoDir === undefined ? undefined : join(fifoDir, 'stdin');
+    if (fifo !== undefined) {
+      const made = spawnSync('mkfifo', ['-m', '600', fifo]);
+      if (made.status !== 0) throw new Error(`mkfifo ${fifo} failed: ${String(made.stderr)}`);
+    }
+    this.child = spawn('sh', ['-c', fifo === undefined ? command : `exec <${q(fifo)}; ${command}`], {
       cwd: options.datadir,
-      env: {
-        ...process.env,
-        PATH: `${SCRIPTS}:${process.env.PATH ?? ''}`,
-        ...relayed?.env,
-        ...options.env,
-      },
+      env: { ...env, ...io.env, ...options.env },
       stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
     });
+    // 11.8-no-user: mysqld failed the SST at once and never reads stdout, so `flush tables` gets no answer.
+    const flushAnswer = dialect === '11.8-no-user' ? undefined : options.flushAnswer;
     let pending = '';
     this.child.stdout?.setEncoding('utf8');
     this.child.stdout?.on('data', (chunk: string) => {
@@ -184,9 +254,9 @@ export class StandinMysqld {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
         this.lines.push(line);
-        if (line === 'flush tables' && options.flushAnswer !== undefined) {
-          if (options.flushAnswer === 'error') writeAtomically(join(options.datadir, 'sst_error'), '');
-          else writeAtomically(join(options.datadir, 'tables_flushed'), `${options.flushAnswer}\n`);
+        if (line === 'flush tables' && flushAnswer !== undefined) {
+          if (flushAnswer === 'error') writeAtomically(join(options.datadir, 'sst_error'), '');
+          else writeAtomically(join(options.datadir, 'tables_flushed'), `${flushAnswer}\n`);
         }
         if (this.lines.length === 1 && line.startsWith('ready ')) options.onReady?.(line.slice(6));
         for (const wake of this.lineWaiters.splice(0)) wake();
@@ -197,8 +267,15 @@ export class StandinMysqld {
       this.stderr += chunk;
       if (options.echoStderr === true || process.env.SST_TEST_VERBOSE === '1') process.stderr.write(chunk);
     });
-    // Like mysqld 10.11, write nothing on stdin; a later mysqld writes sst_user lines there and closes it.
-    this.child.stdin?.end(relayed?.stdinText ?? '');
+    // 10.11 writes nothing on stdin; 11.6+ writes its sst_user lines there and closes it (contract-drift.md).
+    this.child.stdin?.on('error', () => undefined); // a script that exited first: EPIPE is not the test's concern
+    this.child.stdin?.end(fifo === undefined ? io.stdin : '');
+    if (fifo !== undefined && fifoDir !== undefined)
+      void feedFifo(
+        fifo,
+        io.stdin,
+        () => this.child.exitCode !== null || this.child.signalCode !== null,
+      ).finally(() => rmSync(fifoDir, { recursive: true, force: true }));
     this.done = new Promise((resolveDone) => {
       this.child.on('close', (exitCode, signal) => {
         if (pending !== '') this.lines.push(pending);

@@ -19,6 +19,13 @@ export interface GaleraNodeSpec {
   sst?: Record<string, string>;
   /** Turns on log_bin (basename mysql-bin, inside the datadir). */
   binlog?: boolean;
+  /**
+   * A Debian root (scripts/debian-root.sh) whose mariadbd this node runs, e.g. trixie's 11.8 beside the host's
+   * 10.11: mariadbd and mariadb-install-db run chrooted there, with /tmp and `rootBinds` at the same paths.
+   */
+  root?: string;
+  /** Directories bound into `root` at the same path (the checkout, so its wsrep_sst_rsync_tunnel runs there). */
+  rootBinds?: string[];
 }
 
 /** Where a node keeps its files, all derived from its baseDir. */

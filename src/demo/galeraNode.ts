@@ -13,7 +13,9 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { join } from 'node:path';
 import { SstTunnelError } from '../errors.js';
+import { SCRIPTS } from './contractDriver.js';
 import { reapGroup, trackGroup } from './processGroup.js';
 import { nodePaths, renderNodeConfig, type GaleraNodePaths, type GaleraNodeSpec } from './galeraConfig.js';
 
@@ -38,10 +40,10 @@ const DEFAULT_TIMEOUTS: GaleraNodeTimeouts = { stopMs: 30_000, queryMs: 30_000, 
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** uid/gid of the OS user mariadbd runs as; undefined for root (nothing to chown). */
-function ownerOf(user: 'root' | 'mysql'): { uid: number; gid: number } | undefined {
+/** uid/gid of the OS user mariadbd runs as (in `root`'s /etc/passwd: 100 in trixie, 102 here); undefined for root. */
+function ownerOf(user: 'root' | 'mysql', root = ''): { uid: number; gid: number } | undefined {
   if (user === 'root') return undefined;
-  const line = readFileSync('/etc/passwd', 'utf8')
+  const line = readFileSync(`${root}/etc/passwd`, 'utf8')
     .split('\n')
     .find((l) => l.startsWith(`${user}:`));
   const [, , uid, gid] = line?.split(':') ?? [];
@@ -113,7 +115,7 @@ export class GaleraNode {
 
   /** Gives the node's files (and any extra paths, such as key files it must read) to the server's OS user. */
   chownForServer(extra: string[] = []): void {
-    const owner = ownerOf(this.spec.user);
+    const owner = ownerOf(this.spec.user, this.spec.root);
     if (owner === undefined) return;
     for (const path of [
       this.spec.baseDir,
@@ -138,7 +140,15 @@ export class GaleraNode {
   /** Creates the system tables in the (empty) datadir with mariadb-install-db; only the bootstrap node needs it. */
   async init(): Promise<void> {
     const args = [`--defaults-file=${this.paths.config}`, `--user=${this.spec.user}`, '--skip-test-db'];
-    await run('mariadb-install-db', args, 120_000);
+    await run(...this.inRoot('mariadb-install-db', args), 120_000);
+  }
+
+  /** `file args` as run for this node: as they are, or chrooted into its Debian root (private mounts). */
+  private inRoot(file: string, args: string[]): [string, string[]] {
+    if (this.spec.root === undefined) return [file, args];
+    const binds = (this.spec.rootBinds ?? []).flatMap((dir) => ['--bind', dir]);
+    // debian-root.sh `run` execs through unshare and chroot: the pid spawned is mariadbd's own.
+    return ['bash', [join(SCRIPTS, 'debian-root.sh'), 'run', this.spec.root, ...binds, '--', file, ...args]];
   }
 
   /** Spawns mariadbd detached in its own process group (so stop() can reap SST scripts too), output to the error log. */
@@ -151,7 +161,8 @@ export class GaleraNode {
     const fd = openSync(this.paths.errorLog, 'a');
     let child: ChildProcess;
     try {
-      child = spawn('mariadbd', args, {
+      const [file, argv] = this.inRoot('mariadbd', args);
+      child = spawn(file, argv, {
         detached: true,
         stdio: ['ignore', fd, fd],
         env: this.env,

@@ -6,11 +6,13 @@ import { readFileSync } from 'node:fs';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { loadNodeOptions, type OptionSet } from '../config/optionFiles.js';
 import { settingsFrom, type SstSettings } from '../config/settings.js';
+import { detectServerVersion, serverGroups, type ServerVersion } from '../config/serverVersion.js';
 import { describeError } from '../errors.js';
 import type { Credentials } from '../tls/credentials.js';
 import { advertisedAddress, type AdvertisedAddress } from './advertised.js';
 import { credentialChecks, DEFAULT_EXPIRY_WARNING_DAYS } from '../preflight/credentials.js';
 import { fileChecks, type FileFacts } from './checks/files.js';
+import { sstAuthCheck } from './checks/serverAuth.js';
 import { advertisedCheck, optionFileChecks, settingsChecks } from './checks/settings.js';
 import { fileFacts, nameTables, type NameTables } from './fileFacts.js';
 import { loadMaterial } from './material.js';
@@ -30,6 +32,8 @@ export interface NodeSources {
   passwdFile?: string;
   groupFile?: string;
   interfaces?: NodeJS.Dict<NetworkInterfaceInfo[]>;
+  /** The server's version; default the installed mariadbd's (detectServerVersion()). */
+  serverVersion?: ServerVersion;
 }
 
 /** Everything read, plus the checks so far. Later steps run only on what could be read. */
@@ -68,8 +72,10 @@ export function readNode(src: NodeSources): NodeState {
   const names = nameTables(passwd, group);
   const state: NodeState = { checks: [], userName: src.user ?? 'mysql', names };
   let options: ReturnType<typeof loadNodeOptions>;
+  const server = src.serverVersion ?? detectServerVersion();
   try {
     options = loadNodeOptions({
+      serverGroups: serverGroups(server),
       ...(src.defaultsFile !== undefined && { defaultsFile: src.defaultsFile }),
       ...(src.defaultsExtraFile !== undefined && { defaultsExtraFile: src.defaultsExtraFile }),
       ...(src.defaultsGroupSuffix !== undefined && { defaultsGroupSuffix: src.defaultsGroupSuffix }),
@@ -81,6 +87,7 @@ export function readNode(src: NodeSources): NodeState {
   }
   state.checks.push(...optionFileChecks(options.files, options.warnings));
   state.mysqld = options.mysqld;
+  state.checks.push(sstAuthCheck(server, options.mysqld));
   let settings: SstSettings;
   try {
     settings = settingsFrom(options.sst, options.mysqld, src.env ?? process.env);

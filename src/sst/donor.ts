@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DonorFlushError, TransferError, UsageError } from '../errors.js';
+import { DonorFlushError, MysqldAuthError, SstTimeoutError, TransferError, UsageError } from '../errors.js';
 import { logger } from '../log.js';
 import { connectorRsh } from '../tunnel/connectorRsh.js';
 import { relayWanted, startDonorRelay } from '../tunnel/relay.js';
@@ -26,6 +26,7 @@ import {
   type Pass,
 } from './passes.js';
 import { ProgressTicker } from './progress.js';
+import { MysqldAuthParseError, userCreationFailed, type MysqldAuth } from './mysqldAuth.js';
 import { parseState, type SstState } from './protocol.js';
 import { runPass, runPool, type PassRunner } from './rsyncPass.js';
 import { announce, renderTotalFile } from './spaceCheck.js';
@@ -44,15 +45,64 @@ const log = logger('donor');
 export const TABLES_FLUSHED = 'tables_flushed';
 export const SST_ERROR = 'sst_error';
 
-/** Waits for mysqld's answer to `flush tables`: the state it wrote, or `sst_error` (exit 255). */
-export async function waitForFlush(datadir: string, signal: AbortSignal, pollMs = 200): Promise<SstState> {
+/**
+ * Waits for mysqld's answer to `flush tables`: the state it wrote, or `sst_error` (exit 255); after `timeoutMs`
+ * ([sst] flush-timeout) an SstTimeoutError (exit 110): a mysqld that gave up without answering (11.6+ SST-user
+ * failure, a lost stdout) must not keep the script, its lock and its children for ever.
+ */
+export async function waitForFlush(
+  datadir: string,
+  signal: AbortSignal,
+  timeoutMs: number,
+  pollMs = 200,
+): Promise<SstState> {
   const wakeup = new Wakeup();
   // mysqld's answer wakes the poll at once (it lies on the SST's critical path); the poll stays the fallback.
   const unwatch = wakeOnEntries(datadir, [TABLES_FLUSHED, SST_ERROR], wakeup);
+  const expired = new AbortController();
+  const timer = setTimeout(() => expired.abort(), timeoutMs);
   try {
-    return await pollFlush(datadir, signal, pollMs, wakeup);
+    return await pollFlush(datadir, AbortSignal.any([signal, expired.signal]), pollMs, wakeup);
+  } catch (error) {
+    if (expired.signal.aborted && !signal.aborted) {
+      throw new SstTimeoutError(
+        `mysqld did not answer "flush tables" within ${Math.round(timeoutMs / 1000)} s ([sst] flush-timeout): ` +
+          'either FLUSH TABLES WITH READ LOCK waited on long statements (raise flush-timeout), or mysqld gave up ' +
+          'on this SST (see its error log)',
+      );
+    }
+    throw error;
   } finally {
+    clearTimeout(timer);
     unwatch();
+  }
+}
+
+/**
+ * Fails the donor before anything is locked or sent when mysqld's credentials say it gave up: an 11.6+ mysqld
+ * whose temporary SST user could not be created closes our stdin with no `sst_user=` line and never reads our
+ * stdout, so `flush tables` would go unanswered (contract-drift.md, MDEV-31809).
+ */
+export async function checkMysqldAuth(pending: Promise<MysqldAuth> | undefined): Promise<void> {
+  if (pending === undefined) return;
+  let auth: MysqldAuth;
+  try {
+    auth = await pending;
+  } catch (error) {
+    if (error instanceof MysqldAuthParseError)
+      throw new MysqldAuthError(`Cannot use the credentials mysqld passed: ${error.message}`);
+    throw error;
+  }
+  log.debug(
+    `mysqld credentials: ${auth.source}${auth.remoteUser !== undefined ? " (with the joiner's)" : ''}`,
+  );
+  if (userCreationFailed(auth)) {
+    throw new MysqldAuthError(
+      'mysqld closed the SST credentials pipe without an sst_user line: it could not create its temporary SST ' +
+        'user (MariaDB 11.6+ with an empty wsrep_sst_auth; see its error log) and has abandoned this SST. ' +
+        'rsync_tunnel needs no database account: set wsrep_sst_auth to any placeholder, e.g. ' +
+        'wsrep_sst_auth = rsync_tunnel:none, on this donor',
+    );
   }
 }
 
@@ -108,6 +158,7 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
   const { prepared, lifecycle, protocol, signal, tmpdir } = ctx;
   const { args, settings, layout } = prepared;
   const module = moduleOf(args.address);
+  await checkMysqldAuth(ctx.mysqldAuth);
   const magicName = `${module}_complete`;
   const magicPath = join(args.datadir, magicName);
   const tarPath = join(args.datadir, BINLOG_TAR);
@@ -185,7 +236,7 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
     // A previous SST's answer must not be taken for this one's (contract 3.4.2).
     for (const stale of [TABLES_FLUSHED, SST_ERROR]) rmSync(join(args.datadir, stale), { force: true });
     protocol.flushTables();
-    state = await waitForFlush(args.datadir, signal);
+    state = await waitForFlush(args.datadir, signal, settings.flushTimeoutMs);
     log.info(`Tables flushed at position ${state.uuid}:${state.seqno}`);
     if (args.binlog !== undefined) {
       await packBinlogs(

@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { loadNodeOptions } from '../config/optionFiles.js';
 import { settingsFrom, type SstSettings } from '../config/settings.js';
+import { detectServerVersion, serverGroups } from '../config/serverVersion.js';
 import { credentialChecks } from '../preflight/credentials.js';
 import { ConfigError, CredentialError, ExitCode, MissingProgramError } from '../errors.js';
 import { logger } from '../log.js';
@@ -113,7 +114,12 @@ export function prepare(args: SstArgs, env: NodeJS.ProcessEnv = process.env): Pr
     ...(args.defaultsExtraFile !== undefined && { defaultsExtraFile: args.defaultsExtraFile }),
     ...(args.defaultsGroupSuffix !== undefined && { defaultsGroupSuffix: args.defaultsGroupSuffix }),
   };
-  const options = loadNodeOptions(sources);
+  // The groups the running server reads (11.8 reads [mariadb-11.8], [mariadb-11] ...; 10.11 does not).
+  const server = detectServerVersion(args.parent);
+  log.debug(
+    `Reading the option groups of MariaDB ${server.major}.${server.minor} (version from ${server.from})`,
+  );
+  const options = loadNodeOptions({ ...sources, serverGroups: serverGroups(server) });
   for (const warning of options.warnings) log.warn(warning);
   const settings = settingsFrom(options.sst, options.mysqld, env);
   for (const notice of settings.notices) log.info(notice);

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lifecycle } from './lifecycle.js';
+import type { MysqldAuth } from './mysqldAuth.js';
 import type { Prepared } from './prepare.js';
 import type { Protocol } from './protocol.js';
 
@@ -18,6 +19,8 @@ export interface RoleContext {
   tmpdir: string;
   /** How to start this program again (the connector rsync runs as its remote shell). */
   cli: { node: string; script: string };
+  /** Donor: mysqld's credentials (10.x environment or the 11.6+ stdin pipe), read from the start of the run. */
+  mysqldAuth?: Promise<MysqldAuth>;
 }
 
 /** One connection's figures, as the connector reports them or the listener counts them. */

@@ -12,10 +12,17 @@ import { runJoiner } from './joiner.js';
 import { Lifecycle, ancestorsToWatch } from './lifecycle.js';
 import { acquireSstLock } from './lock.js';
 import { prepare } from './prepare.js';
+import { fifoStdin, readMysqldAuth, type MysqldAuth } from './mysqldAuth.js';
 import { makePrivateTempDir } from './privateTmp.js';
 import { Protocol } from './protocol.js';
 
 const log = logger();
+
+/**
+ * How long a donor reads an 11.6+ credentials pipe: mysqld writes its lines and closes the pipe right after the
+ * spawn, so this only bounds a stdin pipe that is not mysqld's (never reached with 10.x, which sets the variables).
+ */
+export const AUTH_READ_TIMEOUT_MS = 10_000;
 
 /** Runs one SST role to completion; throws a typed error (with its exit code) on failure. */
 export async function runSst(argv: readonly string[]): Promise<void> {
@@ -23,6 +30,13 @@ export async function runSst(argv: readonly string[]): Promise<void> {
   log.info(
     `rsync_tunnel ${args.bypass ? 'IST' : 'SST'} started on ${args.role} (sst-tunnel, pid ${process.pid})`,
   );
+  // Started before anything else, so mysqld's pipe is drained while the preflight runs; awaited before the
+  // donor tells the joiner or mysqld anything.
+  let mysqldAuth: Promise<MysqldAuth> | undefined;
+  if (args.role === 'donor') {
+    mysqldAuth = readMysqldAuth({ env: process.env, stdin: fifoStdin(), timeoutMs: AUTH_READ_TIMEOUT_MS });
+    mysqldAuth.catch(() => undefined); // the donor awaits it; an early failure must not be an unhandled rejection
+  }
   const watchPids = args.role === 'joiner' && args.parent !== undefined ? [args.parent] : ancestorsToWatch();
   const lifecycle = new Lifecycle({ watchPids });
   await lifecycle.run(async (signal) => {
@@ -44,6 +58,7 @@ export async function runSst(argv: readonly string[]): Promise<void> {
       signal,
       tmpdir,
       cli: { node: process.execPath, script: fileURLToPath(new URL('../cli.js', import.meta.url)) },
+      ...(mysqldAuth !== undefined && { mysqldAuth }),
     };
     if (args.role === 'joiner') await runJoiner(ctx);
     else await runDonor(ctx);

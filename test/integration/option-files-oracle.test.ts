@@ -17,6 +17,8 @@ import {
 } from '../../src/config/optionFiles.js';
 import { nodeOptionFs } from '../../src/config/optionFs.js';
 import { settingsFrom } from '../../src/config/settings.js';
+import { serverGroups } from '../../src/config/serverVersion.js';
+import { inRoot, trixieRoot } from '../helpers/debian-root.js';
 
 const probe = spawnSync('my_print_defaults', ['--version'], { encoding: 'utf8' });
 const available = probe.status === 0;
@@ -29,8 +31,11 @@ interface Case {
   files?: Record<string, string | Buffer>;
   /** Copy a fixture tree from test/fixtures/option-files/<name>. */
   fixture?: string;
-  /** Groups; `--mysqld` means SERVER_GROUPS. */
+  /** Groups; `--mysqld` means SERVER_GROUPS (or serverGroups(version) with `version`). */
   groups: string[];
+  /** Run 11.8's my_print_defaults from the trixie root (the case dir is under /tmp, bound there) against ours. */
+  root?: string;
+  version?: { major: number; minor: number };
   /** --defaults-file / --defaults-extra-file / --defaults-group-suffix, relative to the case directory. */
   defaultsFile?: string;
   defaultsExtraFile?: string;
@@ -62,7 +67,16 @@ function run(c: Case): {
     ...(c.suffix !== undefined ? [`--defaults-group-suffix=${c.suffix}`] : []),
     ...c.groups,
   ];
-  const result = spawnSync('my_print_defaults', args, { cwd: dir, env });
+  const result =
+    c.root === undefined
+      ? spawnSync('my_print_defaults', args, { cwd: dir, env })
+      : spawnSync(
+          'bash',
+          inRoot(c.root, ['sh', '-c', 'cd "$0" && exec my_print_defaults "$@"', dir, ...args], {
+            env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+          }),
+          { env },
+        );
   const oracle = {
     ok: result.status === 0,
     out: result.stdout.toString('utf8'),
@@ -75,7 +89,8 @@ function run(c: Case): {
     ...(c.defaultsExtraFile !== undefined && { defaultsExtraFile: c.defaultsExtraFile }),
     ...(c.suffix !== undefined && { defaultsGroupSuffix: c.suffix }),
   };
-  const groups = c.groups.flatMap((group) => (group === '--mysqld' ? [...SERVER_GROUPS] : [group]));
+  const server = c.version === undefined ? SERVER_GROUPS : serverGroups(c.version);
+  const groups = c.groups.flatMap((group) => (group === '--mysqld' ? [...server] : [group]));
   try {
     const entries = readOptions(groups, sources);
     const out = entries.map((e) => `--${e.rawName}${e.value === undefined ? '' : `=${e.value}`}\n`).join('');
@@ -384,6 +399,59 @@ describe.skipIf(!available)('option files: our reader agrees with my_print_defau
         ).toEqual(listed);
       }
     }
+  });
+});
+
+const trixie = available ? trixieRoot() : {};
+if (available && trixie.root === undefined)
+  console.log(`Skipping the 11.8 option-file oracle tests: ${trixie.skip}`);
+
+describe.skipIf(trixie.root === undefined)("MariaDB 11.8's groups, against 11.8's my_print_defaults", () => {
+  const v118 = { major: 11, minor: 8 };
+  const candidates = [
+    ...serverGroups(v118),
+    ...serverGroups({ major: 10, minor: 11 }),
+    'mysqld-11',
+    'mariadb-11.8.9',
+    'mysqld-11.8.9',
+    'embedded',
+    'client',
+    'sst',
+  ];
+  const text = [...new Set(candidates)].map((g, i) => `[${g}]\nopt${i}=${g}\n`).join('');
+
+  it('reads every 11.8 server group and no other for --mysqld (not the 10.11 ones)', () => {
+    const out = agree({
+      files: { 'g.cnf': text },
+      defaultsFile: 'g.cnf',
+      groups: ['--mysqld'],
+      root: trixie.root!,
+      version: v118,
+    });
+    expect(out).toContain('=mariadb-11\n');
+    expect(out).not.toContain('=mariadb-10.11\n');
+  });
+
+  it('with a group suffix too', () => {
+    const suffixed = candidates.map((g, i) => `[${g}.n1]\nsfx${i}=${g}.n1\n`).join('');
+    agree({
+      files: { 'g.cnf': text + suffixed },
+      defaultsFile: 'g.cnf',
+      suffix: '.n1',
+      groups: ['--mysqld'],
+      root: trixie.root!,
+      version: v118,
+    });
+  });
+
+  it("innodb_undo_directory in [mariadb-11.8] is the 11.8 server's, not the 10.11 server's", () => {
+    agree({
+      files: { 'u.cnf': '[mysqld]\ndatadir=/d\n[mariadb-11.8]\ninnodb_undo_directory=/undo\n' },
+      defaultsFile: 'u.cnf',
+      groups: ['--mysqld'],
+      root: trixie.root!,
+      version: v118,
+    });
   });
 });
 

@@ -83,6 +83,7 @@ describe('settingsFrom()', () => {
       handshakeTimeoutMs: 10_000,
       idleTimeoutMs: 120_000,
       previousSstTimeoutMs: 30_000,
+      flushTimeoutMs: 900_000,
       backupThreads: 8,
       joinerWorkers: 4,
       sstMaxBinlogs: 1,
@@ -114,6 +115,7 @@ describe('settingsFrom()', () => {
     ['idle-timeout = 0', { idleTimeoutMs: 0 }],
     ['previous-sst-timeout = 0', { previousSstTimeoutMs: 0 }],
     ['previous_sst_timeout = 5', { previousSstTimeoutMs: 5_000 }],
+    ['flush-timeout = 60', { flushTimeoutMs: 60_000 }],
     ['loose-idle-timeout = 30', { idleTimeoutMs: 30_000 }],
     ['idle-timeout = 2147483', { idleTimeoutMs: 2_147_483_000 }],
     ['progress-interval = 0', { progressIntervalMs: 0 }],
@@ -209,6 +211,10 @@ describe('settingsFrom()', () => {
     [
       'handshake-timeout = 0',
       `Cannot use [sst] handshake-timeout = "0" (${FILE}:${L}): expected a whole number of seconds, at least 1`,
+    ],
+    [
+      'flush-timeout = 0',
+      `Cannot use [sst] flush-timeout = "0" (${FILE}:${L}): expected a whole number of seconds, at least 1`,
     ],
     [
       'progress-interval = 10s',

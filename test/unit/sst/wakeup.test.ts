@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitForFlush } from '../../../src/sst/donor.js';
+import { SstTimeoutError } from '../../../src/errors.js';
 import { waitForMagic } from '../../../src/sst/waitMagic.js';
 import { wakeOnEntries, Wakeup } from '../../../src/sst/wakeup.js';
 
@@ -91,9 +92,24 @@ describe('the waits on the critical path', () => {
     }, 30);
     let state;
     const took = await timed(async () => {
-      state = await waitForFlush(dir, new AbortController().signal, 10_000);
+      state = await waitForFlush(dir, new AbortController().signal, 60_000, 10_000);
     });
     expect(state).toEqual({ uuid: UUID, seqno: 42n });
+    expect(took).toBeLessThan(5000);
+  });
+
+  it('an unanswered flush tables ends at [sst] flush-timeout with exit 110, not never', async () => {
+    let caught: unknown;
+    const took = await timed(async () => {
+      try {
+        await waitForFlush(dir, new AbortController().signal, 300, 50);
+      } catch (error) {
+        caught = error;
+      }
+    });
+    expect(caught).toBeInstanceOf(SstTimeoutError);
+    expect((caught as SstTimeoutError).exitCode).toBe(110);
+    expect((caught as Error).message).toContain('flush-timeout');
     expect(took).toBeLessThan(5000);
   });
 

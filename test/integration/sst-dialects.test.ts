@@ -1,0 +1,153 @@
+/**
+ * The donor under both mysqld dialects of the credentials (contract-drift.md, MDEV-31809), driven by the stand-in
+ * with real rsync and real TLS: 10.11 (WSREP_SST_OPT_AUTH set, stdin not a credentials pipe), 11.8 (credentials
+ * on a stdin pipe, no variables), and 11.8 whose SST user could not be created (stdin EOF with nothing, stdout
+ * never read): a named error before `flush tables`, never a wait for ever. Also the [sst] flush-timeout bound.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  StandinMysqld,
+  donorCommand,
+  joinerCommand,
+  type StandinDialect,
+} from '../helpers/mysqld-standin.js';
+import { tempDir } from '../helpers/pki.js';
+import {
+  fillDonorDatadir,
+  makeNodes,
+  processesMentioning,
+  treeDigest,
+  type TestNode,
+} from '../helpers/sst-fixture.js';
+
+const UUID = '6a1c7e2e-9b1f-11ef-8a11-0242ac120002';
+
+let base: ReturnType<typeof tempDir>;
+let joiner: TestNode;
+let donor: TestNode;
+/** The donor's option file with `[sst] flush-timeout = 2`. */
+let shortFlushCnf: string;
+
+beforeAll(() => {
+  base = tempDir('dialects');
+  const tmp = join(base.path, 'tmp');
+  mkdirSync(tmp);
+  const made = makeNodes(base.path, [
+    { name: 'joiner', address: '127.0.0.80', sst: { tmpdir: tmp } },
+    { name: 'donor', address: '127.0.0.81', sst: { tmpdir: tmp } },
+  ]);
+  [joiner, donor] = made.nodes as [TestNode, TestNode];
+  mkdirSync(join(base.path, 'external'));
+  fillDonorDatadir(donor.datadir, join(base.path, 'external'));
+  shortFlushCnf = join(base.path, 'donor', 'short-flush.cnf');
+  writeFileSync(shortFlushCnf, `${readFileSync(donor.cnf, 'utf8')}flush-timeout=2\n`);
+});
+
+afterAll(() => base.cleanup());
+
+function startJoiner(): { j: StandinMysqld; payload: () => string } {
+  let payload = '';
+  const j = new StandinMysqld(
+    joinerCommand({
+      address: joiner.address,
+      datadir: joiner.datadir,
+      defaultsFile: joiner.cnf,
+      parent: process.pid,
+    }),
+    { datadir: joiner.datadir, onReady: (p) => (payload = p) },
+  );
+  return { j, payload: () => payload };
+}
+
+function startDonor(
+  address: string,
+  dialect: StandinDialect,
+  extra: { cnf?: string; flushAnswer?: string } = {},
+): StandinMysqld {
+  return new StandinMysqld(
+    donorCommand({
+      address,
+      datadir: donor.datadir,
+      defaultsFile: extra.cnf ?? donor.cnf,
+      gtid: `${UUID}:42`,
+    }),
+    {
+      datadir: donor.datadir,
+      dialect,
+      ...(extra.flushAnswer !== undefined && { flushAnswer: extra.flushAnswer }),
+      ...(dialect !== '10.11' && { remoteAuth: { user: 'joiner', password: 'not-logged-zq81' } }),
+    },
+  );
+}
+
+function expectNothingLeft(): void {
+  expect(readdirSync(join(base.path, 'tmp')), 'private temp dirs left').toEqual([]);
+  expect(processesMentioning(base.path), 'processes left').toEqual([]);
+  expect(existsSync(join(donor.datadir, 'wsrep_sst.pid')), 'donor lock left').toBe(false);
+}
+
+async function fullSst(dialect: StandinDialect): Promise<void> {
+  const { j, payload } = startJoiner();
+  expect(await j.firstLine()).toMatch(/^ready /);
+  const d = startDonor(payload(), dialect, { flushAnswer: `${UUID}:42 0` });
+  const [jr, dr] = await Promise.all([j.wait(), d.wait()]);
+  expect(dr.exitCode, dr.stderr).toBe(0);
+  expect(jr.exitCode, jr.stderr).toBe(0);
+  expect(dr.lines).toEqual(['flush tables', 'continue', `done ${UUID}:42 0`]);
+  expect(dr.stderr).not.toContain('not-logged-zq81');
+  expect(dr.stderr).not.toContain('x'.repeat(32));
+}
+
+describe('the donor under each mysqld dialect', () => {
+  it('10.11: WSREP_SST_OPT_AUTH set, stdin ends with nothing: a whole SST', async () => {
+    await fullSst('10.11');
+    expectNothingLeft();
+  });
+
+  it('11.8: credentials on a stdin pipe, no variables: a whole SST, no value logged', async () => {
+    await fullSst('11.8');
+    const skip = (rel: string) =>
+      rel.startsWith('wsrep_sst') || rel.startsWith('sst_') || rel === 'tables_flushed';
+    const digest = (dir: string) =>
+      [...treeDigest(dir).entries()].filter(([rel]) => !skip(rel) && !rel.endsWith('.cnf')).sort();
+    expect(digest(joiner.datadir).length).toBeGreaterThan(3);
+    expectNothingLeft();
+  });
+
+  it('11.8 that could not create its SST user: a named error before flush tables, bounded, then a working SST', async () => {
+    const { j, payload } = startJoiner();
+    await j.firstLine();
+    const t0 = Date.now();
+    const d = startDonor(payload(), '11.8-no-user');
+    const dr = await d.wait(30_000);
+    const took = Date.now() - t0;
+    expect(dr.exitCode).toBe(22);
+    expect(dr.lines).toEqual([]); // never `flush tables`: mysqld would not answer it
+    expect(dr.stderr).toContain('wsrep_sst_auth');
+    expect(dr.stderr).toContain('rsync_tunnel:none');
+    expect(took).toBeLessThan(20_000);
+    j.kill('SIGTERM');
+    await j.wait();
+    expectNothingLeft();
+    // The cause fixed (mysqld now passes credentials), the next SST from that node works: no lock left behind.
+    await fullSst('11.8');
+    expectNothingLeft();
+  });
+
+  it('an unanswered flush tables ends at [sst] flush-timeout (exit 110), children ended, lock released', async () => {
+    const { j, payload } = startJoiner();
+    await j.firstLine();
+    const t0 = Date.now();
+    const d = startDonor(payload(), '10.11', { cnf: shortFlushCnf }); // no flushAnswer: mysqld never answers
+    const dr = await d.wait(60_000);
+    expect(dr.lines).toEqual(['flush tables']);
+    expect(dr.exitCode).toBe(110);
+    expect(dr.stderr).toContain('flush-timeout');
+    expect(Date.now() - t0).toBeLessThan(40_000);
+    j.kill('SIGTERM');
+    await j.wait();
+    expectNothingLeft();
+  });
+});
