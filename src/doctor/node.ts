@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { loadNodeOptions, type OptionSet } from '../config/optionFiles.js';
 import { settingsFrom, type SstSettings } from '../config/settings.js';
-import { detectServerVersion, serverGroups, type ServerVersion } from '../config/serverVersion.js';
+import { detectServerVersion, serverGroups, type ServerVersion } from '../sst/serverVersion.js';
 import { describeError } from '../errors.js';
 import type { Credentials } from '../tls/credentials.js';
 import { advertisedAddress, type AdvertisedAddress } from './advertised.js';

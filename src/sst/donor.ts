@@ -10,7 +10,6 @@ import { logger } from '../log.js';
 import { connectorRsh } from '../tunnel/connectorRsh.js';
 import { relayWanted, startDonorRelay } from '../tunnel/relay.js';
 import { donorToken } from '../tunnel/sstBinding.js';
-import { readMysqldAuth } from './mysqldAuth.js';
 import { moduleOf } from './address.js';
 import { BINLOG_TAR, binlogNames, packBinlogs } from './binlog.js';
 import { classFiles, databaseDirs } from './datadirScan.js';
@@ -83,8 +82,8 @@ export async function waitForFlush(
  * whose temporary SST user could not be created closes our stdin with no `sst_user=` line and never reads our
  * stdout, so `flush tables` would go unanswered (contract-drift.md, MDEV-31809).
  */
-export async function checkMysqldAuth(pending: Promise<MysqldAuth> | undefined): Promise<void> {
-  if (pending === undefined) return;
+export async function checkMysqldAuth(pending: Promise<MysqldAuth> | undefined): Promise<MysqldAuth> {
+  if (pending === undefined) return { source: 'none' };
   let auth: MysqldAuth;
   try {
     auth = await pending;
@@ -104,6 +103,7 @@ export async function checkMysqldAuth(pending: Promise<MysqldAuth> | undefined):
         'wsrep_sst_auth = rsync_tunnel:none, on this donor',
     );
   }
+  return auth;
 }
 
 async function pollFlush(
@@ -158,7 +158,8 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
   const { prepared, lifecycle, protocol, signal, tmpdir } = ctx;
   const { args, settings, layout } = prepared;
   const module = moduleOf(args.address);
-  await checkMysqldAuth(ctx.mysqldAuth);
+  // Read once, at start (run.ts): stdin is 11.6+'s credentials pipe, and it also relays the binding token.
+  const auth = await checkMysqldAuth(ctx.mysqldAuth);
   const magicName = `${module}_complete`;
   const magicPath = join(args.datadir, magicName);
   const tarPath = join(args.datadir, BINLOG_TAR);
@@ -168,7 +169,6 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
   });
 
   // The joiner's binding token (sstBinding.ts), relayed by mysqld: env on 10.x, stdin on 11.6+.
-  const auth = await readMysqldAuth({ env: process.env, stdin: process.stdin, timeoutMs: 2000 });
   // Our children (rsync, connectors) need not inherit mysqld's copy; connectors get the token in their spec.
   delete process.env.WSREP_SST_OPT_REMOTE_AUTH;
   const binding = donorToken(auth);

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { loadNodeOptions } from '../config/optionFiles.js';
 import { settingsFrom, type SstSettings } from '../config/settings.js';
-import { detectServerVersion, serverGroups } from '../config/serverVersion.js';
+import { detectServerVersion, serverGroups } from './serverVersion.js';
 import { credentialChecks } from '../preflight/credentials.js';
 import { ConfigError, CredentialError, ExitCode, MissingProgramError } from '../errors.js';
 import { logger } from '../log.js';

@@ -17,7 +17,7 @@ import {
 } from '../../src/config/optionFiles.js';
 import { nodeOptionFs } from '../../src/config/optionFs.js';
 import { settingsFrom } from '../../src/config/settings.js';
-import { serverGroups } from '../../src/config/serverVersion.js';
+import { serverGroups } from '../../src/sst/serverVersion.js';
 import { inRoot, trixieRoot } from '../helpers/debian-root.js';
 
 const probe = spawnSync('my_print_defaults', ['--version'], { encoding: 'utf8' });

@@ -8,7 +8,7 @@
  * from the mariadbd installed on PATH, else 10.11 (the baseline of sst-contract.md).
  */
 import { spawnSync } from 'node:child_process';
-import { procInfo } from '../sst/lifecycle.js';
+import { procInfo } from './lifecycle.js';
 
 export interface ServerVersion {
   major: number;

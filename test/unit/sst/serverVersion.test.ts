@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseServerVersion, serverGroups } from '../../../src/config/serverVersion.js';
+import { parseServerVersion, serverGroups } from '../../../src/sst/serverVersion.js';
 import { OptionSet } from '../../../src/config/optionSet.js';
 import { sstAuthCheck } from '../../../src/doctor/checks/serverAuth.js';
 
