@@ -18,6 +18,7 @@ import { ProgressTicker } from './progress.js';
 import { parseState, type SstState } from './protocol.js';
 import { waitForConnectionsToClose, waitForMagic, waitForSessionsToEnd, writeFailure } from './waitMagic.js';
 import { Wakeup } from './wakeup.js';
+import { datadirComment, parseGrastate, wireVersusData, type JoinerDatadir } from './transferMode.js';
 import { formatBytes, summaryLine, type RoleContext, type SessionFigures } from './roleContext.js';
 
 const log = logger('joiner');
@@ -31,9 +32,16 @@ export const SST_IN_PROGRESS = 'sst_in_progress';
  * lives in the datadir (then it rides with the root pass); the original's donor ignores comments and sends
  * the redo log to `-log_dir`, which therefore always exists.
  */
-export function joinerModules(module: string, layout: DataLayout, progressDir: string): RsyncModule[] {
+export function joinerModules(
+  module: string,
+  layout: DataLayout,
+  progressDir: string,
+  grastate?: JoinerDatadir,
+): RsyncModule[] {
   return [
-    { name: module, path: layout.datadir, comment: 'datadir' },
+    // The cluster and position of the datadir this joiner holds: the donor's `[sst] transfer = auto` sends
+    // deltas only against a datadir of its own cluster (transferMode.ts).
+    { name: module, path: layout.datadir, comment: datadirComment(grastate) },
     ...FILE_CLASSES.map((fileClass) => ({
       name: `${module}${fileClass.moduleSuffix}`,
       path: fileClass.dirOf(layout),
@@ -41,6 +49,15 @@ export function joinerModules(module: string, layout: DataLayout, progressDir: s
     })),
     { name: `${module}${PROGRESS_MODULE_SUFFIX}`, path: progressDir, comment: 'progress' },
   ];
+}
+
+/** The uuid and seqno in the datadir's grastate.dat, if it holds a cluster's datadir. */
+function readGrastate(datadir: string): JoinerDatadir | undefined {
+  try {
+    return parseGrastate(readFileSync(join(datadir, 'grastate.dat'), 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads the donor's byte total once it has arrived. */
@@ -84,7 +101,7 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   writeFileSync(
     configPath,
     renderRsyncdConf({
-      modules: joinerModules(module, layout, progressDir),
+      modules: joinerModules(module, layout, progressDir, readGrastate(args.datadir)),
       uid: process.getuid?.() ?? 0,
       gid: process.getgid?.() ?? 0,
       timeoutSeconds: Math.max(1, Math.ceil((settings.idleTimeoutMs || 300_000) / 1000)),
@@ -194,7 +211,9 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
     await installBinlogs(args.datadir, binlogNames(args.datadir, args.binlog, args.binlogIndex), tarPath);
   }
   const totals = sessions.reduce((sum, s) => sum + s.bytesIn + s.bytesOut, 0);
-  log.info(summaryLine('joiner', sessions, Date.now() - started, prepared.policy.verify));
+  // Against the donor's total: deltas and compression show as less on the wire than the data.
+  const ofData = ticker.totalBytes === undefined ? '' : `; ${wireVersusData(ticker.totalBytes, totals)}`;
+  log.info(`${summaryLine('joiner', sessions, Date.now() - started, prepared.policy.verify)}${ofData}`);
   log.debug(`Received ${formatBytes(totals)} in ${sessions.length} connection(s)`);
   protocol.state(magic.state);
 }
