@@ -151,7 +151,8 @@ export class GaleraNode {
     const fd = openSync(this.paths.errorLog, 'a');
     let child: ChildProcess;
     try {
-      child = spawn('mariadbd', args, {
+      const [command, ...prefix] = [...(this.spec.launcher ?? []), 'mariadbd'];
+      child = spawn(command as string, [...prefix, ...args], {
         detached: true,
         stdio: ['ignore', fd, fd],
         env: this.env,
