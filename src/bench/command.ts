@@ -48,7 +48,7 @@ export function registerBenchCommand(program: Command): void {
     )
     .option(
       '--wan-variants <ids>',
-      'wan suite: rsync, rsync_wan-stunnel, ours-whole, ours-compress, ours-delta, ours-auto (default all)',
+      'wan suite: rsync, rsync_wan-stunnel, ours-whole, ours-compress (zstd), ours-lz4, ours-delta, ours-auto (default all)',
     )
     .action(async (opts: BenchCliOptions) => {
       const { runBench } = await import('./run.js');

@@ -45,6 +45,7 @@ export const WAN_VARIANTS = [
   { id: 'rsync_wan-stunnel', method: 'rsync_wan', tls: true, sst: { 'ssl-mode': 'VERIFY_CA' } },
   { id: 'ours-whole', method: 'rsync_tunnel', tls: true, sst: { transfer: 'whole' } },
   { id: 'ours-compress', method: 'rsync_tunnel', tls: true, sst: { transfer: 'whole', compress: 'zstd' } },
+  { id: 'ours-lz4', method: 'rsync_tunnel', tls: true, sst: { transfer: 'whole', compress: 'lz4' } },
   { id: 'ours-delta', method: 'rsync_tunnel', tls: true, sst: { transfer: 'delta' } },
   { id: 'ours-auto', method: 'rsync_tunnel', tls: true, sst: { transfer: 'auto' } },
 ] as const;

@@ -29,11 +29,14 @@
  * - delta when the joiner says (its datadir module's comment, joinerModules) it holds a datadir of this
  *   cluster: its grastate.dat uuid is the donor's. Otherwise whole files: a foreign or empty datadir gives no
  *   basis worth reading.
- * - compression, unless `[sst] compress` says otherwise, when the link moves bytes slower than compression
- *   keeps up with: the donor times its first pass (the datadir root: the redo log, ibdata1, the binlog tarball,
- *   sent whole) and compresses the passes after it when that pass moved less than COMPRESS_BELOW bytes per
- *   second on the wire. Without a usable sample (a root pass too small, or sent as deltas): compress when an
- *   `[sst] rlimit` is below that rate; otherwise not (a fast link loses to compression CPU).
+ * - compression, unless `[sst] compress` says otherwise: lz4 or zstd, by how fast the link is. The donor times
+ *   its first pass (the datadir root: the redo log, ibdata1, the binlog tarball, sent uncompressed as the probe)
+ *   and compresses the passes after it with zstd (level 1) when that pass moved less than COMPRESS_BELOW bytes
+ *   per second on the wire, with lz4 otherwise: lz4 compresses at GB/s, so on a fast link it costs less CPU than
+ *   the TLS and socket work it saves (InnoDB files hold free space, and text rows compress 3x or more), and it
+ *   gives up quickly on incompressible data. Without a usable sample (a root pass too small, or sent as deltas)
+ *   lz4 as well; an `[sst] rlimit` below COMPRESS_BELOW means zstd from the start. Both sides' rsync must offer
+ *   the algorithm (rsync 3.2 or later, built with lz4 and zstd, as Debian's and RHEL's are).
  */
 import { formatBytes } from './roleContext.js';
 
@@ -56,8 +59,9 @@ export const COMPRESS_BELOW = 60 * 1024 * 1024;
 /** The sample a link rate needs before auto trusts it: long and large enough not to be a burst. */
 export const MIN_SAMPLE = { bytes: 8 * 1024 * 1024, ms: 200 };
 
-/** The algorithm auto compresses with (rsync negotiates it; level chosen in compressFlags). */
+/** What auto compresses with on a slow link (level chosen in compressFlags), and on a fast or unknown one. */
 export const AUTO_COMPRESS = 'zstd';
+export const AUTO_COMPRESS_FAST = 'lz4';
 
 /** What the joiner says about its datadir (the main module's comment), when it says anything. */
 export interface JoinerDatadir {
@@ -187,17 +191,18 @@ export function chooseCompression(
 ): TransferChoice & { changed: boolean } {
   const rate = sample.ms > 0 ? (sample.wireBytes * 1000) / sample.ms : 0;
   if (sample.wireBytes < MIN_SAMPLE.bytes || sample.ms < MIN_SAMPLE.ms) {
-    const reason = `${describeChoice(first)} (auto: the first pass moved only ${formatBytes(sample.wireBytes)} on the wire, too little to judge the link: no compression)`;
-    return { ...first, reason, changed: false };
+    const choice = { delta: first.delta, compress: AUTO_COMPRESS_FAST };
+    const reason = `${describeChoice(choice)} for the remaining passes (auto: the first pass moved only ${formatBytes(sample.wireBytes)} on the wire, too little to judge the link: the cheap compression)`;
+    return { ...choice, reason, changed: true };
   }
   const slow = rate < COMPRESS_BELOW;
-  const choice = { delta: first.delta, compress: slow ? AUTO_COMPRESS : undefined };
+  const choice = { delta: first.delta, compress: slow ? AUTO_COMPRESS : AUTO_COMPRESS_FAST };
   const verdict = slow
-    ? `below ${formatBytes(COMPRESS_BELOW)}/s: compression pays`
-    : `at least ${formatBytes(COMPRESS_BELOW)}/s: compression would cost more CPU than it saves`;
+    ? `below ${formatBytes(COMPRESS_BELOW)}/s: the link is the bottleneck, the stronger compression pays`
+    : `at least ${formatBytes(COMPRESS_BELOW)}/s: only the cheap compression pays`;
   return {
     ...choice,
-    changed: slow,
+    changed: true,
     reason: `${describeChoice(choice)} for the remaining passes (auto: the first pass moved ${formatBytes(rate)}/s on the wire, ${verdict})`,
   };
 }

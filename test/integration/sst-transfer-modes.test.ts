@@ -194,7 +194,7 @@ describe.each(MODES.map((mode, i) => [mode.name, mode, i] as const))('[sst] tran
     expect(two.wire / two.data, second.joiner).toBeLessThan(mode.secondWireAtMost);
     // The donor's summary names the mode and the bytes on the wire against the data.
     expect(second.donor).toMatch(
-      /SST donor finished: .*; transfer [a-z +]+: [\d.]+ [KMG]?i?B of data, [\d.]+ [KMG]?i?B on the wire/,
+      /SST donor finished: .*; transfer [a-z0-9 +]+: [\d.]+ [KMG]?i?B of data, [\d.]+ [KMG]?i?B on the wire/,
     );
   });
 });

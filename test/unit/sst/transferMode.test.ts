@@ -87,17 +87,18 @@ describe('chooseTransfer()', () => {
 
 describe('chooseCompression()', () => {
   const first = { ...chooseTransfer(auto) };
-  it('compresses the remaining passes on a slow link, not on a fast one', () => {
+  it('compresses the remaining passes with zstd on a slow link, with lz4 on a fast one', () => {
     const slow = chooseCompression(first, { wireBytes: 96 * MiB, ms: 4000 });
     expect(slow).toMatchObject({ compress: 'zstd', changed: true });
-    expect(slow.reason).toMatch(/24\.0 MiB\/s on the wire, below 60\.0 MiB\/s: compression pays/);
+    expect(slow.reason).toMatch(/24\.0 MiB\/s on the wire, below 60\.0 MiB\/s: the link is the bottleneck/);
     const fast = chooseCompression(first, { wireBytes: 96 * MiB, ms: 500 });
-    expect(fast).toMatchObject({ compress: undefined, changed: false });
+    expect(fast).toMatchObject({ compress: 'lz4', changed: true });
+    expect(fast.reason).toMatch(/^whole files \+ lz4 for the remaining passes \(auto: .*192\.0 MiB\/s/);
   });
 
-  it('does not judge the link from a sample too small to mean anything', () => {
+  it('does not judge the link from a sample too small to mean anything: the cheap compression', () => {
     const tiny = chooseCompression(first, { wireBytes: MiB, ms: 5000 });
-    expect(tiny).toMatchObject({ compress: undefined, changed: false });
+    expect(tiny).toMatchObject({ compress: 'lz4', changed: true });
     expect(tiny.reason).toContain('too little to judge the link');
   });
 });
