@@ -181,7 +181,9 @@ export async function runWanSuite(opts: {
     };
     opts.progress(`[wan] bootstrapping ${donor.name} in ${sideA.ns} and loading ${opts.mib} MiB of rows`);
     await cluster.bootstrap();
-    for (const batch of wanRows(opts.mib)) await donor.query(batch, { timeoutMs: 3_600_000 });
+    // One statement a call: the client gets its SQL as one argument, at most 128 KiB (MAX_ARG_STRLEN).
+    for (const batch of wanRows(opts.mib))
+      for (const sql of batch.split(';\n')) await donor.query(sql, { timeoutMs: 3_600_000 });
     // The joiner's copy from before the changes: one SST (ours, unshaped), then a snapshot of its datadir.
     configure(WAN_VARIANTS[2]);
     await cluster.join(joiner, 3_600_000);
