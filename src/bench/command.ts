@@ -15,7 +15,10 @@ export function registerBenchCommand(program: Command): void {
     )
     .option('--size <GiB>', 'GiB per tunnel-only run (default 2; 0.25 with --quick)')
     .option('--rounds <n>', 'interleaved rounds (default 3; 1 with --quick)')
-    .option('--only <suite>', 'run one suite: tunnel, rsync or sst')
+    .option(
+      '--only <suite>',
+      'run one suite: tunnel, rsync, sst, or wan (Galera over a shaped veth between two namespaces; never run by default)',
+    )
     .option('--json <file>', 'write every run and the summaries as JSON')
     .option('--quick', 'small sizes, one round, no SST: a smoke test under a minute')
     .option('--sst-mib <MiB>', 'payload loaded into the Galera donor for the sst suite (default 1024)')
@@ -25,6 +28,14 @@ export function registerBenchCommand(program: Command): void {
       'only these tunnels, comma-separated (none, plain, ours, ours-w2, ours-pipe, socat, socat-b128k, stunnel); each suite keeps its reference',
     )
     .option('--datasets <ids>', 'only these rsync datasets, comma-separated (large, small, smallpar)')
+    .option(
+      '--wan-rates <Mbit>',
+      'wan suite: link rates in Mbit/s, comma-separated, 0 = unshaped (default 200,1000,0)',
+    )
+    .option(
+      '--wan-variants <ids>',
+      'wan suite: rsync, rsync_wan-stunnel, ours-whole, ours-compress (zstd), ours-lz4, ours-delta, ours-auto (default all)',
+    )
     .action(async (opts: BenchCliOptions) => {
       const { runBench } = await import('./run.js');
       await runBench(opts);

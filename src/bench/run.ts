@@ -27,6 +27,8 @@ export interface BenchCliOptions {
   sstMib?: string;
   variants?: string;
   datasets?: string;
+  wanRates?: string;
+  wanVariants?: string;
 }
 
 /** The rsync suite's datasets (rsyncBench.ts), for --datasets without loading that module. */
@@ -118,6 +120,8 @@ function describeRun(r: RunRecord): string {
 
 /** Runs the benchmark. */
 export async function runBench(opts: BenchCliOptions): Promise<void> {
+  // The wan suite builds its own hosts (network namespaces) and table: wanBench.ts.
+  if (opts.only === 'wan') return (await import('./wanBench.js')).runWanCommand(opts);
   const plan = benchPlan(opts);
   const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
   const dir = mkdtempSync(join(base, 'sst-bench-'));

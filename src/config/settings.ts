@@ -11,6 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import type { OptionEntry, OptionSet } from './optionSet.js';
+import { defaultTransfer, TRANSFER_SETTINGS, type TransferSetting } from '../sst/transferMode.js';
 import { parseSockopt, SockoptError, type SockoptSettings } from './sockopt.js';
 import { badValue, boolean, editDistance, integer, pick, rate, seconds, text } from './settingValues.js';
 
@@ -63,6 +64,13 @@ export interface SstSettings {
   rateLimit?: number;
   /** `[sst] compress`: rsync's own compression on the donor's data passes: 'auto' or an algorithm; unset = off. */
   compress?: string;
+  /** `[sst] compress = off` given explicitly: `transfer = auto` never compresses then. */
+  compressOff?: true;
+  /**
+   * `[sst] transfer`: whole files, rsync deltas against the joiner's files, or auto (transferMode.ts). Default
+   * whole, or delta when the script runs as `wsrep_sst_rsync_tunnel_wan` (SST_TUNNEL_SCRIPT, set by the shim).
+   */
+  transfer: TransferSetting;
   innodbDataHomeDir?: string;
   innodbLogGroupHomeDir?: string;
   innodbUndoDirectory?: string;
@@ -82,7 +90,7 @@ export const DEFAULT_FLUSH_TIMEOUT_S = 900;
 const OWN_SST_NAMES = [
   'tca', 'tcert', 'tkey', 'sockopt', 'allowed-donors', 'strict-identity', 'connect-timeout', 'handshake-timeout',
   'idle-timeout', 'previous-sst-timeout', 'backup-threads', 'sst-max-binlogs', 'progress-interval', 'tmpdir', 'rsync',
-  'joiner-workers', 'rlimit', 'compress', 'require-donor-binding', 'flush-timeout',
+  'joiner-workers', 'rlimit', 'compress', 'require-donor-binding', 'flush-timeout', 'transfer',
 ]; // prettier-ignore
 
 /** A path setting from `[sst]` that sockopt may also give (socat `cafile=`); both set and different is ambiguous. */
@@ -202,6 +210,8 @@ export function settingsFrom(
     rsync: text(pick('rsync', sst), 'the path of the rsync binary') ?? 'rsync',
     ...optional('rateLimit', rate(pick('rlimit', sst))),
     ...optional('compress', compression(pick('compress', sst))),
+    ...optional('compressOff', compressionOff(pick('compress', sst))),
+    transfer: transferSetting(pick('transfer', sst), env.SST_TUNNEL_SCRIPT),
     ...optional('innodbDataHomeDir', fromServer('innodb-data-home-dir')),
     ...optional('innodbLogGroupHomeDir', fromServer('innodb-log-group-home-dir')),
     ...optional('innodbUndoDirectory', fromServer('innodb-undo-directory')),
@@ -232,6 +242,20 @@ function compression(entry: OptionEntry | undefined): string | undefined {
       `expected on, off, or one of rsync's compressions: ${RSYNC_COMPRESSION.join(', ')}`,
     );
   }
+}
+
+/** `[sst] compress = off` (or 0, no...) given: true; else undefined. */
+function compressionOff(entry: OptionEntry | undefined): true | undefined {
+  return entry !== undefined && compression(entry) === undefined ? true : undefined;
+}
+
+/** `[sst] transfer`: whole, delta or auto; unset = the script name's default. */
+function transferSetting(entry: OptionEntry | undefined, script: string | undefined): TransferSetting {
+  const word = text(entry, 'whole, delta or auto')?.toLowerCase();
+  if (word === undefined) return defaultTransfer(script);
+  const found = TRANSFER_SETTINGS.find((setting) => setting === word);
+  if (found === undefined && entry !== undefined) throw badValue(entry, 'expected whole, delta or auto');
+  return found ?? defaultTransfer(script);
 }
 
 /** `{ key: value }` when value is defined, else `{}`: exactOptionalPropertyTypes forbids explicit undefined. */

@@ -26,6 +26,11 @@ export interface GaleraNodeSpec {
   root?: string;
   /** Directories bound into `root` at the same path (the checkout, so its wsrep_sst_rsync_tunnel runs there). */
   rootBinds?: string[];
+  /**
+   * A command mariadbd is started through, which execs it (`ip netns exec <ns>`): the wan bench runs each node
+   * in a network namespace of its own. The pid stays mariadbd's.
+   */
+  launcher?: string[];
 }
 
 /** Where a node keeps its files, all derived from its baseDir. */
@@ -77,7 +82,9 @@ function renderGroup(name: string, options: Map<string, string | null>): string 
  * "node1". Keys in `spec.mysqld` replace the defaults in place, so an override never yields two conflicting lines.
  */
 export function renderNodeConfig(spec: GaleraNodeSpec, clusterAddresses: string[]): string {
-  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(spec.address)) {
+  // Loopback only, unless the node runs in a namespace of the bench's own making (launcher).
+  const ipv4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(spec.address);
+  if (!(ipv4 && (spec.address.startsWith('127.') || spec.launcher !== undefined))) {
     throw new Error(
       `Cannot render node "${spec.name}": address "${spec.address}" is not a 127.x.y.z address`,
     );

@@ -162,7 +162,9 @@ export class GaleraNode {
     let child: ChildProcess;
     try {
       const [file, argv] = this.inRoot('mariadbd', args);
-      child = spawn(file, argv, {
+      // launcher (`ip netns exec <ns>`): the wan bench runs each node in a network namespace of its own.
+      const [command, ...prefix] = [...(this.spec.launcher ?? []), file];
+      child = spawn(command as string, [...prefix, ...argv], {
         detached: true,
         stdio: ['ignore', fd, fd],
         env: this.env,

@@ -31,6 +31,14 @@ import { runPass, runPool, type PassRunner } from './rsyncPass.js';
 import { announce, renderTotalFile } from './spaceCheck.js';
 import { wakeOnEntries, Wakeup } from './wakeup.js';
 import {
+  chooseCompression,
+  chooseTransfer,
+  describeChoice,
+  parseDatadirComment,
+  wireVersusData,
+  type TransferChoice,
+} from './transferMode.js';
+import {
   formatBytes,
   readReports,
   summaryLine,
@@ -222,6 +230,9 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
   const started = Date.now();
   // Wall time of each stage, for the summary line.
   const stages: string[] = [];
+  // What the summary line says about the transfer mode and the bytes on the wire against the data.
+  let dataBytes = 0;
+  let transferNote = '';
   if (args.bypass) {
     state = bypassState(args.gtid, args.gtidDomainId);
     log.info(`IST requested: sending only the position ${args.gtid ?? ''}`);
@@ -248,17 +259,28 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
     }
     const dirs = databaseDirs(args.datadir);
     const binlogTarBytes = existsSync(tarPath) ? statSync(tarPath).size : 0;
-    const plan = planPasses({
-      layout,
-      module,
-      offered,
-      classFiles: classFiles(layout),
-      dirs,
-      binlogTarBytes,
-      wholeFile: true,
-      ...(settings.compress !== undefined && { compress: settings.compress }),
+    let choice = chooseTransfer({
+      setting: settings.transfer,
+      compress: settings.compress,
+      compressOff: settings.compressOff === true,
+      clusterUuid: state.uuid,
+      joiner: parseDatadirComment(offered.get(module)),
+      ...(settings.rateLimit !== undefined && { rateLimit: settings.rateLimit }),
     });
+    log.info(`Transfer: ${choice.reason}`);
+    const planFor = (transfer: TransferChoice): ReturnType<typeof planPasses> =>
+      planPasses({
+        layout,
+        module,
+        offered,
+        classFiles: classFiles(layout),
+        dirs,
+        binlogTarBytes,
+        transfer,
+      });
+    let plan = planFor(choice);
     const total = [plan.root, ...plan.classes, ...plan.dirs].reduce((sum, pass) => sum + pass.bytes, 0);
+    dataBytes = total;
     log.info(`Sending ${formatBytes(total)}: ${describePlan(plan)}`);
     if (offered.has(`${module}${PROGRESS_MODULE_SUFFIX}`)) {
       // Our joiner takes the total into a private directory, for mysqld's `total` line; nothing lands in its
@@ -268,9 +290,15 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
       await runPass(runnerFor(), totalPass(tmpdir, module), signal);
     }
     let done = 0;
+    // Whole files: the wire is the measure of progress. Deltas or compression: the data of finished passes is,
+    // and the line says what crossed the wire for it.
+    const wire = (): number => relay?.bytes() ?? done;
     const ticker = new ProgressTicker(
-      () => relay?.bytes() ?? done,
-      (line) => log.info(`Progress: ${line}`),
+      () => (choice.delta || choice.compress !== undefined ? done : wire()),
+      (line) =>
+        log.info(
+          `Progress: ${line}${choice.delta || choice.compress !== undefined ? `; ${describeChoice(choice)}, ${formatBytes(wire())} on the wire` : ''}`,
+        ),
       {
         intervalMs: settings.progressIntervalMs,
         totalBytes: total,
@@ -287,7 +315,18 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
       await work();
       stages.push(`${stage} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     };
+    const rootStart = { at: Date.now(), wire: wire() };
     await timed('root', () => counted(plan.root, signal));
+    if (choice.measureLink) {
+      // auto: the root pass was the link's sample; the passes after it compress if the link is slow.
+      const next = chooseCompression(choice, {
+        wireBytes: wire() - rootStart.wire,
+        ms: Date.now() - rootStart.at,
+      });
+      log.info(`Transfer: ${next.reason}`);
+      if (next.changed) plan = planFor(next);
+      choice = { ...next, measureLink: false };
+    }
     if (plan.classes.length > 0)
       await timed('InnoDB/Aria', async () => {
         for (const pass of plan.classes) await counted(pass, signal);
@@ -295,6 +334,10 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
     await timed(`${plan.dirs.length} directories`, () =>
       runPool(plan.dirs, settings.backupThreads, signal, counted),
     );
+    transferNote = `; transfer ${describeChoice(choice)}: ${wireVersusData(
+      dataBytes,
+      sessions().reduce((sum, x) => sum + x.bytesIn + x.bytesOut, 0),
+    )}`;
     ticker.stop();
     rmSync(tarPath, { force: true });
   }
@@ -313,7 +356,7 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
   await relay?.close();
   const summaryStages = stages.length > 0 ? `; stages: ${stages.join(', ')}` : '';
   logger('donor').info(
-    `${summaryLine('donor', sessions(), Date.now() - started, prepared.policy.verify)}${summaryStages}`,
+    `${summaryLine('donor', sessions(), Date.now() - started, prepared.policy.verify)}${transferNote}${summaryStages}`,
   );
   protocol.done(state);
 }

@@ -21,6 +21,7 @@ import { startSpaceGuard } from './spaceGuard.js';
 import { parseState, type SstState } from './protocol.js';
 import { waitForConnectionsToClose, waitForMagic, waitForSessionsToEnd, writeFailure } from './waitMagic.js';
 import { Wakeup } from './wakeup.js';
+import { datadirComment, parseGrastate, wireVersusData, type JoinerDatadir } from './transferMode.js';
 import { formatBytes, summaryLine, type RoleContext, type SessionFigures } from './roleContext.js';
 
 const log = logger('joiner');
@@ -39,11 +40,14 @@ export function joinerModules(
   layout: DataLayout,
   progressDir: string,
   gate?: string,
+  grastate?: JoinerDatadir,
 ): RsyncModule[] {
   // The space gate (spaceCheck.ts) guards every module that receives data, never the progress module.
   const guarded = gate === undefined ? {} : { preXferExec: gate };
   return [
-    { name: module, path: layout.datadir, comment: 'datadir', ...guarded },
+    // The cluster and position of the datadir this joiner holds: the donor's `[sst] transfer = auto` sends
+    // deltas only against a datadir of its own cluster (transferMode.ts).
+    { name: module, path: layout.datadir, comment: datadirComment(grastate), ...guarded },
     ...FILE_CLASSES.map((fileClass) => ({
       name: `${module}${fileClass.moduleSuffix}`,
       path: fileClass.dirOf(layout),
@@ -52,6 +56,15 @@ export function joinerModules(
     })),
     { name: `${module}${PROGRESS_MODULE_SUFFIX}`, path: progressDir, comment: 'progress' },
   ];
+}
+
+/** The uuid and seqno in the datadir's grastate.dat, if it holds a cluster's datadir. */
+function readGrastate(datadir: string): JoinerDatadir | undefined {
+  try {
+    return parseGrastate(readFileSync(join(datadir, 'grastate.dat'), 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads the donor's byte total once it has arrived. */
@@ -95,7 +108,13 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   const verdictPath = join(tmpdir, 'space-verdict');
   const gatePath = join(tmpdir, 'space-gate.sh');
   writeFileSync(gatePath, gateScript(join(progressDir, TOTAL_FILE), verdictPath), { mode: 0o700 });
-  const modules = joinerModules(module, layout, progressDir, `/bin/sh ${gatePath}`);
+  const modules = joinerModules(
+    module,
+    layout,
+    progressDir,
+    `/bin/sh ${gatePath}`,
+    readGrastate(args.datadir),
+  );
   writeFileSync(
     configPath,
     renderRsyncdConf({
@@ -241,7 +260,9 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
     await installBinlogs(args.datadir, binlogNames(args.datadir, args.binlog, args.binlogIndex), tarPath);
   }
   const totals = sessions.reduce((sum, s) => sum + s.bytesIn + s.bytesOut, 0);
-  log.info(summaryLine('joiner', sessions, Date.now() - started, prepared.policy.verify));
+  // Against the donor's total: deltas and compression show as less on the wire than the data.
+  const ofData = ticker.totalBytes === undefined ? '' : `; ${wireVersusData(ticker.totalBytes, totals)}`;
+  log.info(`${summaryLine('joiner', sessions, Date.now() - started, prepared.policy.verify)}${ofData}`);
   log.debug(`Received ${formatBytes(totals)} in ${sessions.length} connection(s)`);
   // Progress to the end: the last `complete` mysqld sees before the state line is the total (issue 21).
   if (args.progress && ticker.totalBytes !== undefined && lastComplete !== ticker.totalBytes)

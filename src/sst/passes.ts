@@ -10,6 +10,7 @@
 import { BINLOG_TAR } from './binlog.js';
 import { FILE_CLASSES, NEVER_SENT, type DataLayout } from './layout.js';
 import { formatBytes } from './roleContext.js';
+import { transferFlags, type TransferChoice } from './transferMode.js';
 
 /** rsync's host part for daemon-over-remote-shell; the connector ignores it and dials its own target. */
 export const RSH_HOST = 'sst-joiner';
@@ -44,22 +45,11 @@ export interface PassInputs {
   dirs: { name: string; size: number; files?: number }[];
   /** Whether the binlog tarball was written (its size). */
   binlogTarBytes: number;
-  /** false only for a `_wan` variant: let rsync send deltas. */
-  wholeFile: boolean;
-  /** `[sst] compress`: rsync's own compression of the data passes; 'auto' lets rsync choose; unset = none. */
-  compress?: string;
+  /** Whole files or deltas, compressed or not (transferMode.ts). */
+  transfer: Pick<TransferChoice, 'delta' | 'compress'>;
 }
 
-/**
- * rsync's flags for `[sst] compress`: `--compress`, and the algorithm unless rsync may negotiate it with the
- * joiner's rsync (zstd, lz4, zlibx, zlib in that order of preference since rsync 3.2).
- */
-export function compressFlags(compress: string | undefined): string[] {
-  if (compress === undefined) return [];
-  return compress === 'auto' ? ['--compress'] : ['--compress', `--compress-choice=${compress}`];
-}
-
-/** Flags every data pass uses (contract 3.4.4). */
+/** Flags every data pass uses (contract 3.4.4); the rest comes from the transfer mode (transferMode.ts). */
 export function baseFlags(wholeFile: boolean): string[] {
   const flags = [
     '--owner',
@@ -85,7 +75,7 @@ export const IN_DATADIR = 'in-datadir';
 /** Plans every data pass; run `root` first, then `classes` in order, then `dirs` in parallel. */
 export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; dirs: Pass[] } {
   const { layout, module } = inputs;
-  const flags = [...baseFlags(inputs.wholeFile), ...compressFlags(inputs.compress)];
+  const flags = [...baseFlags(false), ...transferFlags(inputs.transfer)];
   const classes: Pass[] = [];
   const inRoot: { name: string; size: number }[] = [];
   for (const fileClass of FILE_CLASSES) {

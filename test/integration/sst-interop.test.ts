@@ -5,7 +5,19 @@
  * listener in front of a TCP rsync daemon with the modules `rsync_tunnel_sst` and `rsync_tunnel_sst-log_dir`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  appendFileSync,
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StandinMysqld, donorCommand, joinerCommand } from '../helpers/mysqld-standin.js';
@@ -72,6 +84,46 @@ async function waitListening(host: string, port: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`Nothing listens on ${host}:${port}`);
+}
+
+/**
+ * The original joiner: a TCP rsync daemon on loopback with the modules `rsync_tunnel_sst` and `-log_dir`, behind
+ * a socat OpenSSL listener on 127.0.0.46:4444.
+ */
+async function startOriginalJoiner(joinerDir: string, daemonPort: number): Promise<void> {
+  mkdirSync(joinerDir, { recursive: true });
+  const conf = join(base.path, `original-rsyncd-${daemonPort}.conf`);
+  writeFileSync(
+    conf,
+    [
+      'use chroot = no',
+      'read only = no',
+      'timeout = 300',
+      'uid = root',
+      'gid = root',
+      '[rsync_tunnel_sst]',
+      `path = ${joinerDir}`,
+      '[rsync_tunnel_sst-log_dir]',
+      `path = ${joinerDir}`,
+      '',
+    ].join('\n'),
+  );
+  start('rsync', [
+    '--daemon',
+    '--no-detach',
+    '--address',
+    '127.0.0.1',
+    '--port',
+    String(daemonPort),
+    '--config',
+    conf,
+  ]);
+  start('socat', [
+    `OPENSSL-LISTEN:4444,bind=127.0.0.46,reuseaddr,fork,cert=${original.cert.cert},key=${original.cert.key},cafile=${caCert}`,
+    `TCP:127.0.0.1:${daemonPort}`,
+  ]);
+  await waitListening('127.0.0.1', daemonPort);
+  await waitListening('127.0.0.46', 4444);
 }
 
 /** rsync as the original donor runs it, to `rsync://127.0.0.1:<port>/<module>` through its local forwarder. */
@@ -206,40 +258,7 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
 
   it('our donor fills an original joiner (socat OpenSSL listener + TCP rsync daemon)', async () => {
     const joinerDir = join(base.path, 'original-joiner');
-    mkdirSync(joinerDir);
-    const daemonPort = 14446;
-    const conf = join(base.path, 'original-rsyncd.conf');
-    writeFileSync(
-      conf,
-      [
-        'use chroot = no',
-        'read only = no',
-        'timeout = 300',
-        'uid = root',
-        'gid = root',
-        '[rsync_tunnel_sst]',
-        `path = ${joinerDir}`,
-        '[rsync_tunnel_sst-log_dir]',
-        `path = ${joinerDir}`,
-        '',
-      ].join('\n'),
-    );
-    start('rsync', [
-      '--daemon',
-      '--no-detach',
-      '--address',
-      '127.0.0.1',
-      '--port',
-      String(daemonPort),
-      '--config',
-      conf,
-    ]);
-    start('socat', [
-      `OPENSSL-LISTEN:4444,bind=127.0.0.46,reuseaddr,fork,cert=${original.cert.cert},key=${original.cert.key},cafile=${caCert}`,
-      `TCP:127.0.0.1:${daemonPort}`,
-    ]);
-    await waitListening('127.0.0.1', daemonPort);
-    await waitListening('127.0.0.46', 4444);
+    await startOriginalJoiner(joinerDir, 14446);
 
     const donorDir = join(base.path, 'ours-donor');
     mkdirSync(donorDir);
@@ -282,5 +301,57 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     expect(existsSync(join(joinerDir, 'undo001'))).toBe(true);
     expect(existsSync(join(joinerDir, 'aria_log_control'))).toBe(true);
     expect(existsSync(join(joinerDir, 'wsrep_sst_binlog.tar'))).toBe(true);
+  });
+
+  it('our donor sending deltas ([sst] transfer = delta) brings an original joiner holding an older copy up to date', async () => {
+    const donorDir = join(base.path, 'ours-delta-donor');
+    mkdirSync(donorDir);
+    fillDonorDatadir(donorDir, join(base.path, 'external3'));
+    // The original joiner holds yesterday's copy; since then pages changed in place, a table grew, one went.
+    const joinerDir = join(base.path, 'original-delta-joiner');
+    // (linkeddb, a symlink to a directory outside the donor's datadir, arrives as a directory.)
+    cpSync(donorDir, joinerDir, {
+      recursive: true,
+      verbatimSymlinks: true,
+      filter: (from) => from !== join(donorDir, 'linkeddb'),
+    });
+    const t1 = join(donorDir, 'db1', 't1.ibd');
+    const fd = openSync(t1, 'r+');
+    writeSync(fd, randomBytes(16384), 0, 16384, 1 << 20);
+    closeSync(fd);
+    appendFileSync(join(donorDir, 'ibdata1'), randomBytes(65536));
+    rmSync(join(donorDir, 'db1', 'table with space.frm'));
+    writeFileSync(join(donorDir, 'mysql', 'new.ibd'), randomBytes(4096));
+    await startOriginalJoiner(joinerDir, 14447);
+    const cnf = join(base.path, 'ours-delta.cnf');
+    writeFileSync(cnf, `${readFileSync(ours.cnf, 'utf8')}\n[sst]\ntransfer = delta\n`);
+    const donor = new StandinMysqld(
+      donorCommand({
+        address: '127.0.0.46:4444/rsync_tunnel_sst',
+        datadir: donorDir,
+        defaultsFile: cnf,
+        gtid: `${UUID}:12`,
+        binlog: 'mysql-bin',
+      }),
+      { datadir: donorDir, flushAnswer: `${UUID}:12 0` },
+    );
+    const result = await donor.wait();
+    expect(result.lines, result.stderr).toEqual(['flush tables', 'continue', `done ${UUID}:12 0`]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toContain('Transfer: delta ([sst] transfer = delta)');
+    const skip = (rel: string): boolean =>
+      NODE_LOCAL.includes(rel) ||
+      rel.startsWith('mysql-bin') ||
+      rel === 'linkeddb' ||
+      rel.startsWith('linkeddb/') ||
+      rel === 'rsync_tunnel_sst_complete' ||
+      rel === 'wsrep_sst_binlog.tar';
+    const want = treeDigest(donorDir, skip);
+    want.set('db1/link-to-t1', 'link:/rsyncd-munged/t1.ibd');
+    expect(treeDigest(joinerDir, skip)).toEqual(want);
+    // Deltas: far less than the 5.5 MiB of data crossed the tunnel (the changed page, the growth, the new file).
+    const moved = /transfer delta: [\d.]+ MiB of data, ([\d.]+) (KiB|MiB) on the wire/.exec(result.stderr);
+    expect(moved, result.stderr).not.toBeNull();
+    expect(Number(moved?.[1]) * (moved?.[2] === 'MiB' ? 1024 : 1)).toBeLessThan(1024);
   });
 });

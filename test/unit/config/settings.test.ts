@@ -96,6 +96,7 @@ describe('settingsFrom()', () => {
       logBin: '/var/log/mysql/mysql-bin',
       logBinIndex: '/var/log/mysql/mysql-bin.index',
       logBasename: 'node1',
+      transfer: 'whole',
       notices: [],
     });
   });
@@ -145,6 +146,9 @@ describe('settingsFrom()', () => {
     ['compress = on', { compress: 'auto' }],
     ['compress = ZSTD', { compress: 'zstd' }],
     ['compress = lz4', { compress: 'lz4' }],
+    ['transfer = delta', { transfer: 'delta' }],
+    ['transfer = AUTO', { transfer: 'auto' }],
+    ['transfer = whole', { transfer: 'whole' }],
     ['[mysqld]\nbackup_threads = 3', { backupThreads: 3 }],
     ['[mysqld]\nlog-bin', { logBin: '' }],
   ])('reads %j', (extra, expected) => {
@@ -171,9 +175,21 @@ describe('settingsFrom()', () => {
     ]);
   });
 
-  it('does not compress unless compress asks', () => {
+  it('does not compress unless compress asks, and remembers an explicit off for transfer = auto', () => {
     expect(settings('').compress).toBeUndefined();
+    expect(settings('').compressOff).toBeUndefined();
     expect(settings('compress = off').compress).toBeUndefined();
+    expect(settings('compress = off').compressOff).toBe(true);
+    expect(settings('compress = on').compressOff).toBeUndefined();
+  });
+
+  it('sends deltas by default only when run as the _wan method, and refuses an unknown transfer', () => {
+    expect(settings('', { SST_TUNNEL_SCRIPT: 'wsrep_sst_rsync_tunnel_wan' }).transfer).toBe('delta');
+    expect(settings('transfer = whole', { SST_TUNNEL_SCRIPT: 'wsrep_sst_rsync_tunnel_wan' }).transfer).toBe(
+      'whole',
+    );
+    expect(settings('', { SST_TUNNEL_SCRIPT: 'wsrep_sst_rsync_tunnel' }).transfer).toBe('whole');
+    expect(() => settings('transfer = rsync_wan')).toThrow(/expected whole, delta or auto/);
   });
 
   it('has no rate limit unless rlimit is set to more than 0', () => {

@@ -32,7 +32,7 @@ const baseline: PassInputs = {
     { name: '-odd name', size: 5 },
   ],
   binlogTarBytes: 7,
-  wholeFile: true,
+  transfer: { delta: false, compress: undefined },
 };
 
 describe('planPasses()', () => {
@@ -171,8 +171,15 @@ describe('planPasses()', () => {
     ]);
   });
 
-  it('leaves --whole-file out only for a delta-transfer variant', () => {
-    expect(planPasses({ ...baseline, wholeFile: false }).root.args).not.toContain('--whole-file');
+  it('leaves --whole-file out only for delta transfer, with one rsync block per InnoDB page', () => {
+    const delta = planPasses({ ...baseline, transfer: { delta: true, compress: undefined } });
+    for (const pass of [delta.root, ...delta.classes, ...delta.dirs]) {
+      expect(pass.args).not.toContain('--whole-file');
+      expect(pass.args).toContain('--block-size=16384');
+      // Never size+mtime: every file goes through the delta algorithm and rsync's whole-file check.
+      expect(pass.args).toContain('--ignore-times');
+    }
+    expect(planPasses(baseline).root.args).toContain('--whole-file');
   });
 
   it('compresses every data pass only when [sst] compress asks, with the algorithm when one is named', () => {
@@ -180,13 +187,14 @@ describe('planPasses()', () => {
       [p.root, ...p.classes, ...p.dirs].map((pass) => pass.args);
     for (const args of all(planPasses(baseline)))
       expect(args.some((a) => a.startsWith('--compress'))).toBe(false);
-    for (const args of all(planPasses({ ...baseline, compress: 'auto' }))) {
+    for (const args of all(planPasses({ ...baseline, transfer: { delta: false, compress: 'auto' } }))) {
       expect(args.filter((a) => a.startsWith('--compress'))).toEqual(['--compress']);
     }
-    for (const args of all(planPasses({ ...baseline, compress: 'zstd' }))) {
+    for (const args of all(planPasses({ ...baseline, transfer: { delta: true, compress: 'zstd' } }))) {
       expect(args.filter((a) => a.startsWith('--compress'))).toEqual([
         '--compress',
         '--compress-choice=zstd',
+        '--compress-level=1',
       ]);
     }
   });

@@ -62,7 +62,7 @@ describe('the total file', () => {
       classFiles: { data: [{ name: 'ibdata1', size: 10 }], log: [{ name: 'ib_logfile0', size: 20 }] },
       dirs: [{ name: 'db1', size: 100 }],
       binlogTarBytes: 3,
-      wholeFile: true,
+      transfer: { delta: false, compress: undefined },
     });
     expect(announce(plan, 3)).toEqual({
       parts: [

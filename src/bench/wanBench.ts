@@ -1,0 +1,344 @@
+/**
+ * The wan suite (`sst-tunnel bench --only wan`, issue #17): a real 2-node Galera cluster whose nodes live in two
+ * network namespaces joined by a veth pair shaped with tbf (shapedLink.ts), at each rate of `--wan-rates`
+ * (Mbit/s; 0 = the veth unshaped). Data: rows of text and numbers (wanRows), not random bytes.
+ *
+ * Two scenarios per rate, every variant in each, the order rotating from round to round:
+ * - full: the joiner's datadir is emptied, it joins by SST;
+ * - rejoin: the joiner gets back its copy from before ~5% of the rows changed on the donor (a snapshot taken once
+ *   when it was synced; the changes are UPDATEs spread over every table, as a day of writes is), with
+ *   grastate.dat's seqno set to -1 (a crash: IST cannot serve it), and joins by SST.
+ * Every run records the SST's wall time (joiner log), the bytes that crossed the veth both ways, the CPU of the
+ * SST's processes on each side, and whether CHECKSUM TABLE agrees on both nodes afterwards.
+ */
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from '../errors.js';
+import type { BenchCliOptions } from './run.js';
+import { dirname, join } from 'node:path';
+import { createCa, createNodeCert } from '../certs/index.js';
+import { treeBytes } from '../sst/datadirScan.js';
+import {
+  GaleraCluster,
+  mariadbAvailable,
+  renderNodeConfig,
+  sstTimingFromLog,
+  type GaleraNode,
+} from '../demo/galera.js';
+import { flushDirtyPages, rotate, warmTree } from './pageCache.js';
+import { openShapedLink, planLink } from './shapedLink.js';
+import { TreeCpuSampler, type ClassSeconds } from './treeSampler.js';
+
+/** The compared methods: MariaDB's rsync and rsync_wan (with stunnel TLS), and ours in each transfer mode. */
+export const WAN_VARIANTS = [
+  { id: 'rsync', method: 'rsync', tls: false, sst: {} },
+  { id: 'rsync_wan-stunnel', method: 'rsync_wan', tls: true, sst: { 'ssl-mode': 'VERIFY_CA' } },
+  { id: 'ours-whole', method: 'rsync_tunnel', tls: true, sst: { transfer: 'whole' } },
+  { id: 'ours-compress', method: 'rsync_tunnel', tls: true, sst: { transfer: 'whole', compress: 'zstd' } },
+  { id: 'ours-lz4', method: 'rsync_tunnel', tls: true, sst: { transfer: 'whole', compress: 'lz4' } },
+  { id: 'ours-delta', method: 'rsync_tunnel', tls: true, sst: { transfer: 'delta' } },
+  { id: 'ours-auto', method: 'rsync_tunnel', tls: true, sst: { transfer: 'auto' } },
+] as const;
+
+/** One wan run. */
+export interface WanRecord {
+  rateMbit: number;
+  scenario: 'full' | 'rejoin';
+  variant: string;
+  round: number;
+  wallS: number;
+  /** The joiner's datadir after the SST. */
+  dataBytes: number;
+  /** Bytes through the veth, both directions. */
+  wireBytes: number;
+  /** CPU seconds of the SST's processes (scripts, tunnels, rsync), per side. */
+  donorCpuS: number;
+  joinerCpuS: number;
+  checksumsEqual: boolean;
+  error?: string;
+}
+
+const WORDS = [
+  'order', 'shipped', 'pending', 'customer', 'invoice', 'paid', 'refund', 'express', 'standard', 'warehouse',
+  'berlin', 'paris', 'madrid', 'rome', 'vienna', 'oslo', 'blue', 'green', 'large', 'small',
+  'returned', 'gift', 'priority', 'note', 'delivered', 'address', 'street', 'quantity', 'discount', 'tax',
+  'account', 'review',
+]; // prettier-ignore
+
+/** One random word of WORDS, as SQL. */
+function word(): string {
+  return `ELT(1 + FLOOR(RAND() * ${WORDS.length}), ${WORDS.map((w) => `'${w}'`).join(', ')})`;
+}
+
+/**
+ * SQL that loads `mib` MiB of rows of text and numbers into `tables` tables of `databases` databases: a name,
+ * numbers, a price and a note of about 100 random words with numbers among them (about 1 KiB a row on disk).
+ */
+export function wanRows(mib: number, databases = 3, tablesPerDb = 4): string[] {
+  const tables = databases * tablesPerDb;
+  const rowsPerTable = Math.max(1, Math.ceil((mib * 2 ** 20) / 1000 / tables));
+  const chunk = 20_000;
+  const note = `CONCAT_WS(' ', ${Array.from({ length: 12 }, () => `${word()}, ${word()}, ${word()}, ${word()}, ${word()}, ${word()}, ${word()}, FLOOR(RAND() * 100000)`).join(', ')})`;
+  const batches: string[] = [];
+  for (let d = 1; d <= databases; d++) {
+    const db = `wan_db${d}`;
+    batches.push(`CREATE DATABASE IF NOT EXISTS ${db}`);
+    for (let t = 1; t <= tablesPerDb; t++) {
+      const table = `${db}.t${t}`;
+      const statements = [
+        `CREATE TABLE ${table} (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer VARCHAR(64) NOT NULL, qty INT NOT NULL, price DECIMAL(10,2) NOT NULL, created DATETIME NOT NULL, note TEXT NOT NULL) ENGINE=InnoDB`,
+      ];
+      for (let done = 0; done < rowsPerTable; done += chunk) {
+        const rows = Math.min(chunk, rowsPerTable - done);
+        statements.push(
+          `INSERT INTO ${table} (customer, qty, price, created, note) SELECT CONCAT(${word()}, '-', FLOOR(RAND() * 1000000)), FLOOR(RAND() * 100), ROUND(RAND() * 1000, 2), NOW() - INTERVAL FLOOR(RAND() * 1000000) MINUTE, ${note} FROM ${db}.seq_1_to_${rows}`,
+        );
+      }
+      batches.push(statements.join(';\n'));
+    }
+  }
+  return batches;
+}
+
+/** SQL that changes one row in `every` of each wan table, spread over the whole table. */
+export function wanChanges(databases = 3, tablesPerDb = 4, every = 20): string[] {
+  const out: string[] = [];
+  for (let d = 1; d <= databases; d++)
+    for (let t = 1; t <= tablesPerDb; t++)
+      out.push(
+        `UPDATE wan_db${d}.t${t} SET qty = qty + 1, price = price * 1.05, note = CONCAT('changed ', note) WHERE id % ${every} = 7`,
+      );
+  return out;
+}
+
+/** Runs the suite; returns no records (with a note on stderr) when MariaDB, Galera or `ip netns` is missing. */
+export async function runWanSuite(opts: {
+  cli: string;
+  rounds: number;
+  mib: number;
+  rates: number[];
+  variants?: string[];
+  onRun: (r: WanRecord) => void;
+  progress: (text: string) => void;
+}): Promise<WanRecord[]> {
+  const available = mariadbAvailable();
+  if (!available.ok) {
+    opts.progress(`[wan] skipped: ${available.reason ?? 'MariaDB is not available'}`);
+    return [];
+  }
+  const variants = WAN_VARIANTS.filter((v) => opts.variants === undefined || opts.variants.includes(v.id));
+  const link = planLink(process.pid, undefined);
+  const [sideA, sideB] = link.sides;
+  const shaped = openShapedLink(link);
+  const dir = mkdtempSync(join(tmpdir(), 'sst-bench-wan-'));
+  chmodSync(dir, 0o755);
+  const records: WanRecord[] = [];
+  let cluster: GaleraCluster | undefined;
+  try {
+    const pki = join(dir, 'pki');
+    mkdirSync(pki);
+    await createCa({ dir: pki });
+    const addresses = [sideA.address, sideB.address];
+    const sst: Record<string, string>[] = [];
+    for (const [i, ip] of addresses.entries()) {
+      const made = await createNodeCert({ dir: pki, name: `node${i + 1}`, ips: [ip] });
+      sst.push({ tca: made.caPath, tcert: made.certPath, tkey: made.keyPath });
+    }
+    const scripts = join(dirname(opts.cli), '..', 'scripts');
+    mkdirSync(join(dir, 'cluster'));
+    cluster = await GaleraCluster.create({
+      baseDir: join(dir, 'cluster'),
+      nodes: [sideA, sideB].map((side, i) => ({
+        name: `node${i + 1}`,
+        address: side.address,
+        sstMethod: 'rsync',
+        user: 'mysql' as const,
+        binlog: true,
+        launcher: ['ip', 'netns', 'exec', side.ns],
+      })),
+      pathPrepend: [scripts],
+    });
+    const [donor, joiner] = cluster.nodes as [GaleraNode, GaleraNode];
+    donor.chownForServer([pki, ...readdirSync(pki).map((n) => join(pki, n))]);
+    const configure = (v: (typeof WAN_VARIANTS)[number]): void => {
+      for (const [i, node] of cluster?.nodes.entries() ?? []) {
+        const group: Record<string, string> = { ...(v.tls ? sst[i] : {}), ...v.sst };
+        writeFileSync(
+          node.paths.config,
+          renderNodeConfig({ ...node.spec, sstMethod: v.method, sst: group }, addresses),
+        );
+      }
+    };
+    opts.progress(`[wan] bootstrapping ${donor.name} in ${sideA.ns} and loading ${opts.mib} MiB of rows`);
+    await cluster.bootstrap();
+    // One statement a call: the client gets its SQL as one argument, at most 128 KiB (MAX_ARG_STRLEN).
+    for (const batch of wanRows(opts.mib))
+      for (const sql of batch.split(';\n')) await donor.query(sql, { timeoutMs: 3_600_000 });
+    // The joiner's copy from before the changes: one SST (ours, unshaped), then a snapshot of its datadir.
+    configure(WAN_VARIANTS[2]);
+    await cluster.join(joiner, 3_600_000);
+    await joiner.stop();
+    const snapshot = join(dir, 'joiner-snapshot');
+    cpSync(joiner.paths.datadir, snapshot, { recursive: true, preserveTimestamps: true });
+    opts.progress('[wan] changing ~5% of the rows on the donor');
+    for (const sql of wanChanges()) await donor.query(sql, { timeoutMs: 3_600_000 });
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const rate of opts.rates) {
+        for (const side of link.sides) shaped.shape(side, rate === 0 ? undefined : rate);
+        for (const scenario of ['full', 'rejoin'] as const) {
+          for (const v of rotate(variants, round - 1)) {
+            configure(v);
+            await joiner.stop();
+            rmSync(joiner.paths.datadir, { recursive: true, force: true });
+            if (scenario === 'full') mkdirSync(joiner.paths.datadir);
+            else {
+              cpSync(snapshot, joiner.paths.datadir, { recursive: true, preserveTimestamps: true });
+              // A crash: the position is unknown, IST cannot serve it; the uuid still names the cluster.
+              const grastate = join(joiner.paths.datadir, 'grastate.dat');
+              writeFileSync(grastate, readFileSync(grastate, 'utf8').replace(/^seqno:.*$/m, 'seqno:   -1'));
+            }
+            joiner.chownForServer();
+            chownTree(joiner);
+            flushDirtyPages();
+            warmTree(donor.paths.datadir);
+            const sampler = new TreeCpuSampler(() => [donor.pid(), joiner.pid()]);
+            const wire0 = shaped.wireBytes();
+            sampler.start();
+            const base = { rateMbit: rate, scenario, variant: v.id, round };
+            let record: WanRecord;
+            try {
+              await cluster.join(joiner, 3_600_000);
+              const [d, j] = sampler.stop() as [ClassSeconds, ClassSeconds];
+              const timing = sstTimingFromLog(joiner.errorLog());
+              if (timing === undefined) throw new Error('no SST timing in the joiner log');
+              const [a, b] = [await cluster.checksums(donor), await cluster.checksums(joiner)];
+              record = {
+                ...base,
+                wallS: timing.durationMs / 1000,
+                dataBytes: treeBytes(joiner.paths.datadir).bytes,
+                wireBytes: shaped.wireBytes() - wire0,
+                donorCpuS: d.tunnel + d.rsync,
+                joinerCpuS: j.tunnel + j.rsync,
+                checksumsEqual: JSON.stringify([...a]) === JSON.stringify([...b]),
+              };
+            } catch (error) {
+              sampler.stop();
+              opts.progress(`[wan] ${v.id} ${scenario} failed: ${(error as Error).message.slice(0, 2000)}`);
+              record = {
+                ...base,
+                wallS: Number.NaN,
+                dataBytes: 0,
+                wireBytes: Number.NaN,
+                donorCpuS: Number.NaN,
+                joinerCpuS: Number.NaN,
+                checksumsEqual: false,
+                error: (error as Error).message.split('\n')[0] ?? 'failed',
+              };
+            }
+            records.push(record);
+            opts.onRun(record);
+          }
+        }
+      }
+    }
+  } finally {
+    await cluster?.stopAll().catch(() => undefined);
+    shaped.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return records;
+}
+
+/** A restored datadir belongs to the server's user, every file of it. */
+function chownTree(node: GaleraNode): void {
+  const walk = (path: string): string[] => {
+    const out = [path];
+    try {
+      for (const name of readdirSync(path)) out.push(...walk(join(path, name)));
+    } catch {
+      // a file
+    }
+    return out;
+  };
+  node.chownForServer(walk(node.paths.datadir));
+}
+
+/** Median of the finite values. */
+function median(values: number[]): number {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** The suite's table: median per rate, scenario and variant; speed-up against plain rsync's full SST. */
+export function renderWanTable(records: WanRecord[]): string {
+  const GiB = 2 ** 30;
+  const lines = [
+    '| link | scenario | variant | SST s (median) | x plain rsync full | wire / data | donor CPU s/GiB | joiner CPU s/GiB | checksums |',
+    '|---|---|---|---:|---:|---:|---:|---:|---|',
+  ];
+  const keys = [...new Set(records.map((r) => `${r.rateMbit}|${r.scenario}|${r.variant}`))];
+  for (const key of keys) {
+    const [rate, scenario, variant] = key.split('|') as [string, string, string];
+    const runs = records.filter((r) => `${r.rateMbit}|${r.scenario}|${r.variant}` === key);
+    const plain = records.filter(
+      (r) => `${r.rateMbit}` === rate && r.scenario === 'full' && r.variant === 'rsync',
+    );
+    const wall = median(runs.map((r) => r.wallS));
+    const gib = median(runs.map((r) => r.dataBytes)) / GiB;
+    const fmt = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+    lines.push(
+      `| ${rate === '0' ? 'unshaped veth' : `${rate} Mbit/s`} | ${scenario} | ${variant} | ${fmt(wall)} | ${fmt(median(plain.map((r) => r.wallS)) / wall, 2)} | ${fmt(median(runs.map((r) => r.wireBytes / r.dataBytes)), 2)} | ${fmt(median(runs.map((r) => r.donorCpuS)) / gib, 2)} | ${fmt(median(runs.map((r) => r.joinerCpuS)) / gib, 2)} | ${runs.every((r) => r.checksumsEqual) ? 'equal' : 'DIFFERENT'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** `sst-tunnel bench --only wan`: checks the options, runs the suite, prints the table; `--json` keeps the runs. */
+export async function runWanCommand(opts: BenchCliOptions): Promise<void> {
+  const number = (value: string, option: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) throw new UsageError(`Invalid value for ${option}: "${value}"`);
+    return n;
+  };
+  const rates = (opts.wanRates ?? '200,1000,0').split(',').map((r) => number(r.trim(), '--wan-rates'));
+  const variants = opts.wanVariants?.split(',').map((v) => v.trim());
+  const unknown = variants?.filter((v) => !WAN_VARIANTS.some((w) => w.id === v)) ?? [];
+  if (unknown.length > 0)
+    throw new UsageError(
+      `Invalid value for --wan-variants: "${unknown.join(',')}" (use ${WAN_VARIANTS.map((v) => v.id).join(', ')})`,
+    );
+  const rounds = opts.rounds === undefined ? 1 : number(opts.rounds, '--rounds');
+  const mib = opts.sstMib === undefined ? 1024 : number(opts.sstMib, '--sst-mib');
+  const progress = (text: string): void => void process.stderr.write(`${text}\n`);
+  const started = new Date();
+  const records = await runWanSuite({
+    cli: fileURLToPath(new URL('../cli.js', import.meta.url)),
+    rounds,
+    mib,
+    rates,
+    ...(variants !== undefined && { variants }),
+    onRun: (r) =>
+      progress(
+        `[wan] round ${r.round} ${r.rateMbit === 0 ? 'unshaped' : `${r.rateMbit} Mbit/s`} ${r.scenario} ${r.variant}: ${r.error ?? `${r.wallS.toFixed(1)} s, ${(r.wireBytes / 2 ** 20).toFixed(0)} MiB on the wire for ${(r.dataBytes / 2 ** 20).toFixed(0)} MiB, CPU donor ${r.donorCpuS.toFixed(1)} s joiner ${r.joinerCpuS.toFixed(1)} s, checksums ${r.checksumsEqual ? 'equal' : 'DIFFERENT'}`}`,
+      ),
+    progress,
+  });
+  process.stdout.write(
+    `sst-tunnel bench --only wan, ${started.toISOString()}, ${mib} MiB loaded, ${rounds} round(s)\n\n${renderWanTable(records)}\n`,
+  );
+  if (opts.json !== undefined) writeFileSync(opts.json, `${JSON.stringify({ records }, null, 2)}\n`);
+}
