@@ -16,6 +16,8 @@
 #                    --wsrep-new-cluster, and later only when its grastate.dat says safe_to_bootstrap: 1
 #   CLUSTER_NAME     wsrep_cluster_name, default sst-tunnel
 #   CERTS_DIR        where ca.pem and the node's certificate and key are (read-only is fine), default /certs
+#   SST_RLIMIT       [sst] rlimit: the most bytes per second this node sends as a donor (e.g. 80M), so that an SST
+#                    leaves bandwidth to the cluster; unset = no limit
 set -eu
 CERTS_DIR=${CERTS_DIR:-/certs}
 DATADIR=/var/lib/mysql
@@ -66,6 +68,7 @@ tca   = $SST_DIR/ca.pem
 tcert = $SST_DIR/cert.pem
 tkey  = $SST_DIR/key.pem
 EOF
+  if [ -n "${SST_RLIMIT:-}" ]; then echo "rlimit = $SST_RLIMIT" >> "$CNF"; fi
 }
 
 start_node() {
@@ -73,6 +76,7 @@ start_node() {
   NODE_ADDRESS=${NODE_ADDRESS:-$NODE_NAME}
   CLUSTER_NAME=${CLUSTER_NAME:-sst-tunnel}
   for v in NODE_NAME NODE_ADDRESS CLUSTER_MEMBERS CLUSTER_NAME; do eval "check $v \"\$$v\""; done
+  if [ -n "${SST_RLIMIT:-}" ]; then printf '%s' "$SST_RLIMIT" | grep -Eq '^[0-9.]+[KkMmGgTt]?$' || die "SST_RLIMIT \"$SST_RLIMIT\" is not bytes per second (e.g. 80M)"; fi
   install_certs
   install -d -o mysql -g mysql -m 0755 /run/mysqld
   install -d -o mysql -g mysql -m 0750 "$DATADIR"
