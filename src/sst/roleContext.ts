@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SelfCommand } from '../self.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Prepared } from './prepare.js';
 import type { Protocol } from './protocol.js';
@@ -17,7 +18,7 @@ export interface RoleContext {
   /** A private (0700) directory for this SST's transient files, removed at exit. */
   tmpdir: string;
   /** How to start this program again (the connector rsync runs as its remote shell). */
-  cli: { node: string; script: string };
+  cli: SelfCommand;
 }
 
 /** One connection's figures, as the connector reports them or the listener counts them. */
