@@ -38,10 +38,12 @@ if (major < 20) {
   process.exit(2);
 }
 // Only what a build writes is removed (DIR may hold other files).
-for (const file of [MAIN, BLOB, BIN, join(OUT_DIR, 'sea-config.json')]) rmSync(file, { force: true });
+for (const file of [MAIN, BLOB, BIN, join(OUT_DIR, 'sea-config.json'), join(OUT_DIR, 'packages.json')])
+  rmSync(file, { force: true });
 mkdirSync(OUT_DIR, { recursive: true });
 
-await build({
+const bundled = await build({
+  metafile: true,
   entryPoints: [join(HOME, 'src', 'cli.ts')],
   outfile: MAIN,
   bundle: true,
@@ -59,6 +61,13 @@ await build({
   banner: { js: "var __sstSelfUrl = require('node:url').pathToFileURL(process.execPath).href;" },
 });
 
+// Which npm packages went into the executable: the Debian package's copyright file names each (scripts/deb.mjs).
+const packages = new Set();
+for (const input of Object.keys(bundled.metafile.inputs)) {
+  const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+  if (m) packages.add(m[1]);
+}
+writeFileSync(join(OUT_DIR, 'packages.json'), `${JSON.stringify([...packages].sort(), null, 2)}\n`);
 writeFileSync(
   join(OUT_DIR, 'sea-config.json'),
   `${JSON.stringify({ main: MAIN, output: BLOB, disableExperimentalSEAWarning: true, useCodeCache: true }, null, 2)}\n`,
@@ -74,8 +83,9 @@ execFileSync(
 );
 copyFileSync(process.execPath, BIN);
 chmodSync(BIN, 0o755);
-// strip warns about the many .note sections of Node's binary; its exit code says whether it worked.
-execFileSync('strip', ['--strip-all', BIN], { stdio: 'ignore' });
+// strip warns about the many .note sections of Node's binary; its exit code says whether it worked. .comment is
+// only the compilers' version strings.
+execFileSync('strip', ['--strip-all', '--remove-section=.comment', BIN], { stdio: 'ignore' });
 execFileSync(
   process.execPath,
   [
