@@ -92,7 +92,7 @@ try {
     `usr/bin/${NAME}`,
     `#!/bin/sh
 # sst-tunnel: runs the program (${LIB_BIN}, Node.js inside) with the Node flags its code cache was built with.
-NODE_OPTIONS="${NODE_FLAGS}\${NODE_OPTIONS:+ \$NODE_OPTIONS}" exec ${LIB_BIN} "$@"
+NODE_OPTIONS="${NODE_FLAGS}\${NODE_OPTIONS:+ $NODE_OPTIONS}" exec ${LIB_BIN} "$@"
 `,
     0o755,
   );
