@@ -56,6 +56,6 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv);
+// No top-level await: the single executable runs this file bundled as CommonJS (Node 20's SEA has no ESM entry).
 // Exit explicitly: a role may still hold handles (a dying child's pipes) that must not keep mysqld waiting.
-process.exit(code);
+void main(process.argv).then((code) => process.exit(code));

@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SelfCommand } from '../self.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { MysqldAuth } from './mysqldAuth.js';
 import type { Prepared } from './prepare.js';
@@ -18,7 +19,7 @@ export interface RoleContext {
   /** A private (0700) directory for this SST's transient files, removed at exit. */
   tmpdir: string;
   /** How to start this program again (the connector rsync runs as its remote shell). */
-  cli: { node: string; script: string };
+  cli: SelfCommand;
   /** Donor: mysqld's credentials (10.x environment or the 11.6+ stdin pipe), read from the start of the run. */
   mysqldAuth?: Promise<MysqldAuth>;
 }

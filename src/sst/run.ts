@@ -6,6 +6,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir as osTmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { logger } from '../log.js';
+import { IN_SEA, selfCommand } from '../self.js';
 import { parseSstArgs } from './args.js';
 import { runDonor } from './donor.js';
 import { runJoiner } from './joiner.js';
@@ -57,7 +58,7 @@ export async function runSst(argv: readonly string[]): Promise<void> {
       protocol: new Protocol(args.role),
       signal,
       tmpdir,
-      cli: { node: process.execPath, script: fileURLToPath(new URL('../cli.js', import.meta.url)) },
+      cli: selfCommand(IN_SEA ? undefined : fileURLToPath(new URL('../cli.js', import.meta.url))),
       ...(mysqldAuth !== undefined && { mysqldAuth }),
     };
     if (args.role === 'joiner') await runJoiner(ctx);

@@ -6,6 +6,7 @@
 import { UsageError } from '../errors.js';
 import type { TlsPolicy } from '../tls/context.js';
 import type { CredentialPaths } from '../tls/credentials.js';
+import type { SelfCommand } from '../self.js';
 
 /** Everything one connector process needs. */
 export interface ConnectorSpec {
@@ -48,10 +49,10 @@ export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 /** What the donor passes to rsync: `--rsh=<rsh>` and extra environment. */
 export function connectorRsh(
   spec: ConnectorSpec,
-  cli: { node: string; script: string },
+  cli: SelfCommand,
 ): { rsh: string; env: Record<string, string> } {
   return {
-    rsh: [cli.node, ...NODE_FLAGS, cli.script, 'connect'].map(quoteRshWord).join(' '),
+    rsh: [cli.file, ...cli.args, 'connect'].map(quoteRshWord).join(' '),
     env: { [CONNECTOR_SPEC_ENV]: JSON.stringify(spec) },
   };
 }

@@ -7,10 +7,10 @@
  * finished sessions over IPC; the listener sums them, so the SST's progress and timeouts see one listener.
  * A worker ends with its parent (IPC disconnect), and close() ends the workers and waits for them.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { logger } from '../log.js';
-import { NODE_FLAGS } from './connectorRsh.js';
+import { selfCommand } from '../self.js';
 import type { ListenerOptions, ListenerStats, SessionInfo } from './listenerTypes.js';
 import type { WorkerInit, WorkerMessage, WorkerStats } from './workerProtocol.js';
 
@@ -49,8 +49,7 @@ export async function startWorkerPool(
   logDir: string,
   count: number,
 ): Promise<WorkerPool> {
-  const entry = opts.workerEntry ?? process.argv[1];
-  if (entry === undefined) throw new Error('Cannot start listener workers: no CLI script to run');
+  const self = selfCommand(opts.workerEntry ?? process.argv[1]);
   const init: WorkerInit = {
     paths: opts.credentials.paths,
     policy: opts.policy,
@@ -68,8 +67,9 @@ export async function startWorkerPool(
   const starting: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
     // stdout is mysqld's protocol channel: a worker never gets it.
-    const child = fork(entry, ['listener-worker'], {
-      execArgv: [...NODE_FLAGS],
+    // spawn with an 'ipc' channel rather than fork(): fork always puts a script path first, which the single
+    // executable would take for its subcommand.
+    const child = spawn(self.file, [...self.args, 'listener-worker'], {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });

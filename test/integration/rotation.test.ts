@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, createNodeCert } from '../../src/certs/index.js';
 import { connectorRsh } from '../../src/tunnel/connectorRsh.js';
+import { selfCommand } from '../../src/self.js';
 import { CLI, killAll, rsyncViaConnector, startListenCli, treeHash } from '../helpers/procs.js';
 import { TEST_POLICY } from '../helpers/policy.js';
 import { doctorAsync, freePort, requireBuiltCli, startListener, stop } from '../unit/doctor/processes.js';
@@ -93,7 +94,7 @@ async function transfer(
         policy,
         idleTimeoutMs: 10_000,
       },
-      { node: process.execPath, script: CLI },
+      selfCommand(CLI),
     );
     const result = await rsyncViaConnector(rsh, [
       '--archive',

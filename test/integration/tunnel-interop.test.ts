@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { renderRsyncdConf } from '../../src/rsync/conf.js';
 import { connectorRsh } from '../../src/tunnel/connectorRsh.js';
+import { selfCommand } from '../../src/self.js';
 import { createCa, issueCert, tempDir, type CaFiles, type CertFiles } from '../helpers/pki.js';
 import { TEST_POLICY } from '../helpers/policy.js';
 import {
@@ -136,7 +137,7 @@ describe('interop with socat', () => {
         idleTimeoutMs: 10_000,
         reportFile: join(dir.path, 'r.json'),
       },
-      { node: process.execPath, script: CLI },
+      selfCommand(CLI),
     );
     const result = await rsyncViaConnector(rsh, [
       '--archive',

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TlsPolicy } from '../../src/tls/context.js';
 import { connectorRsh } from '../../src/tunnel/connectorRsh.js';
+import { selfCommand } from '../../src/self.js';
 import { createCa, issueCert, tempDir, type CaFiles, type CertFiles } from '../helpers/pki.js';
 import { TEST_POLICY } from '../helpers/policy.js';
 import {
@@ -84,7 +85,7 @@ function rshFor(
       idleTimeoutMs: 10_000,
       ...(change.report !== undefined && { reportFile: change.report }),
     },
-    { node: process.execPath, script: CLI },
+    selfCommand(CLI),
   );
 }
 

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectorRsh } from '../../src/tunnel/connectorRsh.js';
+import { selfCommand } from '../../src/self.js';
 import { createCa, issueCert, tempDir, type CaFiles, type CertFiles } from '../helpers/pki.js';
 import { TEST_POLICY } from '../helpers/policy.js';
 import {
@@ -81,7 +82,7 @@ describe('rsync through connector and listener', () => {
         idleTimeoutMs: 10_000,
         reportFile,
       },
-      { node: process.execPath, script: CLI },
+      selfCommand(CLI),
     );
     const result = await rsyncViaConnector(rsh, [
       '--archive',
@@ -135,7 +136,7 @@ describe('rsync through connector and listener', () => {
         policy,
         idleTimeoutMs: 10_000,
       },
-      { node: process.execPath, script: join(odd, 'cli.js') },
+      selfCommand(join(odd, 'cli.js')),
     );
     expect(rsh.rsh).toBe(
       `${process.execPath} --max-semi-space-size=1 '${odd.replace(/'/g, "''")}/cli.js' connect`,
