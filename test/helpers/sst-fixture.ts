@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { procNetAddress } from '../../src/tunnel/loopbackOwner.js';
+import { BINDING_TAG } from '../../src/tunnel/sstBinding.js';
 import { join, relative } from 'node:path';
 import { createCa, issueCert, type CertFiles } from './pki.js';
 
@@ -151,4 +152,10 @@ export function processesMentioning(needle: string): { pid: number; cmdline: str
     }
   }
   return found;
+}
+
+/** The ready line our joiner prints for `address`: with its per-SST binding token (sstBinding.ts), never a fixed one. */
+export function readyLineFor(address: string): RegExp {
+  const escaped = address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^ready ${BINDING_TAG}:[0-9a-f]{32}@${escaped}$`);
 }
