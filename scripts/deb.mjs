@@ -48,7 +48,7 @@ const NAME = 'sst-tunnel';
 const LIB_BIN = `/usr/libexec/${NAME}/${NAME}`;
 /** Node.js's own LICENSE, verbatim, next to the copyright file that points at it. */
 const NODE_LICENSE = `/usr/share/doc/${NAME}/LICENSE.nodejs`;
-/** NODE_FLAGS of src/tunnel/connectorRsh.ts; scripts/sea.mjs builds the code cache with the same. */
+/** NODE_FLAGS of src/self.ts; scripts/sea.mjs builds the code cache with the same. */
 const NODE_FLAGS = '--max-semi-space-size=1';
 
 function fail(message) {

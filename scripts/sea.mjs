@@ -29,7 +29,7 @@ const MAIN = join(OUT_DIR, 'sst-tunnel.cjs');
 const BLOB = join(OUT_DIR, 'sst-tunnel.blob');
 const BIN = join(OUT_DIR, 'sst-tunnel');
 const FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
-/** NODE_FLAGS of src/tunnel/connectorRsh.ts, which scripts/wsrep_sst_rsync_tunnel gives the executable in NODE_OPTIONS. */
+/** NODE_FLAGS of src/self.ts, which scripts/wsrep_sst_rsync_tunnel gives the executable in NODE_OPTIONS. */
 const SEA_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 const [major] = process.versions.node.split('.').map(Number);

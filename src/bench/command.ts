@@ -4,7 +4,7 @@
  * lazily, as every command's is (cli.ts).
  */
 import type { Command } from 'commander';
-import type { BenchCliOptions } from './run.js';
+import type { BenchCliOptions } from './options.js';
 
 /** Adds the `bench` command to the program. */
 export function registerBenchCommand(program: Command): void {

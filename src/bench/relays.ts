@@ -8,7 +8,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RSYNC_INPUT_ENV } from '../tunnel/listenerTypes.js';
-import { CONNECTOR_SPEC_ENV, NODE_FLAGS, type ConnectorSpec } from '../tunnel/connectorRsh.js';
+import { NODE_FLAGS } from '../self.js';
+import { CONNECTOR_SPEC_ENV, type ConnectorSpec } from '../tunnel/connectorRsh.js';
 import type { BenchPki } from './pki.js';
 import { childCpuSeconds, childPids, cmdlineOf, cpuSeconds, peakRss, resetPeakRss } from './procStat.js';
 import { freePort, sleep, startProcess, stopProcess, waitFor, waitPort, type BenchProcess } from './procs.js';

@@ -15,21 +15,7 @@ import { RELAY_IDS, type RelayContext, type RelayId } from './relays.js';
 import { renderSummary, summarize } from './summary.js';
 import { fmt } from './table.js';
 import { runTunnelSuite, STREAM_VARIANTS } from './tunnelBench.js';
-
-/** Options of `bench`, as commander parses them. */
-export interface BenchCliOptions {
-  size?: string;
-  rounds?: string;
-  only?: string;
-  json?: string;
-  quick?: boolean;
-  profile?: boolean;
-  sstMib?: string;
-  variants?: string;
-  datasets?: string;
-  wanRates?: string;
-  wanVariants?: string;
-}
+import type { BenchCliOptions } from './options.js';
 
 /** The rsync suite's datasets (rsyncBench.ts), for --datasets without loading that module. */
 const DATASET_IDS = ['large', 'small', 'smallpar'] as const;

@@ -24,7 +24,7 @@ import {
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
-import type { BenchCliOptions } from './run.js';
+import type { BenchCliOptions } from './options.js';
 import { dirname, join } from 'node:path';
 import { createCa, createNodeCert } from '../certs/index.js';
 import { treeBytes } from '../sst/datadirScan.js';

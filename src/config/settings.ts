@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import type { OptionEntry, OptionSet } from './optionSet.js';
-import { defaultTransfer, TRANSFER_SETTINGS, type TransferSetting } from '../sst/transferMode.js';
+import { defaultTransfer, TRANSFER_SETTINGS, type TransferSetting } from './transferSetting.js';
 import { parseSockopt, SockoptError, type SockoptSettings } from './sockopt.js';
 import { badValue, boolean, editDistance, integer, pick, rate, seconds, text } from './settingValues.js';
 

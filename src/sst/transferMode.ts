@@ -38,14 +38,8 @@
  *   lz4 as well; an `[sst] rlimit` below COMPRESS_BELOW means zstd from the start. Both sides' rsync must offer
  *   the algorithm (rsync 3.2 or later, built with lz4 and zstd, as Debian's and RHEL's are).
  */
+import type { TransferSetting } from '../config/transferSetting.js';
 import { formatBytes } from './roleContext.js';
-
-/** `[sst] transfer`. */
-export type TransferSetting = 'whole' | 'delta' | 'auto';
-export const TRANSFER_SETTINGS: readonly TransferSetting[] = ['whole', 'delta', 'auto'];
-
-/** The method name whose script makes `delta` the default, as MariaDB's `rsync_wan` does for `rsync`. */
-export const WAN_METHOD_SUFFIX = '_wan';
 
 /** InnoDB's default page size: one rsync block each. */
 export const DELTA_BLOCK_SIZE = 16 * 1024;
@@ -205,11 +199,6 @@ export function chooseCompression(
     changed: true,
     reason: `${describeChoice(choice)} for the remaining passes (auto: the first pass moved ${formatBytes(rate)}/s on the wire, ${verdict})`,
   };
-}
-
-/** `[sst] transfer`'s default: delta when run as the `_wan` method's script, else whole files. */
-export function defaultTransfer(scriptName: string | undefined): TransferSetting {
-  return scriptName !== undefined && scriptName.endsWith(WAN_METHOD_SUFFIX) ? 'delta' : 'whole';
 }
 
 /** `1.0 GiB of data, 52.0 MiB on the wire (0.05x)`: what the summary line and progress add. */

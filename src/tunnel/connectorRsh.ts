@@ -40,12 +40,6 @@ export function quoteRshWord(word: string): string {
   return /^[\w./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, "''")}'`;
 }
 
-/**
- * Node flags for every tunnel process (scripts/wsrep_sst_rsync_tunnel passes the same to the SST process): a 1 MB
- * semi-space makes young GCs frequent enough that per-read Buffers are freed sooner (peak RSS, scripts/bench-rss.mjs).
- */
-export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
-
 /** What the donor passes to rsync: `--rsh=<rsh>` and extra environment. */
 export function connectorRsh(
   spec: ConnectorSpec,

@@ -9,7 +9,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, statSync, writeSync } from
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fillDonorDatadir, processesMentioning, treeDigest } from '../helpers/sst-fixture.js';
+import { fillDonorDatadir, processesMentioning, readyLineFor, treeDigest } from '../helpers/sst-fixture.js';
 import {
   UUID,
   exceptLoopbackHelpers,
@@ -95,10 +95,10 @@ describe('IPv6 end to end', () => {
     fillDonorDatadir(pair.donor.datadir, external);
     const port = 14611;
     const r = await sstWithSampling(pair, port, `[::1]:${port}`);
-    expect(r.payload).toBe(`[::1]:${port}/rsync_tunnel_sst`);
+    expect(`ready ${r.payload}`).toMatch(readyLineFor(`[::1]:${port}/rsync_tunnel_sst`));
     expect(r.dr.exitCode, show(r.dr)).toBe(0);
     expect(r.jr.exitCode, show(r.jr)).toBe(0);
-    expect(r.jr.lines).toEqual([`ready [::1]:${port}/rsync_tunnel_sst`, `${UUID}:42 0`]);
+    expect(r.jr.lines).toEqual([`ready ${r.payload}`, `${UUID}:42 0`]);
     expect(r.dr.stderr).toMatch(/peer verified by SAN IP "::1"/);
     expectSameTree(pair, external);
     expect(r.samples).toBeGreaterThan(3);

@@ -18,7 +18,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Bottom up. Units in one layer do not import each other. */
 const LAYERS: Layers = [
-  ['src/errors.ts', 'src/log.ts', 'src/version.ts'],
+  ['src/errors.ts', 'src/log.ts', 'src/version.ts', 'src/self.ts'],
   ['src/config', 'src/rsync', 'src/certs'],
   ['src/tls'],
   // The checks both the SST preflight and the doctor run (one rule, one place: issue #16).

@@ -4,13 +4,13 @@ import {
   chooseTransfer,
   COMPRESS_BELOW,
   datadirComment,
-  defaultTransfer,
   parseDatadirComment,
   parseGrastate,
   transferFlags,
   wireVersusData,
   type TransferFacts,
 } from '../../../src/sst/transferMode.js';
+import { defaultTransfer } from '../../../src/config/transferSetting.js';
 
 const CLUSTER = '6a2c0f7e-1b2d-11ef-8a55-0242ac120002';
 const MiB = 1024 * 1024;
