@@ -13,39 +13,21 @@ import {
   joinerCommand,
   type StandinDialect,
 } from '../helpers/mysqld-standin.js';
-import { tempDir } from '../helpers/pki.js';
-import {
-  fillDonorDatadir,
-  makeNodes,
-  processesMentioning,
-  treeDigest,
-  type TestNode,
-} from '../helpers/sst-fixture.js';
+import { fillDonorDatadir, processesMentioning, treeDigest } from '../helpers/sst-fixture.js';
+import { makePair, UUID } from './faults-kit.js';
 
-const UUID = '6a1c7e2e-9b1f-11ef-8a11-0242ac120002';
-
-let base: ReturnType<typeof tempDir>;
-let joiner: TestNode;
-let donor: TestNode;
+const pair = makePair('dialects', { joiner: '127.0.0.80', donor: '127.0.0.81' });
+const { joiner, donor } = pair;
 /** The donor's option file with `[sst] flush-timeout = 2`. */
-let shortFlushCnf: string;
+const shortFlushCnf = join(pair.base, 'donor', 'short-flush.cnf');
 
 beforeAll(() => {
-  base = tempDir('dialects');
-  const tmp = join(base.path, 'tmp');
-  mkdirSync(tmp);
-  const made = makeNodes(base.path, [
-    { name: 'joiner', address: '127.0.0.80', sst: { tmpdir: tmp } },
-    { name: 'donor', address: '127.0.0.81', sst: { tmpdir: tmp } },
-  ]);
-  [joiner, donor] = made.nodes as [TestNode, TestNode];
-  mkdirSync(join(base.path, 'external'));
-  fillDonorDatadir(donor.datadir, join(base.path, 'external'));
-  shortFlushCnf = join(base.path, 'donor', 'short-flush.cnf');
+  mkdirSync(join(pair.base, 'external'));
+  fillDonorDatadir(donor.datadir, join(pair.base, 'external'));
   writeFileSync(shortFlushCnf, `${readFileSync(donor.cnf, 'utf8')}flush-timeout=2\n`);
 });
 
-afterAll(() => base.cleanup());
+afterAll(() => pair.cleanup());
 
 function startJoiner(): { j: StandinMysqld; payload: () => string } {
   let payload = '';
@@ -83,8 +65,8 @@ function startDonor(
 }
 
 function expectNothingLeft(): void {
-  expect(readdirSync(join(base.path, 'tmp')), 'private temp dirs left').toEqual([]);
-  expect(processesMentioning(base.path), 'processes left').toEqual([]);
+  expect(readdirSync(pair.tmp), 'private temp dirs left').toEqual([]);
+  expect(processesMentioning(pair.base), 'processes left').toEqual([]);
   expect(existsSync(join(donor.datadir, 'wsrep_sst.pid')), 'donor lock left').toBe(false);
 }
 
