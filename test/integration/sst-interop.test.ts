@@ -144,6 +144,25 @@ function originalRsync(args: string[], cwd: string, del = true): void {
   if (r.status !== 0) throw new Error(`rsync ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
 }
 
+/**
+ * An original joiner's datadir holds the donor's tree: all but node-local files, binlogs (they travel in the
+ * tarball), the symlinked database dir and the SST's own files. The original joiner's daemon runs with
+ * `use chroot = no` and rsync's default `munge symlinks`, so it rewrites every symlink it receives (ours sets
+ * `munge symlinks = no`): a defect of the original, kept here.
+ */
+function expectOriginalJoinerHas(donorDir: string, joinerDir: string): void {
+  const skip = (rel: string): boolean =>
+    NODE_LOCAL.includes(rel) ||
+    rel.startsWith('mysql-bin') ||
+    rel === 'linkeddb' ||
+    rel.startsWith('linkeddb/') ||
+    rel === 'rsync_tunnel_sst_complete' ||
+    rel === 'wsrep_sst_binlog.tar';
+  const want = treeDigest(donorDir, skip);
+  want.set('db1/link-to-t1', 'link:/rsyncd-munged/t1.ibd');
+  expect(treeDigest(joinerDir, skip)).toEqual(want);
+}
+
 describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel', () => {
   it('our joiner is filled by an original donor (socat forwarder + rsync://localhost)', async () => {
     const donorDir = original.datadir;
@@ -285,18 +304,7 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     expect(result.stderr).toMatch(/peer verified by SAN IP "127\.0\.0\.46"/);
     // The original joiner prints the magic file's content; the data set is complete in its datadir.
     expect(readFileSync(join(joinerDir, 'rsync_tunnel_sst_complete'), 'utf8')).toBe(`${UUID}:11 0\n`);
-    const skip = (rel: string): boolean =>
-      NODE_LOCAL.includes(rel) ||
-      rel.startsWith('mysql-bin') ||
-      rel === 'linkeddb' ||
-      rel.startsWith('linkeddb/') ||
-      rel === 'rsync_tunnel_sst_complete' ||
-      rel === 'wsrep_sst_binlog.tar';
-    const want = treeDigest(donorDir, skip);
-    // The original joiner's daemon runs with `use chroot = no` and rsync's default `munge symlinks`, so it
-    // rewrites every symlink it receives (ours sets `munge symlinks = no`): a defect of the original, kept here.
-    want.set('db1/link-to-t1', 'link:/rsyncd-munged/t1.ibd');
-    expect(treeDigest(joinerDir, skip)).toEqual(want);
+    expectOriginalJoinerHas(donorDir, joinerDir);
     // Undo tablespaces and Aria logs, which the original donor never sent, arrive too; and the binlog tarball.
     expect(existsSync(join(joinerDir, 'undo001'))).toBe(true);
     expect(existsSync(join(joinerDir, 'aria_log_control'))).toBe(true);
@@ -339,16 +347,7 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     expect(result.lines, result.stderr).toEqual(['flush tables', 'continue', `done ${UUID}:12 0`]);
     expect(result.exitCode).toBe(0);
     expect(result.stderr).toContain('Transfer: delta ([sst] transfer = delta)');
-    const skip = (rel: string): boolean =>
-      NODE_LOCAL.includes(rel) ||
-      rel.startsWith('mysql-bin') ||
-      rel === 'linkeddb' ||
-      rel.startsWith('linkeddb/') ||
-      rel === 'rsync_tunnel_sst_complete' ||
-      rel === 'wsrep_sst_binlog.tar';
-    const want = treeDigest(donorDir, skip);
-    want.set('db1/link-to-t1', 'link:/rsyncd-munged/t1.ibd');
-    expect(treeDigest(joinerDir, skip)).toEqual(want);
+    expectOriginalJoinerHas(donorDir, joinerDir);
     // Deltas: far less than the 5.5 MiB of data crossed the tunnel (the changed page, the growth, the new file).
     const moved = /transfer delta: [\d.]+ MiB of data, ([\d.]+) (KiB|MiB) on the wire/.exec(result.stderr);
     expect(moved, result.stderr).not.toBeNull();
