@@ -6,11 +6,10 @@
  * joiner's datadir and joins it again. SST wall time comes from the joiner's error log (sstTimingFromLog).
  * Before every join the disk is settled (pageCache.ts) and the order of the methods rotates from round to round.
  */
-import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createCa, createNodeCert } from '../certs/index.js';
 import { treeBytes } from '../sst/datadirScan.js';
 import {
   GaleraCluster,
@@ -18,8 +17,8 @@ import {
   renderNodeConfig,
   sstTimingFromLog,
   renderSstSides,
-  type GaleraNode,
 } from '../demo/galera.js';
+import { createBenchCluster } from './benchCluster.js';
 import { flushDirtyPages, rotate, warmTree } from './pageCache.js';
 import type { RunRecord } from './record.js';
 import { TreeCpuSampler, type ClassSeconds } from './treeSampler.js';
@@ -58,30 +57,13 @@ export async function runSstSuite(opts: {
   const records: RunRecord[] = [];
   let cluster: GaleraCluster | undefined;
   try {
-    const pki = join(dir, 'pki');
-    mkdirSync(pki);
-    await createCa({ dir: pki });
-    const sst: Record<string, string>[] = [];
-    for (const [i, ip] of ADDRESSES.entries()) {
-      const made = await createNodeCert({ dir: pki, name: `node${i + 1}`, ips: [ip] });
-      sst.push({ tca: made.caPath, tcert: made.certPath, tkey: made.keyPath });
-    }
-    const scripts = join(dirname(opts.cli), '..', 'scripts');
-    mkdirSync(join(dir, 'cluster'));
-    cluster = await GaleraCluster.create({
-      baseDir: join(dir, 'cluster'),
-      nodes: ADDRESSES.map((address, i) => ({
-        name: `node${i + 1}`,
-        address,
-        sstMethod: 'rsync',
-        user: 'mysql' as const,
-        binlog: true,
-      })),
-      pathPrepend: [scripts],
-    });
-    const [donor, joiner] = cluster.nodes as [GaleraNode, GaleraNode];
-    // mariadbd runs as mysql: it must read the 0600 keys `certs` wrote.
-    donor.chownForServer([pki, ...readdirSync(pki).map((n) => join(pki, n))]);
+    const made = await createBenchCluster(
+      dir,
+      opts.cli,
+      ADDRESSES.map((address) => ({ address })),
+    );
+    cluster = made.cluster;
+    const { donor, joiner, tls: sst } = made;
     opts.progress(`[sst] bootstrapping ${donor.name} on ${ADDRESSES[0]} and loading ${opts.mib} MiB`);
     await cluster.bootstrap();
     const tables = 12;

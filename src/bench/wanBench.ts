@@ -25,8 +25,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import type { BenchCliOptions } from './options.js';
-import { dirname, join } from 'node:path';
-import { createCa, createNodeCert } from '../certs/index.js';
+import { join } from 'node:path';
 import { treeBytes } from '../sst/datadirScan.js';
 import {
   GaleraCluster,
@@ -35,6 +34,7 @@ import {
   sstTimingFromLog,
   type GaleraNode,
 } from '../demo/galera.js';
+import { createBenchCluster } from './benchCluster.js';
 import { flushDirtyPages, rotate, warmTree } from './pageCache.js';
 import { openShapedLink, planLink } from './shapedLink.js';
 import { TreeCpuSampler, type ClassSeconds } from './treeSampler.js';
@@ -145,37 +145,19 @@ export async function runWanSuite(opts: {
   const records: WanRecord[] = [];
   let cluster: GaleraCluster | undefined;
   try {
-    const pki = join(dir, 'pki');
-    mkdirSync(pki);
-    await createCa({ dir: pki });
-    const addresses = [sideA.address, sideB.address];
-    const sst: Record<string, string>[] = [];
-    for (const [i, ip] of addresses.entries()) {
-      const made = await createNodeCert({ dir: pki, name: `node${i + 1}`, ips: [ip] });
-      sst.push({ tca: made.caPath, tcert: made.certPath, tkey: made.keyPath });
-    }
-    const scripts = join(dirname(opts.cli), '..', 'scripts');
-    mkdirSync(join(dir, 'cluster'));
-    cluster = await GaleraCluster.create({
-      baseDir: join(dir, 'cluster'),
-      nodes: [sideA, sideB].map((side, i) => ({
-        name: `node${i + 1}`,
-        address: side.address,
-        sstMethod: 'rsync',
-        user: 'mysql' as const,
-        binlog: true,
-        launcher: ['ip', 'netns', 'exec', side.ns],
-      })),
-      pathPrepend: [scripts],
-    });
-    const [donor, joiner] = cluster.nodes as [GaleraNode, GaleraNode];
-    donor.chownForServer([pki, ...readdirSync(pki).map((n) => join(pki, n))]);
+    const made = await createBenchCluster(
+      dir,
+      opts.cli,
+      [sideA, sideB].map((side) => ({ address: side.address, launcher: ['ip', 'netns', 'exec', side.ns] })),
+    );
+    cluster = made.cluster;
+    const { donor, joiner, tls: sst } = made;
     const configure = (v: (typeof WAN_VARIANTS)[number]): void => {
       for (const [i, node] of cluster?.nodes.entries() ?? []) {
         const group: Record<string, string> = { ...(v.tls ? sst[i] : {}), ...v.sst };
         writeFileSync(
           node.paths.config,
-          renderNodeConfig({ ...node.spec, sstMethod: v.method, sst: group }, addresses),
+          renderNodeConfig({ ...node.spec, sstMethod: v.method, sst: group }, [sideA.address, sideB.address]),
         );
       }
     };
