@@ -14,15 +14,27 @@ export interface SstSummary {
   peer?: string;
   /** Donor only: wall time per stage (root, InnoDB/Aria, directories). */
   stages?: string;
+  /** Data against bytes on the wire, with the donor's transfer mode: `whole files: 1.0 GiB of data, ...`. */
+  wire?: string;
 }
 
-const SUMMARY =
-  /SST (joiner|donor) finished: (\S+ \S+) in ([\d.]+) s \((\S+ \S+)\) over (\d+) TLS connection\(s\)(?:, (TLSv[\d.]+ \S+))?(?:, peer verified by ([^;]+?))?(?:; stages: (.+?))?(?: \(\d{8} [\d:.]+\))?$/m;
+/** The head every summary line has; what follows it is a list of optional parts (see summaryLine, donor, joiner). */
+const HEAD =
+  /SST (joiner|donor) finished: (\S+ \S+) in ([\d.]+) s \((\S+ \S+)\) over (\d+) TLS connection\(s\)/;
+/** The log's own time stamp closing a WSREP_SST line. */
+const STAMP = / \(\d{8} [\d:.]+\)$/;
 
-/** The last summary line of `role` in a log, parsed; undefined when there is none. */
+/**
+ * The last summary line of `role` in a log, parsed; undefined when there is none. The head is fixed; the parts
+ * after it are read one by one, so a part added to the line later (as the transfer mode was) costs a figure at
+ * most, never the whole summary: `, TLSv1.3 <cipher>`, `, peer verified by <field> "<value>"` or
+ * `, peer "<subject>" (chain verified)`, then `; `-separated notes: `transfer <mode>: <data> of data, <wire> on
+ * the wire (<ratio>)` (the joiner's has no `transfer <mode>: `), `stages: ...`.
+ */
 export function findSummary(log: string, role: 'joiner' | 'donor'): SstSummary | undefined {
   const lines = log.split('\n').filter((line) => line.includes(`SST ${role} finished:`));
-  const m = SUMMARY.exec(lines.at(-1) ?? '');
+  const line = (lines.at(-1) ?? '').replace(STAMP, '');
+  const m = HEAD.exec(line);
   if (m === null) return undefined;
   const summary: SstSummary = {
     role: m[1] ?? role,
@@ -31,9 +43,15 @@ export function findSummary(log: string, role: 'joiner' | 'donor'): SstSummary |
     rate: m[4] ?? '',
     connections: Number(m[5]),
   };
-  if (m[6] !== undefined) summary.tls = m[6];
-  if (m[7] !== undefined) summary.peer = m[7];
-  if (m[8] !== undefined) summary.stages = m[8];
+  const [first = '', ...notes] = line.slice(m.index + m[0].length).split('; ');
+  const tls = /, (TLSv[\d.]+ [\w-]+)/.exec(first);
+  if (tls?.[1] !== undefined) summary.tls = tls[1];
+  const peer = /, peer verified by (.+)$/.exec(first) ?? /, peer ("[^"]*" \(chain verified\))/.exec(first);
+  if (peer?.[1] !== undefined) summary.peer = peer[1];
+  for (const note of notes) {
+    if (note.startsWith('stages: ')) summary.stages = note.slice('stages: '.length);
+    else if (note.includes(' on the wire')) summary.wire = note.replace(/^transfer /, '');
+  }
   return summary;
 }
 

@@ -53,6 +53,7 @@ function transferRows(joiner: SstSummary | undefined, donor: SstSummary | undefi
       `${side.bytes} in ${side.seconds.toFixed(1)} s (${side.rate}) over ${side.connections} TLS connections`,
     ],
     ['TLS', side.tls ?? 'unknown'],
+    ...(side.wire === undefined ? [] : [['data and wire', side.wire] as [string, string]]),
     ['joiner verified by the donor', donor?.peer ?? 'unknown'],
     ...(donor?.stages === undefined ? [] : [['donor stages', donor.stages] as [string, string]]),
   ];

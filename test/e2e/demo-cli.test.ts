@@ -1,0 +1,86 @@
+/**
+ * The README's quick start: `npm run demo` runs `sst-tunnel demo`, the product's main job on a built-in default.
+ * Run here as an operator runs it (the built CLI, no options but a smaller size): it must end 0 and print every
+ * row with real figures read back from the SST's own log lines. A change to the summary line once left the
+ * demo saying "no summary line found in the logs" with no test noticing.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { mariadbAvailable } from '../../src/demo/galera.js';
+import { REPO } from '../helpers/mysqld-standin.js';
+import { isListening } from '../helpers/sst-fixture.js';
+
+const CLI = join(REPO, 'dist', 'cli.js');
+const available = mariadbAvailable();
+if (!available.ok) console.log(`Skipping the Galera demo test: ${available.reason}`);
+
+const demoDirs = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('sst-tunnel-demo-'));
+
+function runDemo(
+  args: string[],
+  timeoutMs: number,
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, 'demo', ...args], { encoding: 'utf8', timeout: timeoutMs });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The value of a `label ..... value` row of the report. */
+function row(report: string, label: string): string | undefined {
+  const line = report.split('\n').find((l) => l.startsWith(`  ${label} .`));
+  return line?.replace(/^ {2}[^.]+\.+ /, '');
+}
+
+function expectTransferRows(report: string): void {
+  expect(report).not.toContain('no summary line');
+  expect(row(report, 'transfer')).toMatch(
+    /^[\d.]+ [KMG]iB in [\d.]+ s \([\d.]+ [KMG]iB\/s\) over \d+ TLS connections$/,
+  );
+  expect(row(report, 'TLS')).toMatch(/^TLSv1\.[23] \S+$/);
+  expect(row(report, 'joiner verified by the donor')).toBe('SAN IP "127.0.0.11"');
+  expect(row(report, 'data and wire')).toMatch(
+    /^whole files: [\d.]+ [KMG]iB of data, [\d.]+ [KMG]iB on the wire/,
+  );
+}
+
+describe('sst-tunnel demo', () => {
+  it('runs the contract demo (no MariaDB needed) and reports the transfer from the SST logs', () => {
+    const before = demoDirs();
+    const r = runDemo(['--mode', 'contract', '--size-mib', '16'], 120_000);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('sst-tunnel demo: an encrypted SST between two datadirs');
+    expect(row(r.stdout, 'joiner said to mysqld')).toMatch(
+      /^ready ssttunnelbind1:[0-9a-f]{32}@127\.0\.0\.11:4444\//,
+    );
+    expect(row(r.stdout, 'donor said to mysqld')).toMatch(/^flush tables \| continue \| done /);
+    expectTransferRows(r.stdout);
+    // Random files sent whole, uncompressed: the wire carries every byte (counted before every connection had
+    // reported, it once showed 0.74x).
+    expect(row(r.stdout, 'data and wire')).toMatch(/ on the wire \(1\.0\dx\)$/);
+    expect(row(r.stdout, 'cleanup')).toBe('nodes stopped, temporary files removed');
+    expect(demoDirs()).toEqual(before);
+    expect(isListening('127.0.0.11', 4444)).toBe(false);
+  });
+
+  it.skipIf(!available.ok)(
+    'runs the Galera demo on real mariadbd: Synced, CHECKSUM TABLE equal, figures from both logs',
+    () => {
+      const before = demoDirs();
+      const r = runDemo(['--size-mib', '16'], 300_000);
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toContain('a real encrypted SST between two MariaDB Galera nodes');
+      expect(row(r.stdout, 'joiner')).toMatch(/^node2 127\.0\.0\.11, Synced [\d.]+ s after it started$/);
+      expectTransferRows(r.stdout);
+      expect(row(r.stdout, 'data')).toMatch(/^CHECKSUM TABLE equal on both nodes \(\d+ tables\)$/);
+      expect(demoDirs()).toEqual(before);
+      for (const [host, port] of [
+        ['127.0.0.10', 3306],
+        ['127.0.0.11', 4444],
+      ] as const)
+        expect(isListening(host, port), `${host}:${port} still bound`).toBe(false);
+    },
+    320_000,
+  );
+});
