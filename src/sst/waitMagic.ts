@@ -122,15 +122,30 @@ export async function waitForMagic(
  * After the marker arrived, lets the connections still open finish (at most `limitMs`): the daemon renames the
  * marker into place before it sends rsync's closing messages, and cutting that connection made the donor's last
  * pass fail ("connection unexpectedly closed") although the joiner had everything.
+ *
+ * Every open connection counts, not only the sessions (`active`): with SST binding a connection becomes a
+ * session only after its proof was read, and a listener worker reports that at its next tick (250 ms). The
+ * marker's whole pass fits in that window on a loaded machine: counted by `active` alone, the listener closed
+ * under the marker connection's last rsync messages and the donor failed with exit 12 after the joiner had
+ * reported success (seen in CI). `open` counts a socket from its dispatch to its close.
  */
 export function waitForSessionsToEnd(
-  listener: ListenerCounters,
+  listener: { stats(): { active: number; open: number } },
   limitMs: number,
   signal: AbortSignal,
   pollMs = 50,
   wakeup: Wakeup = new Wakeup(),
 ): Promise<boolean> {
-  return pollUntil(() => listener.stats().active === 0, limitMs, signal, pollMs, wakeup);
+  return pollUntil(
+    () => {
+      const { active, open } = listener.stats();
+      return active === 0 && open === 0;
+    },
+    limitMs,
+    signal,
+    pollMs,
+    wakeup,
+  );
 }
 
 /**

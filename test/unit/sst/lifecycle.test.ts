@@ -239,18 +239,34 @@ describe('waitForMagic()', () => {
 
   it('lets open connections finish after the marker, within a limit', async () => {
     let active = 1;
+    let open = 1;
     setTimeout(() => (active = 0), 80);
+    setTimeout(() => (open = 0), 160);
+    const started = Date.now();
     expect(
       await waitForSessionsToEnd(
-        { stats: () => ({ ...stats, active }) },
+        { stats: () => ({ ...stats, active, open }) },
         2000,
         new AbortController().signal,
         10,
       ),
     ).toBe(true);
+    // Not when the sessions ended but when the last socket closed.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
     expect(
       await waitForSessionsToEnd(
-        { stats: () => ({ ...stats, active: 1 }) },
+        { stats: () => ({ ...stats, active: 1, open: 1 }) },
+        50,
+        new AbortController().signal,
+        10,
+      ),
+    ).toBe(false);
+  });
+
+  it('waits for a connection that is open but not yet a session (its binding proof still being read)', async () => {
+    expect(
+      await waitForSessionsToEnd(
+        { stats: () => ({ ...stats, active: 0, open: 1 }) },
         50,
         new AbortController().signal,
         10,
