@@ -24,6 +24,14 @@ while [ $# -gt 0 ]; do
 done
 target="$bindir/wsrep_sst_rsync_tunnel"
 ours() { grep -q '^INSTALLED_HOME=' "$1" 2>/dev/null && grep -q 'sst-tunnel' "$1" 2>/dev/null; }
+# The Debian package's wrapper is our script too, but dpkg owns it (and diverted the original): replacing or
+# removing it here would leave dpkg's records wrong and `apt-get remove` would restore nothing. Its mark is a
+# filled-in INSTALLED_BIN= line (scripts/deb.mjs).
+packaged() { grep -q '^INSTALLED_BIN=.' "$1" 2>/dev/null; }
+if packaged "$target"; then
+  echo "install.sh: $target belongs to the sst-tunnel Debian package; remove the package first (apt-get remove sst-tunnel), or install this checkout elsewhere with --bindir" >&2
+  exit 1
+fi
 
 if [ "$action" = uninstall ]; then
   if [ ! -e "$target" ] && [ ! -L "$target" ]; then

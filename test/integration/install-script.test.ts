@@ -119,6 +119,26 @@ describe('scripts/install.sh', () => {
     expect(readdirSync(bindir)).toEqual(['wsrep_sst_rsync_tunnel']);
   });
 
+  it("leaves the Debian package's wrapper alone, on install and on uninstall", () => {
+    // What scripts/deb.mjs installs as /usr/bin/wsrep_sst_rsync_tunnel: our shim with INSTALLED_BIN filled in.
+    const shim = readFileSync(join(HOME, 'scripts/wsrep_sst_rsync_tunnel'), 'utf8');
+    const packaged = shim.replace(/^INSTALLED_BIN=$/m, 'INSTALLED_BIN=/usr/lib/sst-tunnel/sst-tunnel');
+    expect(packaged).not.toBe(shim);
+    writeFileSync(target, packaged, { mode: 0o755 });
+    for (const args of [
+      ['--bindir', bindir],
+      ['--bindir', bindir, '--uninstall'],
+    ]) {
+      const r = sh(INSTALL, args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        `${target} belongs to the sst-tunnel Debian package; remove the package first`,
+      );
+      expect(readFileSync(target, 'utf8')).toBe(packaged);
+      expect(readdirSync(bindir)).toEqual(['wsrep_sst_rsync_tunnel']);
+    }
+  });
+
   it('rejects an unknown argument and a missing bin directory', () => {
     expect(sh(INSTALL, ['--prefix', '/usr'])).toMatchObject({ code: 22 });
     const missing = sh(INSTALL, ['--bindir', join(root, 'nope')]);
