@@ -1,0 +1,194 @@
+/**
+ * Issue #14 on real servers: MariaDB 11.8 (mariadbd and galera-4 from the cached Debian 13 root,
+ * scripts/debian-root.sh) next to this machine's 10.11, each node on its own loopback address, every SST through
+ * our wsrep_sst_rsync_tunnel on both sides:
+ *   - 11.8 -> 11.8 with binary logs, 10.11 -> 11.8 and 11.8 -> 10.11 (a rolling upgrade's days), all as mysql;
+ *   - the 11.8 donor that cannot create its SST user (--skip-grant-tables, empty wsrep_sst_auth): our script ends
+ *     at once with exit 22 naming wsrep_sst_auth, mariadbd still stops on SIGTERM, and once started normally the
+ *     next SST from it works.
+ * An 11.8 node runs chrooted in the root with the checkout bound at `<home>/sst-tunnel` under /tmp (bound into
+ * the root too, so the cached root gets no mount point); its mysqld finds our wsrep_sst_rsync_tunnel there on
+ * PATH (the root's /usr/bin has none) and that runs the root's own Node 20 on this checkout's dist/.
+ */
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCa, createNodeCert } from '../../src/certs/index.js';
+import { REPO, SCRIPTS } from '../../src/demo/contractDriver.js';
+import {
+  mariadbAvailable,
+  sstTimingFromLog,
+  type GaleraCluster,
+  type GaleraNode,
+} from '../../src/demo/galera.js';
+import { trixieRoot } from '../helpers/debian-root.js';
+import { withCluster, type ClusterNodeSpecs } from '../helpers/galera-fixture.js';
+import { processesMentioning } from '../helpers/sst-fixture.js';
+
+const available = mariadbAvailable();
+const trixie = available.ok ? trixieRoot() : {};
+const skip = !available.ok ? available.reason : trixie.root === undefined ? trixie.skip : undefined;
+if (skip !== undefined) console.log(`Skipping the mixed-version (10.11 / 11.8) Galera tests: ${skip}`);
+
+type Version = '10.11' | '11.8';
+type NodeSpec = ClusterNodeSpecs[number];
+
+/** Where the checkout is bound inside the root: under /tmp, made here and removed (empty) afterwards. */
+let home: string;
+let pki: string;
+/** Figures for the report: SST wall time per direction, from the joiner's log. */
+const figures: string[] = [];
+
+beforeAll(async () => {
+  if (skip !== undefined) return;
+  home = mkdtempSync(join(tmpdir(), 'sst-e2e-home-'));
+  chmodSync(home, 0o755);
+  mkdirSync(join(home, 'sst-tunnel'), { mode: 0o755 });
+  pki = mkdtempSync(join(tmpdir(), 'sst-e2e-pki-'));
+  chmodSync(pki, 0o755);
+  await createCa({ dir: pki });
+});
+
+afterAll(() => {
+  if (figures.length > 0) console.log(`Mixed-version SST times:\n  ${figures.join('\n  ')}`);
+  if (pki !== undefined) rmSync(pki, { recursive: true, force: true });
+  // rmdir, never a recursive remove: should a mount namespace still bind the checkout here, the host sees an
+  // empty directory and nothing of the checkout can be reached from it.
+  if (home !== undefined) {
+    rmdirSync(join(home, 'sst-tunnel'));
+    rmdirSync(home);
+  }
+});
+
+/** uid/gid of `mysql` in the world the node runs in (102 on this Debian 12, 100 in the trixie root). */
+function mysqlOwner(root = ''): { uid: number; gid: number } {
+  const entry = readFileSync(`${root}/etc/passwd`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('mysql:'))
+    ?.split(':');
+  return { uid: Number(entry?.[2]), gid: Number(entry?.[3]) };
+}
+
+/** A node of `version` on `address` with its own certificate, its key given to that world's mysql. */
+async function nodeSpec(name: string, address: string, version: Version, extra: Partial<NodeSpec> = {}) {
+  const made = await createNodeCert({
+    dir: pki,
+    name: `${name}-${address.replaceAll('.', '-')}`,
+    ips: [address],
+  });
+  const root = version === '11.8' ? trixie.root : undefined;
+  const owner = mysqlOwner(root);
+  chownSync(made.keyPath, owner.uid, owner.gid);
+  const spec: NodeSpec = {
+    name,
+    address,
+    sstMethod: 'rsync_tunnel',
+    user: 'mysql',
+    binlog: true,
+    sst: { tca: made.caPath, tcert: made.certPath, tkey: made.keyPath },
+    ...(root !== undefined && { root, rootBinds: [{ source: REPO, target: join(home, 'sst-tunnel') }] }),
+    ...extra,
+  };
+  return spec;
+}
+
+/**
+ * PATH for every node: the host's nodes find the checkout's scripts/ first; inside the root that path does not
+ * exist and the bound checkout's scripts/ is found instead.
+ */
+const clusterOptions = () => ({ pathPrepend: [SCRIPTS, join(home, 'sst-tunnel', 'scripts')] });
+
+async function serverVersion(node: GaleraNode): Promise<string> {
+  return node.query('SELECT VERSION()');
+}
+
+/** The joiner joins from the donor by our SST; data, binlogs, logs and leftovers checked; returns the SST ms. */
+async function joinAndCheck(
+  cluster: GaleraCluster,
+  dir: string,
+  donor: GaleraNode,
+  joiner: GaleraNode,
+  versions: [Version, Version],
+): Promise<number> {
+  await cluster.join(joiner, 240_000);
+  expect(await serverVersion(donor)).toMatch(new RegExp(`^${versions[0].replace('.', '\\.')}\\.`));
+  expect(await serverVersion(joiner)).toMatch(new RegExp(`^${versions[1].replace('.', '\\.')}\\.`));
+  const [sumDonor, sumJoiner] = [await cluster.checksums(donor), await cluster.checksums(joiner)];
+  expect([...sumDonor.keys()].filter((t) => t.startsWith('sst_db') && !t.includes('.w_'))).toHaveLength(4);
+  expect(sumJoiner).toEqual(sumDonor);
+  // Replication works both ways afterwards.
+  const table = `sst_db1.w_${joiner.name}`;
+  await joiner.query(
+    `CREATE TABLE ${table} (id INT PRIMARY KEY, v CHAR(8)); INSERT INTO ${table} VALUES (1, "j")`,
+  );
+  expect(await donor.query(`SET SESSION wsrep_sync_wait = 1; SELECT v FROM ${table} WHERE id = 1`)).toBe('j');
+
+  const joinerLog = joiner.errorLog();
+  const donorLog = donor.errorLog();
+  expect(joinerLog).toContain('rsync_tunnel SST started on joiner (sst-tunnel');
+  expect(donorLog).toContain('rsync_tunnel SST started on donor (sst-tunnel');
+  expect(joinerLog).toMatch(/SST joiner finished: .* over \d+ TLS connection\(s\), TLSv1\.3/);
+  expect(donorLog).toMatch(
+    new RegExp(
+      `SST donor finished: .*peer verified by SAN IP "${joiner.spec.address.replaceAll('.', '\\.')}"`,
+    ),
+  );
+  // Issue #18 on real mysqld of both versions: our joiner's ready line carried its token (relayed by 10.11 in
+  // WSREP_SST_OPT_REMOTE_AUTH, by 11.8 on the donor's stdin), the donor proved it on every connection, and the
+  // joiner checked each proof.
+  expect(donorLog).toContain("The joiner asked for SST binding: every connection proves this SST's token");
+  expect(joinerLog).toMatch(/SST binding: the donor proved this SST's token on all \d+ connection\(s\)/);
+  expect(joinerLog).not.toContain('This SST is not bound to its donor');
+  // The binary log arrived and the joiner's index names it.
+  expect(await joiner.query('SHOW BINARY LOGS')).not.toBe('');
+  // Nothing of the SST runs any more (scoped to this cluster's directory: other SSTs may run on the host).
+  expect(processesMentioning(dir).filter((p) => /--role (joiner|donor)/.test(p.cmdline))).toEqual([]);
+  const ms = sstTimingFromLog(joinerLog)?.durationMs ?? -1;
+  figures.push(`${versions[0]} -> ${versions[1]}: ${ms} ms`);
+  return ms;
+}
+
+const DATA = { databases: 2, tablesPerDb: 2, rowsPerTable: 2000, blobBytes: 2048 };
+
+describe.skipIf(skip !== undefined)('real Galera SSTs between MariaDB 10.11 and 11.8 (rsync_tunnel)', () => {
+  it('11.8 -> 11.8 with binary logs, mariadbd as mysql', async () => {
+    const nodes = [
+      await nodeSpec('node1', '127.0.0.111', '11.8'),
+      await nodeSpec('node2', '127.0.0.112', '11.8'),
+    ];
+    await withCluster(
+      nodes,
+      async (cluster, dir) => {
+        const [node1, node2] = cluster.nodes as [GaleraNode, GaleraNode];
+        await cluster.bootstrap(120_000);
+        expect(await node1.query('SELECT @@log_bin, @@wsrep_sst_method')).toBe('1\trsync_tunnel');
+        await cluster.loadData(DATA);
+        await joinAndCheck(cluster, dir, node1, node2, ['11.8', '11.8']);
+        // 11.8 relayed the SST user on stdin; the joiner, 11.8 too, drops the donor's temporary account.
+        expect(await node2.query("SELECT COUNT(*) FROM mysql.user WHERE user LIKE 'wsrep.sst.%'")).toBe('0');
+      },
+      clusterOptions(),
+    );
+  }, 300_000);
+
+  it('10.11 donor -> 11.8 joiner, then 11.8 donor -> 10.11 joiner', async () => {
+    const nodes = [
+      await nodeSpec('node1', '127.0.0.113', '10.11'),
+      await nodeSpec('node2', '127.0.0.114', '11.8'),
+      // The 10.11 joiner takes its SST from the 11.8 node: a physical downgrade, as in a rolled-back upgrade.
+      await nodeSpec('node3', '127.0.0.115', '10.11', { mysqld: { wsrep_sst_donor: 'node2' } }),
+    ];
+    await withCluster(
+      nodes,
+      async (cluster, dir) => {
+        const [node1, node2, node3] = cluster.nodes as [GaleraNode, GaleraNode, GaleraNode];
+        await cluster.bootstrap(120_000);
+        await cluster.loadData(DATA);
+        await joinAndCheck(cluster, dir, node1, node2, ['10.11', '11.8']);
+        await joinAndCheck(cluster, dir, node2, node3, ['11.8', '10.11']);
+      },
+      clusterOptions(),
+    );
+  }, 300_000);
+});
