@@ -151,6 +151,32 @@ async function joinAndCheck(
 
 const DATA = { databases: 2, tablesPerDb: 2, rowsPerTable: 2000, blobBytes: 2048 };
 
+/** ms between the first log line matching `from` and the first one after it matching `to`, by our lines' stamps. */
+function stampOf(log: string, from: RegExp, to: RegExp): number {
+  const lines = log.split('\n');
+  const at = (line: string | undefined): number => {
+    const m = /\((\d{4})(\d\d)(\d\d) (\d\d:\d\d:\d\d\.\d{3})\)$/.exec(line ?? '');
+    if (m === null) throw new Error(`No time stamp in "${line}"`);
+    return Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}Z`);
+  };
+  const i = lines.findIndex((l) => from.test(l));
+  const j = lines.findIndex((l, k) => k > i && to.test(l));
+  return at(lines[j]) - at(lines[i]);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it holds; fails with `what` after `timeoutMs`. Returns the ms it took. */
+async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<number> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(200);
+  }
+  return Date.now() - started;
+}
+
 describe.skipIf(skip !== undefined)('real Galera SSTs between MariaDB 10.11 and 11.8 (rsync_tunnel)', () => {
   it('11.8 -> 11.8 with binary logs, mariadbd as mysql', async () => {
     const nodes = [
@@ -189,6 +215,70 @@ describe.skipIf(skip !== undefined)('real Galera SSTs between MariaDB 10.11 and 
         await joinAndCheck(cluster, dir, node2, node3, ['11.8', '10.11']);
       },
       clusterOptions(),
+    );
+  }, 300_000);
+
+  it('an 11.8 donor that cannot create its SST user: exit 22 naming wsrep_sst_auth, SIGTERM stops it, and the next SST works', async () => {
+    const nodes = [
+      await nodeSpec('node1', '127.0.0.116', '11.8'),
+      await nodeSpec('node2', '127.0.0.117', '11.8'),
+    ];
+    // A stop that needs SIGKILL must show as a failure below, not pass quietly: the stop deadline is long.
+    const opts = { ...clusterOptions(), timeouts: { stopMs: 120_000 } };
+    await withCluster(
+      nodes,
+      async (cluster, dir) => {
+        const [donor, joiner] = cluster.nodes as [GaleraNode, GaleraNode];
+        // No grant tables: 11.8 cannot create its temporary `wsrep.sst.*` user for an empty wsrep_sst_auth.
+        await donor.init();
+        await donor.start({ bootstrap: true, args: ['--skip-grant-tables'] });
+        await donor.waitSynced(120_000);
+        expect(await donor.query('SELECT @@wsrep_sst_auth IS NULL OR @@wsrep_sst_auth = ""')).toBe('1');
+        await cluster.loadData(DATA);
+
+        await joiner.start();
+        // Our donor read the credentials pipe to its end, found no sst_user line and said why, at once: before
+        // the fix it waited for `tables_flushed` for ever (issue #14).
+        const ended =
+          /sst_user line: it could not create its temporary SST user .* set wsrep_sst_auth to any placeholder/;
+        const failMs = await waitFor(() => ended.test(donor.errorLog()), 120_000, "our donor's error");
+        expect(donor.errorLog()).toMatch(/WSREP_SST: \[ERROR\].*wsrep_sst_auth/);
+        // mysqld saw the script exit with 22 (EINVAL).
+        await waitFor(
+          () => /wsrep_sst_rsync_tunnel --role 'donor'.*: 22 \(Invalid argument\)/.test(donor.errorLog()),
+          30_000,
+          "mysqld's report of the donor script's exit 22",
+        );
+        await waitFor(
+          () =>
+            processesMentioning(donor.paths.datadir).filter((p) => /--role donor/.test(p.cmdline)).length ===
+            0,
+          30_000,
+          'the donor script to be gone',
+        );
+        // Bounded by its own clock too: from our donor's first line to its error (the rest is the joiner's start).
+        const ranMs = stampOf(donor.errorLog(), /SST started on donor/, ended);
+        expect(ranMs).toBeLessThan(30_000);
+        figures.push(
+          `11.8 donor without an SST user: our donor failed ${ranMs} ms after it started (${failMs} ms after the joiner started)`,
+        );
+        // The joiner cannot get a state from this donor and gives up; then the donor stops on SIGTERM (before the
+        // fix, a graceful stop hung on the script that never ended).
+        await expect(joiner.waitSynced(120_000)).rejects.toThrow('exited before reaching Synced');
+        await joiner.stop();
+        const stopStarted = Date.now();
+        await donor.stop();
+        const stopMs = Date.now() - stopStarted;
+        figures.push(`that donor's mariadbd stopped on SIGTERM in ${stopMs} ms`);
+        expect(stopMs).toBeLessThan(60_000);
+
+        // The cause fixed (grant tables back), the next SST from the same node works.
+        await donor.start({ bootstrap: true });
+        await donor.waitSynced(120_000);
+        joiner.resetDatadir();
+        await joinAndCheck(cluster, dir, donor, joiner, ['11.8', '11.8']);
+      },
+      opts,
     );
   }, 300_000);
 });
