@@ -6,11 +6,22 @@
  *   - the 11.8 donor that cannot create its SST user (--skip-grant-tables, empty wsrep_sst_auth): our script ends
  *     at once with exit 22 naming wsrep_sst_auth, mariadbd still stops on SIGTERM, and once started normally the
  *     next SST from it works.
+ *   - rolling upgrade against the original socat-based script (test/fixtures/original-sst, its shapes on the
+ *     wire) on 10.11 nodes: an original donor fills our 11.8 joiner, our 11.8 donor fills an original joiner.
  * An 11.8 node runs chrooted in the root with the checkout bound at `<home>/sst-tunnel` under /tmp (bound into
  * the root too, so the cached root gets no mount point); its mysqld finds our wsrep_sst_rsync_tunnel there on
  * PATH (the root's /usr/bin has none) and that runs the root's own Node 20 on this checkout's dist/.
  */
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,6 +160,46 @@ async function joinAndCheck(
   return ms;
 }
 
+/** `original` (donor or joiner) ran the original-shape script, the other side ours; data equal, said so. */
+async function originalPairCheck(
+  cluster: GaleraCluster,
+  dir: string,
+  donor: GaleraNode,
+  joiner: GaleraNode,
+  versions: [Version, Version],
+  original: 'donor' | 'joiner',
+): Promise<void> {
+  await cluster.join(joiner, 240_000);
+  expect(await serverVersion(donor)).toMatch(new RegExp(`^${versions[0].replace('.', '\\.')}\\.`));
+  expect(await serverVersion(joiner)).toMatch(new RegExp(`^${versions[1].replace('.', '\\.')}\\.`));
+  const [sumDonor, sumJoiner] = [await cluster.checksums(donor), await cluster.checksums(joiner)];
+  expect([...sumDonor.keys()].filter((t) => t.startsWith('sst_db'))).toHaveLength(4);
+  expect(sumJoiner).toEqual(sumDonor);
+  const [ours, theirs] = original === 'donor' ? [joiner, donor] : [donor, joiner];
+  const ourRole = original === 'donor' ? 'joiner' : 'donor';
+  expect(theirs.errorLog()).toContain(`original-shape ${original}:`);
+  expect(theirs.errorLog()).not.toContain('(sst-tunnel');
+  expect(ours.errorLog()).toContain(`rsync_tunnel SST started on ${ourRole} (sst-tunnel`);
+  expect(ours.errorLog()).toMatch(new RegExp(`SST ${ourRole} finished: .*TLSv1\\.3`));
+  if (original === 'donor') {
+    // Accepted for rolling upgrades, and said: the original donor proves no binding token.
+    expect(ours.errorLog()).toMatch(/This SST is not bound to its donor: .*require-donor-binding=1/);
+    expect(ours.errorLog()).toMatch(/SST binding: (\d+) of \1 connection\(s\) carried no proof/);
+  } else {
+    // The original joiner asked for no binding: our donor sends the plain rsync stream it expects.
+    expect(ours.errorLog()).toContain('The joiner did not ask for SST binding');
+  }
+  expect(processesMentioning(dir).filter((p) => /--role (joiner|donor)/.test(p.cmdline))).toEqual([]);
+  // Nor any socat of the original (its command lines name the key files).
+  await waitFor(() => processesMentioning(pki).length === 0, 30_000, "the original's socat processes to end");
+  // The original joiner logs no summary of its own: then mysqld's lines (whole seconds) time it.
+  const timing = sstTimingFromLog(joiner.errorLog());
+  const ms = timing === undefined ? undefined : `${timing.durationMs} ms (${timing.precision})`;
+  figures.push(
+    `${versions[0]} -> ${versions[1]} (${original === 'donor' ? 'original donor, our joiner' : 'our donor, original joiner'}): ${ms ?? 'n/a'}`,
+  );
+}
+
 const DATA = { databases: 2, tablesPerDb: 2, rowsPerTable: 2000, blobBytes: 2048 };
 
 /** ms between the first log line matching `from` and the first one after it matching `to`, by our lines' stamps. */
@@ -213,9 +264,50 @@ describe.skipIf(skip !== undefined)('real Galera SSTs between MariaDB 10.11 and 
         await cluster.loadData(DATA);
         await joinAndCheck(cluster, dir, node1, node2, ['10.11', '11.8']);
         await joinAndCheck(cluster, dir, node2, node3, ['11.8', '10.11']);
+        // The 11.8 donor (empty wsrep_sst_auth) made a temporary superuser for the SST; the physical copy carried
+        // it, and 10.11 keeps it where 11.8 drops it: what the README tells operators to look for and drop.
+        const accounts = "SELECT CONCAT(user, '@', host) FROM mysql.user WHERE user LIKE 'wsrep.sst.%'";
+        expect(await node3.query(accounts)).toMatch(/^wsrep\.sst\.\d+_\d+_node2@localhost$/);
+        expect(await node2.query(accounts)).toBe('');
       },
       clusterOptions(),
     );
+  }, 300_000);
+
+  it('rolling upgrade with the original socat-based script on 10.11: original donor -> our 11.8 joiner, our 11.8 donor -> original joiner', async () => {
+    // The original lives where only this machine's (10.11) mysqld finds it: not under /tmp, which the root shares.
+    const originalBin = mkdtempSync('/var/tmp/sst-e2e-original-');
+    try {
+      chmodSync(originalBin, 0o755);
+      copyFileSync(
+        join(REPO, 'test', 'fixtures', 'original-sst', 'wsrep_sst_rsync_tunnel'),
+        join(originalBin, 'wsrep_sst_rsync_tunnel'),
+      );
+      chmodSync(join(originalBin, 'wsrep_sst_rsync_tunnel'), 0o755);
+      // No binary logs: the original-shape script does not carry them (its joiner would leave the tarball).
+      const nodes = [
+        await nodeSpec('node1', '127.0.0.118', '10.11', { binlog: false }),
+        await nodeSpec('node2', '127.0.0.119', '11.8', { binlog: false }),
+        await nodeSpec('node3', '127.0.0.120', '10.11', {
+          binlog: false,
+          mysqld: { wsrep_sst_donor: 'node2' },
+        }),
+      ];
+      const opts = { pathPrepend: [originalBin, ...clusterOptions().pathPrepend] };
+      await withCluster(
+        nodes,
+        async (cluster, dir) => {
+          const [node1, node2, node3] = cluster.nodes as [GaleraNode, GaleraNode, GaleraNode];
+          await cluster.bootstrap(120_000);
+          await cluster.loadData(DATA);
+          await originalPairCheck(cluster, dir, node1, node2, ['10.11', '11.8'], 'donor');
+          await originalPairCheck(cluster, dir, node2, node3, ['11.8', '10.11'], 'joiner');
+        },
+        opts,
+      );
+    } finally {
+      rmSync(originalBin, { recursive: true, force: true });
+    }
   }, 300_000);
 
   it('an 11.8 donor that cannot create its SST user: exit 22 naming wsrep_sst_auth, SIGTERM stops it, and the next SST works', async () => {
