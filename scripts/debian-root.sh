@@ -27,7 +27,7 @@ set -euo pipefail
 CACHE=${SST_TUNNEL_ROOT_CACHE:-/var/cache/sst-tunnel/roots}
 STAMP=.debian-root-ok
 
-die() { echo "debian-root.sh: $*" >&2; exit "${2:-1}"; }
+die() { echo "debian-root.sh: $1" >&2; exit "${2:-1}"; }
 
 # The first Debian archive URI apt is configured with (deb822 URIs: or one-line deb entries), not the security one.
 apt_mirror() {
