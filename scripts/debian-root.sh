@@ -8,10 +8,12 @@
 #       /var/cache/sst-tunnel/roots) / CODENAME-<hash of the sorted package list>, so two package lists never
 #       share (or change) one root. A root is complete only when its stamp file exists; a failed build is removed
 #       (after its mounts are gone) and the next call starts again.
-#   debian-root.sh run ROOT [--bind DIR]... [--env NAME=VALUE]... -- COMMAND [ARG...]
+#   debian-root.sh run ROOT [--bind DIR]... [--bind-at DIR TARGET]... [--env NAME=VALUE]... -- COMMAND [ARG...]
 #       Run COMMAND chrooted in ROOT inside a private mount namespace with proc, sys, dev, dev/pts and /tmp (and
-#       each --bind DIR at the same path) mounted: the mounts vanish with the namespace's last process, so none
-#       can be left behind. The network is the caller's (run it inside `unshare -n` for a private loopback).
+#       each --bind DIR at the same path, each --bind-at DIR at TARGET) mounted: the mounts vanish with the
+#       namespace's last process, so none can be left behind. A TARGET under /tmp is made in the caller's /tmp
+#       (bound), so the cached root gets no mount point directory. The network is the caller's (run it inside
+#       `unshare -n` for a private loopback).
 #   debian-root.sh mount ROOT | umount ROOT
 #       The same mounts in the caller's namespace (for a lab by hand), and their removal, deepest first.
 #   debian-root.sh remove ROOT
@@ -25,7 +27,7 @@ set -euo pipefail
 CACHE=${SST_TUNNEL_ROOT_CACHE:-/var/cache/sst-tunnel/roots}
 STAMP=.debian-root-ok
 
-die() { echo "debian-root.sh: $*" >&2; exit "${2:-1}"; }
+die() { echo "debian-root.sh: $1" >&2; exit "${2:-1}"; }
 
 # The first Debian archive URI apt is configured with (deb822 URIs: or one-line deb entries), not the security one.
 apt_mirror() {
@@ -99,28 +101,33 @@ ensure() {
   echo "$root"
 }
 
-# The mounts a root needs; $2 = 1 also binds /tmp (and the --bind dirs in BINDS).
+# The mounts a root needs: proc, sys, dev, dev/pts, /tmp, then each BINDS[i] at TARGETS[i] (after /tmp, so a
+# target under /tmp lands in the bound /tmp).
 mount_into() {
-  local root=$1 dir
+  local root=$1 i
   mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
   mountpoint -q "$root/sys" || mount -t sysfs sys "$root/sys"
   mountpoint -q "$root/dev" || mount --bind /dev "$root/dev"
   mountpoint -q "$root/dev/pts" || mount --bind /dev/pts "$root/dev/pts"
   mountpoint -q "$root/tmp" || mount --bind /tmp "$root/tmp"
-  for dir in "${BINDS[@]}"; do
-    mkdir -p "$root$dir"
-    mountpoint -q "$root$dir" || mount --bind "$dir" "$root$dir"
+  for i in "${!BINDS[@]}"; do
+    mkdir -p "$root${TARGETS[$i]}"
+    mountpoint -q "$root${TARGETS[$i]}" || mount --bind "${BINDS[$i]}" "$root${TARGETS[$i]}"
   done
 }
 
 BINDS=()
+TARGETS=()
 run_in() {
   local root=$1
   shift
   local envs=()
   while [ $# -gt 0 ] && [ "$1" != -- ]; do
     case $1 in
-      --bind) BINDS+=("$(readlink -f "$2")"); shift 2 ;;
+      --bind) BINDS+=("$(readlink -f "$2")"); TARGETS+=("$(readlink -f "$2")"); shift 2 ;;
+      --bind-at)
+        case ${3:-} in /*) ;; *) die "run: --bind-at needs an absolute TARGET" 22 ;; esac
+        BINDS+=("$(readlink -f "$2")"); TARGETS+=("$3"); shift 3 ;;
       --env) envs+=("$2"); shift 2 ;;
       *) die "run: unknown option $1" 22 ;;
     esac
@@ -138,14 +145,15 @@ run_in() {
     $inner
     root=\$1; count=\$2; shift 2
     BINDS=(\"\${@:1:\$count}\"); shift \"\$count\"
+    TARGETS=(\"\${@:1:\$count}\"); shift \"\$count\"
     mount_into \"\$root\"
     exec chroot \"\$root\" \"\$@\"
-  " bash "$root" "${#BINDS[@]}" "${BINDS[@]}" "$@"
+  " bash "$root" "${#BINDS[@]}" "${BINDS[@]}" "${TARGETS[@]}" "$@"
 }
 
 case ${1:-} in
   ensure) shift; [ $# -ge 1 ] || die "usage: $0 ensure CODENAME [--root DIR] [PACKAGE...]" 22; ensure "$@" ;;
-  run) shift; [ $# -ge 1 ] || die "usage: $0 run ROOT [--bind DIR]... -- COMMAND..." 22; RUN_EXEC=exec run_in "$@" ;;
+  run) shift; [ $# -ge 1 ] || die "usage: $0 run ROOT [--bind DIR]... [--bind-at DIR TARGET]... -- COMMAND..." 22; RUN_EXEC=exec run_in "$@" ;;
   mount) need_root; mount_into "$(readlink -f "$2")" ;;
   umount) need_root; unmount_below "$2" ;;
   remove)

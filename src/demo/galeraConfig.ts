@@ -24,8 +24,12 @@ export interface GaleraNodeSpec {
    * 10.11: mariadbd and mariadb-install-db run chrooted there, with /tmp and `rootBinds` at the same paths.
    */
   root?: string;
-  /** Directories bound into `root` at the same path (the checkout, so its wsrep_sst_rsync_tunnel runs there). */
-  rootBinds?: string[];
+  /**
+   * Directories bound into `root`: a string at the same path, `{ source, target }` at `target`. A target under
+   * /tmp (bound into the root too) keeps mount point directories out of the cached root: the checkout bound at
+   * `<tmp>/sst-tunnel` lets mariadbd there run its wsrep_sst_rsync_tunnel, dist/ and node_modules.
+   */
+  rootBinds?: (string | { source: string; target: string })[];
   /**
    * A command mariadbd is started through, which execs it (`ip netns exec <ns>`): the wan bench runs each node
    * in a network namespace of its own. The pid stays mariadbd's.

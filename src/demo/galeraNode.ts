@@ -140,24 +140,33 @@ export class GaleraNode {
   /** Creates the system tables in the (empty) datadir with mariadb-install-db; only the bootstrap node needs it. */
   async init(): Promise<void> {
     const args = [`--defaults-file=${this.paths.config}`, `--user=${this.spec.user}`, '--skip-test-db'];
+    // A debootstrap root has no /etc/hosts: the script's resolveip check cannot find even localhost there. The
+    // node resolves no names anyway (skip-name-resolve in its my.cnf).
+    if (this.spec.root !== undefined) args.push('--force');
     await run(...this.inRoot('mariadb-install-db', args), 120_000);
   }
 
   /** `file args` as run for this node: as they are, or chrooted into its Debian root (private mounts). */
   private inRoot(file: string, args: string[]): [string, string[]] {
     if (this.spec.root === undefined) return [file, args];
-    const binds = (this.spec.rootBinds ?? []).flatMap((dir) => ['--bind', dir]);
+    const binds = (this.spec.rootBinds ?? []).flatMap((b) =>
+      typeof b === 'string' ? ['--bind', b] : ['--bind-at', b.source, b.target],
+    );
     // debian-root.sh `run` execs through unshare and chroot: the pid spawned is mariadbd's own.
     return ['bash', [join(SCRIPTS, 'debian-root.sh'), 'run', this.spec.root, ...binds, '--', file, ...args]];
   }
 
-  /** Spawns mariadbd detached in its own process group (so stop() can reap SST scripts too), output to the error log. */
-  async start(opts: { bootstrap?: boolean } = {}): Promise<void> {
+  /**
+   * Spawns mariadbd detached in its own process group (so stop() can reap SST scripts too), output to the error
+   * log. `args` are extra options for this start only (e.g. --skip-grant-tables), after the node's own.
+   */
+  async start(opts: { bootstrap?: boolean; args?: string[] } = {}): Promise<void> {
     if (this.child !== undefined)
       throw new GaleraHarnessError(`Cannot start node "${this.name}": it is running`);
     // --defaults-file must come first; --user is explicit because mariadbd refuses to run as root otherwise.
     const args = [`--defaults-file=${this.paths.config}`, `--user=${this.spec.user}`];
     if (opts.bootstrap === true) args.push('--wsrep-new-cluster');
+    args.push(...(opts.args ?? []));
     const fd = openSync(this.paths.errorLog, 'a');
     let child: ChildProcess;
     try {

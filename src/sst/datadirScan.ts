@@ -57,18 +57,21 @@ export function databaseDirs(datadir: string): { name: string; size: number; fil
   return dirs.sort((a, b) => b.size - a.size || a.name.localeCompare(b.name));
 }
 
+/** The names in `dir`; none when it cannot be read (a missing directory has nothing to send either). */
+export function namesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /** The files of each class in that class's directory. */
 export function classFiles(layout: DataLayout): Record<string, { name: string; size: number }[]> {
   const found: Record<string, { name: string; size: number }[]> = {};
   for (const fileClass of FILE_CLASSES) {
     const dir = fileClass.dirOf(layout);
-    let names: string[] = [];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      names = [];
-    }
-    found[fileClass.key] = names
+    found[fileClass.key] = namesIn(dir)
       .filter((name) => fileClass.matches(name))
       .flatMap((name) => {
         try {

@@ -5,14 +5,22 @@
  */
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DonorFlushError, MysqldAuthError, SstTimeoutError, TransferError, UsageError } from '../errors.js';
+import {
+  ConfigError,
+  DonorFlushError,
+  MysqldAuthError,
+  SstTimeoutError,
+  TransferError,
+  UsageError,
+} from '../errors.js';
 import { logger } from '../log.js';
 import { connectorRsh } from '../tunnel/connectorRsh.js';
 import { relayWanted, startDonorRelay } from '../tunnel/relay.js';
 import { donorToken } from '../tunnel/sstBinding.js';
 import { moduleOf } from './address.js';
 import { BINLOG_TAR, binlogNames, packBinlogs } from './binlog.js';
-import { classFiles, databaseDirs } from './datadirScan.js';
+import { classFiles, databaseDirs, namesIn } from './datadirScan.js';
+import { redoLayoutProblem } from './layout.js';
 import {
   magicPass,
   parseModuleListing,
@@ -237,6 +245,9 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
     state = bypassState(args.gtid, args.gtidDomainId);
     log.info(`IST requested: sending only the position ${args.gtid ?? ''}`);
   } else {
+    // A redo log this method cannot copy fails the SST before the joiner is touched or mysqld takes its lock.
+    const redo = redoLayoutProblem(layout.logDir, namesIn(layout.logDir));
+    if (redo !== undefined) throw new ConfigError(redo);
     // Reach the joiner and verify it before mysqld takes the global read lock.
     const offered = await listModules(runnerFor(), args.datadir, signal);
     if (!offered.has(module)) {

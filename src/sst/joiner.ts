@@ -22,7 +22,13 @@ import { parseState, type SstState } from './protocol.js';
 import { waitForConnectionsToClose, waitForMagic, waitForSessionsToEnd, writeFailure } from './waitMagic.js';
 import { Wakeup } from './wakeup.js';
 import { datadirComment, parseGrastate, wireVersusData, type JoinerDatadir } from './transferMode.js';
-import { formatBytes, summaryLine, type RoleContext, type SessionFigures } from './roleContext.js';
+import {
+  bindingLine,
+  formatBytes,
+  summaryLine,
+  type RoleContext,
+  type SessionFigures,
+} from './roleContext.js';
 
 const log = logger('joiner');
 
@@ -173,6 +179,7 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
       figures.peer = session.peer;
       if (session.match !== undefined) figures.match = session.match;
       if (session.identity !== undefined) figures.subject = session.identity.subject;
+      if (session.binding !== undefined) figures.binding = session.binding;
       if (session.error !== undefined) figures.error = session.error;
       sessions.push(figures);
       const failure = writeFailure(session);
@@ -263,6 +270,8 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   // Against the donor's total: deltas and compression show as less on the wire than the data.
   const ofData = ticker.totalBytes === undefined ? '' : `; ${wireVersusData(ticker.totalBytes, totals)}`;
   log.info(`${summaryLine('joiner', sessions, Date.now() - started, prepared.policy.verify)}${ofData}`);
+  const bound = bindingLine(sessions);
+  if (bound !== undefined) log.info(bound);
   log.debug(`Received ${formatBytes(totals)} in ${sessions.length} connection(s)`);
   // Progress to the end: the last `complete` mysqld sees before the state line is the total (issue 21).
   if (args.progress && ticker.totalBytes !== undefined && lastComplete !== ticker.totalBytes)

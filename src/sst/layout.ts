@@ -4,6 +4,11 @@
  */
 import { underDatadir } from './args.js';
 
+/** The one redo log file of MariaDB 10.5 and later. */
+export const REDO_LOG = 'ib_logfile0';
+/** 13.0's archived redo log (innodb_log_archive=ON, MDEV-37949): `ib_<16 hex digits of an LSN>.log`. */
+const ARCHIVED_REDO = /^ib_[0-9a-fA-F]{16}\.log$/;
+
 /** The absolute directories of one node's data set. */
 export interface DataLayout {
   datadir: string;
@@ -34,7 +39,9 @@ export const FILE_CLASSES: readonly FileClass[] = [
     dirOf: (l) => l.dataHome,
     matches: (n) => n.startsWith('ibdata') || n === 'ib_lru_dump',
   },
-  { key: 'log', moduleSuffix: '-log_dir', dirOf: (l) => l.logDir, matches: (n) => /^ib_logfile\d+$/.test(n) },
+  // 10.5+ keeps one redo file. Exactly ib_logfile0: an online innodb_log_file_size change (10.9+) writes the new
+  // log as ib_logfile101 and renames it; a leftover of that must not travel (contract-drift.md, redo rows).
+  { key: 'log', moduleSuffix: '-log_dir', dirOf: (l) => l.logDir, matches: (n) => n === REDO_LOG },
   { key: 'undo', moduleSuffix: '-undo_dir', dirOf: (l) => l.undoDir, matches: (n) => /^undo\d+$/.test(n) },
   {
     key: 'aria',
@@ -99,3 +106,19 @@ export function isClassFile(name: string): boolean {
  * joiner's rsync never deletes. Matches the exclusions of the original scripts.
  */
 export const NEVER_SENT = ['lost+found', '.zfs', '.snapshot', '.fseventsd', '.Trashes'] as const;
+
+/**
+ * Why the donor must refuse the redo log it finds in `logDir` (the names there), or undefined. 13.0 with
+ * innodb_log_archive=ON writes `ib_<lsn>.log` files and no ib_logfile0 (its server refuses to start with one):
+ * copying only ib_logfile0 would give the joiner no redo log at all, so say so before mysqld takes its lock.
+ */
+export function redoLayoutProblem(logDir: string, names: readonly string[]): string | undefined {
+  if (names.includes(REDO_LOG)) return undefined;
+  const archived = names.filter((name) => ARCHIVED_REDO.test(name));
+  if (archived.length === 0) return undefined;
+  return (
+    `Cannot send this donor's redo log: "${logDir}" holds an archived redo log (${archived.length} ` +
+    `ib_<lsn>.log file(s), no ${REDO_LOG}), as MariaDB 13.0 writes with innodb_log_archive=ON; rsync_tunnel ` +
+    `copies ${REDO_LOG} only. Set innodb_log_archive=OFF on this donor, or pick another donor (wsrep_sst_donor)`
+  );
+}

@@ -34,6 +34,8 @@ export interface SessionFigures {
   match?: { field: string; value: string };
   /** The peer certificate's subject, e.g. `CN=node1` (named in the summary when no name had to match). */
   subject?: string;
+  /** Joiner: whether the donor proved this SST's binding token on it, or sent plain rsync (sstBinding.ts). */
+  binding?: 'bound' | 'unbound';
   error?: string;
 }
 
@@ -70,6 +72,20 @@ export function summaryLine(
     parts.push(`peer verified by ${matched.match.field} "${matched.match.value}"`);
   else if (subject !== undefined) parts.push(`peer "${subject}" (chain verified)`);
   return parts.join(', ');
+}
+
+/**
+ * The joiner's evidence that the donor of THIS SST wrote here (issue #18), not just any holder of a certificate
+ * of the CA; undefined when no connection was judged (no binding asked, every connection refused). A line of its
+ * own: the summary line's shape is parsed by the demo (demo/report.ts).
+ */
+export function bindingLine(sessions: SessionFigures[]): string | undefined {
+  const judged = sessions.filter((s) => s.binding !== undefined);
+  if (judged.length === 0) return undefined;
+  const unbound = judged.filter((s) => s.binding === 'unbound').length;
+  return unbound === 0
+    ? `SST binding: the donor proved this SST's token on all ${judged.length} connection(s)`
+    : `SST binding: ${unbound} of ${judged.length} connection(s) carried no proof of this SST's token (an original or older donor)`;
 }
 
 /** Reads the connectors' report files of a donor run. */

@@ -2,7 +2,8 @@
  * The donor under both mysqld dialects of the credentials (contract-drift.md, MDEV-31809), driven by the stand-in
  * with real rsync and real TLS: 10.11 (WSREP_SST_OPT_AUTH set, stdin not a credentials pipe), 11.8 (credentials
  * on a stdin pipe, no variables), and 11.8 whose SST user could not be created (stdin EOF with nothing, stdout
- * never read): a named error before `flush tables`, never a wait for ever. Also the [sst] flush-timeout bound.
+ * never read): a named error before `flush tables`, never a wait for ever. Also the [sst] flush-timeout bound, and
+ * 13.0's archived redo log (innodb_log_archive=ON), refused before anything starts.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -115,6 +116,30 @@ describe('the donor under each mysqld dialect', () => {
     expectNothingLeft();
     // The cause fixed (mysqld now passes credentials), the next SST from that node works: no lock left behind.
     await fullSst('11.8');
+    expectNothingLeft();
+  });
+
+  it("13.0's archived redo log (innodb_log_archive=ON): refused with exit 22 before the joiner or flush tables", async () => {
+    const datadir = join(base.path, 'archived-donor');
+    mkdirSync(join(datadir, 'db1'), { recursive: true });
+    writeFileSync(join(datadir, 'ibdata1'), 'x');
+    writeFileSync(join(datadir, 'ib_0000000000003000.log'), 'redo');
+    writeFileSync(join(datadir, 'db1', 't1.ibd'), 'data');
+    const d = new StandinMysqld(
+      // Nobody listens there: the refusal comes before any connection.
+      donorCommand({
+        address: '127.0.0.80:4444/rsync_tunnel_sst',
+        datadir,
+        defaultsFile: donor.cnf,
+        gtid: `${UUID}:42`,
+      }),
+      { datadir, dialect: '10.11' },
+    );
+    const dr = await d.wait(30_000);
+    expect(dr.exitCode).toBe(22);
+    expect(dr.lines).toEqual([]);
+    expect(dr.stderr).toContain('holds an archived redo log (1 ib_<lsn>.log file(s), no ib_logfile0)');
+    expect(dr.stderr).toContain('innodb_log_archive=OFF');
     expectNothingLeft();
   });
 

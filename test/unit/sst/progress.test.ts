@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ProgressTicker, formatProgress } from '../../../src/sst/progress.js';
-import { formatBytes, summaryLine } from '../../../src/sst/roleContext.js';
+import { bindingLine, formatBytes, summaryLine } from '../../../src/sst/roleContext.js';
 
 describe('formatProgress()', () => {
   it('gives bytes, share, rate and ETA when the total is known', () => {
@@ -96,5 +96,32 @@ describe('summaryLine()', () => {
     expect(line).toBe(
       'SST joiner finished: 1.0 KiB in 1.0 s (1.0 KiB/s) over 1 TLS connection(s), TLSv1.3 TLS_AES_128_GCM_SHA256, peer NOT verified (sockopt verify=0)',
     );
+  });
+});
+
+describe('bindingLine()', () => {
+  const tls = { protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', subject: 'CN=node1' };
+  it("says the donor proved this SST's token on every connection", () => {
+    const sessions = [
+      { bytesIn: 10, bytesOut: 0, ...tls, binding: 'bound' as const },
+      { bytesIn: 10, bytesOut: 0, binding: 'bound' as const },
+    ];
+    expect(bindingLine(sessions)).toBe(
+      "SST binding: the donor proved this SST's token on all 2 connection(s)",
+    );
+  });
+  it('counts the connections without a proof, and ignores the ones never judged (refused)', () => {
+    const sessions = [
+      { bytesIn: 10, bytesOut: 0, ...tls, binding: 'bound' as const },
+      { bytesIn: 10, bytesOut: 0, binding: 'unbound' as const },
+      { bytesIn: 0, bytesOut: 0, error: 'refused' },
+    ];
+    expect(bindingLine(sessions)).toBe(
+      "SST binding: 1 of 2 connection(s) carried no proof of this SST's token (an original or older donor)",
+    );
+  });
+  it('says nothing when no binding was asked or judged', () => {
+    expect(bindingLine([{ bytesIn: 1, bytesOut: 0, ...tls }])).toBeUndefined();
+    expect(bindingLine([])).toBeUndefined();
   });
 });
