@@ -120,7 +120,7 @@ describe('the donor under each mysqld dialect', () => {
   });
 
   it("13.0's archived redo log (innodb_log_archive=ON): refused with exit 22 before the joiner or flush tables", async () => {
-    const datadir = join(base.path, 'archived-donor');
+    const datadir = join(pair.base, 'archived-donor');
     mkdirSync(join(datadir, 'db1'), { recursive: true });
     writeFileSync(join(datadir, 'ibdata1'), 'x');
     writeFileSync(join(datadir, 'ib_0000000000003000.log'), 'redo');
