@@ -192,17 +192,21 @@ cmd_compose() {
 
 cmd_down() {
   if answers; then
-    local ids
+    local ids kind
     ids=$("$DOCKER" ps -aq --filter label=sst-tunnel.test)
     [ -z "$ids" ] || "$DOCKER" rm -fv $ids >/dev/null
     ids=$("$DOCKER" network ls -q --filter label=sst-tunnel.test)
     [ -z "$ids" ] || "$DOCKER" network rm $ids >/dev/null
     # test/docker/compose.test.ts runs projects named sst-tunnel-test-*: what an interrupted run left of them.
-    local kind id project
-    for kind in container volume network; do
-      "$DOCKER" "$kind" ls -a --filter label=com.docker.compose.project \
-        --format '{{.ID}} {{.Label "com.docker.compose.project"}}' 2>/dev/null | while read -r id project; do
-        case $project in sst-tunnel-test-*) "$DOCKER" "$kind" rm -f "$id" >/dev/null 2>&1 || true ;; esac
+    local name project
+    "$DOCKER" ps -a --filter label=com.docker.compose.project --format '{{.ID}} {{.Label "com.docker.compose.project"}}' |
+      while read -r name project; do
+        case $project in sst-tunnel-test-*) "$DOCKER" rm -fv "$name" >/dev/null 2>&1 || true ;; esac
+      done
+    for kind in volume network; do
+      "$DOCKER" "$kind" ls --filter label=com.docker.compose.project \
+        --format '{{.Name}} {{.Label "com.docker.compose.project"}}' | while read -r name project; do
+        case $project in sst-tunnel-test-*) "$DOCKER" "$kind" rm "$name" >/dev/null 2>&1 || true ;; esac
       done
     done
   fi
