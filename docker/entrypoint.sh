@@ -62,6 +62,9 @@ wsrep_cluster_address    = gcomm://$CLUSTER_MEMBERS
 wsrep_node_name          = $NODE_NAME
 wsrep_node_address       = $NODE_ADDRESS
 wsrep_sst_method         = rsync_tunnel
+# rsync_tunnel uses no database account. A placeholder keeps a MariaDB 11.6+ donor from creating a temporary
+# superuser for each SST, an account that would travel in the copy to the joiner (contract-drift.md, MDEV-31809).
+wsrep_sst_auth           = rsync_tunnel:none
 
 [sst]
 tca   = $SST_DIR/ca.pem

@@ -4,209 +4,55 @@
 // the node's state; a wiped node comes back through an SST of ours with equal data; a node whose certificate comes
 // from another CA is kept out; a donor killed mid-SST leaves the joiner failed cleanly and a retry succeeds.
 // Skips with one line where no Docker engine answers (`bash scripts/docker-lab.sh up` starts one on Debian).
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
-import type { GenericContainer, StartedTestContainer } from 'testcontainers';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireBuiltCli } from '../helpers/procs.js';
 import { probeDockerEngine } from './engine.js';
-
-// Ryuk (testcontainers' reaper) is an image on Docker Hub, which a CI machine may not reach: this suite removes
-// what it made by its own label instead. The host override spares the alpine helper testcontainers pulls to find
-// the host's address from inside a container: these tests reach the nodes by `exec`, never by mapped ports.
-process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
-process.env.TESTCONTAINERS_HOST_OVERRIDE ??= 'localhost';
+import {
+  DockerLab,
+  IMAGE_BUILD_MS,
+  NODE_START_MS,
+  checksum,
+  clusterSize,
+  eventually,
+  makeCerts,
+  sleep,
+  sql,
+  status,
+  type Node,
+  type NodeOptions,
+} from './lab.js';
 
 const engine = await probeDockerEngine();
 if (!engine.ok) console.log(`Skipping the Docker cluster tests: ${engine.reason}`);
 
-const REPO = resolve(import.meta.dirname, '../..');
-/** Everything of this run carries this label; afterAll (and `docker-lab.sh down`) removes what has it. */
-const RUN = `sst-tunnel-test-${process.pid}-${Date.now()}`;
-const LABELS = { 'sst-tunnel.test': RUN };
 const MEMBERS = 'node1,node2,node3';
-const IMAGE = `sst-tunnel-galera:test-${process.pid}`;
-const IMAGE_BUILD_MS = 20 * 60_000;
-const NODE_START_MS = 10 * 60_000;
 /** node2 donates at this rate: an SST from it lasts seconds, so "mid-SST" is a wide window, not a race. */
 const NODE2_RLIMIT = '8M';
 
-/** A started node and everything it has logged (mariadbd and the SST scripts write to stderr). */
-interface Node {
-  container: StartedTestContainer;
-  logs(): string;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 describe.skipIf(!engine.ok)('the sst-tunnel Galera image on a Docker network', () => {
-  let tc: typeof import('testcontainers');
-  let client: Awaited<ReturnType<typeof import('testcontainers').getContainerRuntimeClient>>;
-  let NodeContainer: new (image: string) => GenericContainer;
-  let networkName: string;
+  let lab: DockerLab;
+  let image: string;
   let work: string;
-  const nodes = new Map<string, Node>();
 
-  function certs(dir: string, ...names: string[]): string {
-    const cli = requireBuiltCli();
-    const run = (...args: string[]): void => {
-      const result = spawnSync(process.execPath, [cli, 'certs', ...args], {
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
-      if (result.status !== 0) throw new Error(`sst-tunnel certs ${args.join(' ')} failed: ${result.stderr}`);
-    };
-    run('init', '--dir', dir, '--cn', `docker test CA ${dir}`);
-    for (const name of names) run('node', '--dir', dir, '--name', name);
-    return dir;
-  }
-
-  async function startNode(
+  const startNode = async (
     name: string,
     certDir: string,
-    opts: { env?: Record<string, string>; args?: string[]; wait?: boolean } = {},
-  ): Promise<Node> {
-    let text = '';
-    const container = new NodeContainer(IMAGE)
-      .withName(`${RUN}-${name}-${Date.now()}`)
-      .withLabels(LABELS)
-      .withNetworkMode(networkName)
-      .withNetworkAliases(name)
-      .withHostname(name)
-      .withEnvironment({ NODE_NAME: name, CLUSTER_MEMBERS: MEMBERS, ...opts.env })
-      .withCommand(['mariadbd', ...(opts.args ?? [])])
-      .withCopyDirectoriesToContainer([{ source: certDir, target: '/certs' }])
-      .withLogConsumer((stream: Readable) =>
-        stream.on('data', (chunk: Buffer | string) => (text += chunk.toString())),
-      )
-      .withStartupTimeout(NODE_START_MS)
-      .withWaitStrategy(
-        opts.wait === false ? tc.Wait.forLogMessage(/sst-node: starting/) : tc.Wait.forHealthCheck(),
-      );
-    const node = { container: await container.start(), logs: () => text };
-    nodes.set(name, node);
-    return node;
-  }
-
-  function need(name: string): Node {
-    const node = nodes.get(name);
-    if (node === undefined) throw new Error(`${name} is not running: an earlier test failed`);
-    return node;
-  }
-
-  async function sql(node: Node, query: string): Promise<string> {
-    const result = await node.container.exec(['mariadb', '-N', '-B', '-e', query]);
-    if (result.exitCode !== 0) throw new Error(`"${query}" failed: ${result.stderr || result.output}`);
-    return result.stdout.trim();
-  }
-
-  const status = async (node: Node, name: string): Promise<string> =>
-    (await sql(node, `SHOW GLOBAL STATUS LIKE '${name}'`)).split('\t')[1] ?? '';
-
-  /** Polls until `check` holds (a cluster's view changes some seconds after a node comes or goes). */
-  async function eventually(what: string, check: () => Promise<boolean>, ms = 90_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`not within ${ms / 1000} s: ${what}`);
-      await sleep(1000);
-    }
-  }
-
-  const clusterSize = (node: Node, size: number): Promise<void> =>
-    eventually(
-      `wsrep_cluster_size ${size}`,
-      async () => (await status(node, 'wsrep_cluster_size')) === `${size}`,
-    );
-
-  /** CHECKSUM TABLE's value (the same rows in the same table give the same number on every node). */
-  const checksum = async (node: Node): Promise<string> =>
-    (await sql(node, 'CHECKSUM TABLE shop.items EXTENDED')).split('\t')[1] ?? '';
-
-  const inspect = (node: Node) => client.container.inspect(client.container.getById(node.container.getId()));
-
-  async function exited(node: Node): Promise<{ code: number }> {
-    let state = (await inspect(node)).State;
-    const deadline = Date.now() + NODE_START_MS;
-    while (state.Running && Date.now() < deadline) {
-      await sleep(1000);
-      state = (await inspect(node)).State;
-    }
-    if (state.Running) throw new Error(`${node.container.getName()} still runs`);
-    return { code: state.ExitCode };
-  }
-
-  async function removeLabelled(): Promise<void> {
-    const docker = client.container.dockerode;
-    const filters = JSON.stringify({ label: [`sst-tunnel.test=${RUN}`] });
-    for (const info of await docker.listContainers({ all: true, filters })) {
-      await docker
-        .getContainer(info.Id)
-        .remove({ force: true, v: true })
-        .catch(() => undefined);
-    }
-    for (const info of await docker.listNetworks({ filters })) {
-      await docker
-        .getNetwork(info.Id)
-        .remove()
-        .catch(() => undefined);
-    }
-    await docker
-      .getImage(IMAGE)
-      .remove({ force: true })
-      .catch(() => undefined);
-  }
+    opts: Omit<NodeOptions, 'image' | 'certDir'> = {},
+  ): Promise<Node> => lab.startNode(name, MEMBERS, { image, certDir, ...opts });
+  const need = (name: string): Node => lab.need(name);
+  const inspect = (node: Node) => lab.inspect(node);
+  const exited = (node: Node) => lab.exited(node);
 
   beforeAll(async () => {
-    tc = await import('testcontainers');
-    client = await tc.getContainerRuntimeClient();
-    // testcontainers 11 creates a container with network aliases on the default bridge and connects the named
-    // network second: /etc/hosts then maps the hostname to the bridge address, where a Galera joiner listens and
-    // no peer dials. Leaving the bridge before the container starts leaves one network and one address.
-    NodeContainer = class extends tc.GenericContainer {
-      protected override async containerCreated(containerId: string): Promise<void> {
-        await client.container.dockerode.getNetwork('bridge').disconnect({ Container: containerId });
-      }
-    };
-
-    // The build context: what docker/Dockerfile copies, with a fresh bundle; never node_modules.
-    const node = join(REPO, 'dist/docker/node');
-    if (!existsSync(node)) {
-      throw new Error(
-        'dist/docker/node is missing: run `bash scripts/docker-lab.sh node` (Node for the image)',
-      );
-    }
-    work = mkdtempSync(join(tmpdir(), 'sst-docker-'));
-    const context = join(work, 'context');
-    const bundle = spawnSync(
-      process.execPath,
-      [join(REPO, 'scripts/bundle.mjs'), '--outdir', join(context, 'dist/bundle')],
-      {
-        encoding: 'utf8',
-        timeout: 120_000,
-      },
-    );
-    if (bundle.status !== 0) throw new Error(`bundle failed: ${bundle.stderr}`);
-    cpSync(node, join(context, 'dist/docker/node'));
-    for (const path of ['scripts/wsrep_sst_rsync_tunnel', 'scripts/install.sh', 'docker']) {
-      cpSync(join(REPO, path), join(context, path), { recursive: true });
-    }
-    await tc.GenericContainer.fromDockerfile(context, 'docker/Dockerfile').build(IMAGE, {
-      deleteOnExit: false,
-    });
-
-    networkName = RUN;
-    await client.network.create({ Name: networkName, Driver: 'bridge', Labels: LABELS });
-    mkdirSync(join(work, 'certs'));
-    certs(join(work, 'certs', 'cluster'), 'node1', 'node2', 'node3');
-    certs(join(work, 'certs', 'other'), 'node4');
+    lab = await DockerLab.open();
+    work = lab.work;
+    image = await lab.buildImage('10.11');
+    makeCerts(lab.certDir('cluster'), 'node1', 'node2', 'node3');
+    makeCerts(lab.certDir('other'), 'node4');
   }, IMAGE_BUILD_MS);
 
   afterAll(async () => {
-    if (client !== undefined) await removeLabelled();
-    if (work !== undefined) rmSync(work, { recursive: true, force: true });
+    if (lab !== undefined) await lab.removeAll();
   }, 120_000);
 
   it(
@@ -235,8 +81,8 @@ describe.skipIf(!engine.ok)('the sst-tunnel Galera image on a Docker network', (
       }
       // Each node has one network, the test's, and its hostname resolves to its address there.
       const info = await inspect(node1);
-      expect(Object.keys(info.NetworkSettings.Networks)).toEqual([networkName]);
-      const address = info.NetworkSettings.Networks[networkName]?.IPAddress ?? 'none';
+      expect(Object.keys(info.NetworkSettings.Networks)).toEqual([lab.networkName]);
+      const address = info.NetworkSettings.Networks[lab.networkName]?.IPAddress ?? 'none';
       const hosts = await node1.container.exec(['getent', 'hosts', 'node1']);
       expect(hosts.stdout).toContain(address);
     },
@@ -297,7 +143,7 @@ describe.skipIf(!engine.ok)('the sst-tunnel Galera image on a Docker network', (
       const node4 = await startNode('node4', join(work, 'certs', 'other'), { wait: false });
       // mariadbd aborts after the failed SST and the container exits.
       expect((await exited(node4)).code).not.toBe(0);
-      const all = [...nodes.values()].map((node) => node.logs()).join('');
+      const all = [...lab.nodes.values()].map((node) => node.logs()).join('');
       // The refusal says why and whom: node4's subject and the CA that issued it (mysqld's log escapes quotes).
       expect(all).toMatch(
         /Cannot verify the certificate of the joiner: .*not in tca .*it presented subject \\?"CN=node4\\?".*issuer \\?"CN=docker test CA [^"\\]*other/,
@@ -328,8 +174,8 @@ describe.skipIf(!engine.ok)('the sst-tunnel Galera image on a Docker network', (
         NODE_START_MS,
       );
       await sleep(2000);
-      await client.container.dockerode.getContainer(node2.container.getId()).kill({ signal: 'SIGKILL' });
-      nodes.delete('node2');
+      await lab.client.container.dockerode.getContainer(node2.container.getId()).kill({ signal: 'SIGKILL' });
+      lab.nodes.delete('node2');
 
       // The joiner fails: its SST script exits non-zero, mariadbd aborts and the container stops.
       expect((await exited(node3)).code).not.toBe(0);
@@ -341,7 +187,7 @@ describe.skipIf(!engine.ok)('the sst-tunnel Galera image on a Docker network', (
 
       // The retry: the same container and its half-filled datadir, now from node1.
       const id = node3.container.getId();
-      await client.container.dockerode.getContainer(id).start();
+      await lab.client.container.dockerode.getContainer(id).start();
       await eventually(
         'node3 healthy after the retry',
         async () => (await inspect(node3)).State.Health?.Status === 'healthy',
