@@ -252,7 +252,8 @@ async function donate(ctx: RoleContext, onLink: (link: LivenessLink) => void): P
   if (!relayWanted())
     log.info('No relay (SST_TUNNEL_RELAY=none): each rsync connection starts its own connector');
   const relay = relayWanted() ? await startDonorRelay(spec) : undefined;
-  if (relay !== undefined) lifecycle.onCleanup('relay', () => relay.close());
+  // Aborted (a signal, mysqld gone, the liveness link lost): no grace, the joiner will not wind them down.
+  if (relay !== undefined) lifecycle.onCleanup('relay', () => relay.close(signal.aborted ? 0 : undefined));
   let counter = 0;
   const runnerFor = (): PassRunner => {
     if (relay !== undefined) {

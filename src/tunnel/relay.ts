@@ -39,8 +39,11 @@ export interface DonorRelay {
   closed(): number;
   /** Connections dropped because another user's process made them. */
   refused(): number;
-  /** Stops accepting, lets open connections finish (a grace, then they are ended), frees the port. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets open connections finish (a grace, then they are ended), frees the port. `graceMs` 0:
+   * end them at once (the SST was aborted: a dead or silent joiner will not wind them down).
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Options of the relay; the defaults are the SST's. */
@@ -83,6 +86,8 @@ export async function startDonorRelay(
   let refused = 0;
   let closedBytes = 0;
   let port = 0;
+  // Aborted when close() gives up on the open connections: a handshake in progress ends too.
+  const stopping = new AbortController();
   const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (accepted) => {
     const client = { address: accepted.remoteAddress ?? '', port: accepted.remotePort ?? 0 };
     const uid = ownerOf(client, { address: RELAY_HOST, port });
@@ -96,7 +101,7 @@ export async function startDonorRelay(
     }
     const socket = adoptWithStaticBuffer(accepted);
     socket.setNoDelay(true);
-    const done = runConnector(spec, { stdin: socket, stdout: socket }, limiter, sharedTls)
+    const done = runConnector(spec, { stdin: socket, stdout: socket }, limiter, sharedTls, stopping.signal)
       .then(
         (info) => finished.push(info),
         (error: unknown) => {
@@ -139,17 +144,18 @@ export async function startDonorRelay(
     failures: () => failures,
     closed: () => finished.length + failures,
     refused: () => refused,
-    close: async () => {
+    close: async (graceMs?: number) => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // rsync exits once the joiner acknowledged its data, a moment before the TLS connection has wound down:
       // let open connections finish (their figures belong in the summary) before ending what is left.
       // Not unref'd: a connection stuck with no socket reading would otherwise let the process exit mid-close.
       let graceTimer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>(
-        (resolve) => (graceTimer = setTimeout(resolve, opts.closeGraceMs ?? 5000)),
+        (resolve) => (graceTimer = setTimeout(resolve, graceMs ?? opts.closeGraceMs ?? 5000)),
       );
       await Promise.race([Promise.allSettled(open.values()), grace]);
       clearTimeout(graceTimer);
+      stopping.abort();
       for (const socket of open.keys()) socket.destroy();
       await Promise.allSettled(open.values());
       await closed;
