@@ -221,10 +221,13 @@ async function donate(ctx: RoleContext, onLink: (link: LivenessLink) => void): P
   // The liveness link (liveness.ts), only towards a joiner that asked for binding: an sst-tunnel joiner. Opened
   // before anything is locked, and held through the completion marker.
   let link: LivenessLink | undefined;
+  // Made once for the link and the relay: one read of the key material, one verify=0 warning.
+  let tls: ReturnType<typeof prepareConnectorTls> | undefined;
   if (binding !== undefined && settings.livenessMs > 0) {
+    tls = prepareConnectorTls(base);
     const opened = await openDonorLiveness(
       { ...base, binding },
-      prepareConnectorTls(base),
+      tls,
       settings.livenessMs,
       livenessHandler((error) => lifecycle.abort(error)),
     );
@@ -251,7 +254,7 @@ async function donate(ctx: RoleContext, onLink: (link: LivenessLink) => void): P
   // One long-lived relay carries every connection; without it each rsync starts its own connector.
   if (!relayWanted())
     log.info('No relay (SST_TUNNEL_RELAY=none): each rsync connection starts its own connector');
-  const relay = relayWanted() ? await startDonorRelay(spec) : undefined;
+  const relay = relayWanted() ? await startDonorRelay(spec, tls === undefined ? {} : { tls }) : undefined;
   // Aborted (a signal, mysqld gone, the liveness link lost): no grace, the joiner will not wind them down.
   if (relay !== undefined) lifecycle.onCleanup('relay', () => relay.close(signal.aborted ? 0 : undefined));
   let counter = 0;

@@ -52,6 +52,8 @@ export interface RelayOptions {
   port?: number;
   /** Users whose processes may connect; default this process's uid and root. */
   uids?: number[];
+  /** The SST's TLS setup, when the donor made it already (for its liveness link): made once, warned about once. */
+  tls?: ConnectorTls;
   /** How long close() lets open connections finish before ending them. */
   closeGraceMs?: number;
   /** Where the owner of a client socket is looked up (tests). */
@@ -79,7 +81,7 @@ export async function startDonorRelay(
   // [sst] rlimit holds for all connections together.
   const limiter = spec.rateLimit === undefined ? undefined : new RateLimiter(spec.rateLimit);
   // Credentials and SecureContext, made at the first connection and shared by all (a failure is retried next time).
-  let tls: ConnectorTls | undefined;
+  let tls: ConnectorTls | undefined = opts.tls;
   const sharedTls = (): ConnectorTls => (tls ??= prepareConnectorTls(spec));
   let failure: string | undefined;
   let failures = 0;

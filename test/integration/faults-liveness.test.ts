@@ -11,7 +11,7 @@
  * test or host traffic. Root only (CI runs as root); skipped, saying so, elsewhere.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StandinMysqld, relayedAuth } from '../helpers/mysqld-standin.js';
@@ -97,8 +97,14 @@ afterAll(() => {
   console.log(`liveness fault matrix, measured ends:\n  ${measured.join('\n  ')}`);
 });
 
-function startJoinerNs(port: number): StandinMysqld {
-  return new StandinMysqld(inNs(joinerCmd(pair, port)), { datadir: pair.joiner.datadir });
+/** A joiner; `workers` > 0: with that many listener worker processes (the liveness link is served in one). */
+function startJoinerNs(port: number, workers = 0): StandinMysqld {
+  let defaultsFile = pair.joiner.cnf;
+  if (workers > 0) {
+    defaultsFile = join(pair.base, `joiner-workers-${workers}.cnf`);
+    writeFileSync(defaultsFile, `${readFileSync(pair.joiner.cnf, 'utf8')}joiner-workers = ${workers}\n`);
+  }
+  return new StandinMysqld(inNs(joinerCmd(pair, port, { defaultsFile })), { datadir: pair.joiner.datadir });
 }
 
 async function readyOf(joiner: StandinMysqld): Promise<string> {
@@ -231,27 +237,32 @@ describe.skipIf(!isRoot)('liveness: a frozen peer, a dropped link, a dead mysqld
     await expectNothingLeft(pair, []);
   });
 
-  it('donor frozen during the data: the joiner ends within the bound (110); the donor, woken, ends too', async () => {
-    const port = 14564;
-    const joiner = startJoinerNs(port);
-    const payload = await readyOf(joiner);
-    const donor = startDonorNs(payload);
-    const held = await holdPassMidTransfer(() => [donor.pid as number]);
-    signalAll(treeOf(donor), 'SIGSTOP');
-    const frozenAt = Date.now();
-    const { r: jr, ms } = await endOf('joiner', joiner, frozenAt);
-    note('donor frozen during the data -> joiner', ms);
-    expect(jr.exitCode, show(jr)).toBe(110);
-    expectFailed(jr, [`ready ${payload}`]);
-    expect(jr.stderr).toMatch(/Nothing heard from the donor .* on the liveness link/);
-    expect(ms).toBeLessThan(SILENCE_MS + LOAD_MS);
-    signalAll(treeOf(donor), 'SIGCONT');
-    held.release();
-    const { r: dr, ms: dms } = await endOf('donor', donor, Date.now(), 15_000);
-    note('  the frozen donor, woken -> ends', dms);
-    expectFailed(dr, ['flush tables']);
-    await expectNothingLeft(pair, []);
-  });
+  it.each([
+    [0, 14564],
+    [2, 14573],
+  ])(
+    'donor frozen during the data (joiner workers: %i): the joiner ends within the bound (110); the donor, woken, ends too',
+    async (workers, port) => {
+      const joiner = startJoinerNs(port, workers);
+      const payload = await readyOf(joiner);
+      const donor = startDonorNs(payload);
+      const held = await holdPassMidTransfer(() => [donor.pid as number]);
+      signalAll(treeOf(donor), 'SIGSTOP');
+      const frozenAt = Date.now();
+      const { r: jr, ms } = await endOf('joiner', joiner, frozenAt);
+      note(`donor frozen during the data (joiner workers ${workers}) -> joiner`, ms);
+      expect(jr.exitCode, show(jr)).toBe(110);
+      expectFailed(jr, [`ready ${payload}`]);
+      expect(jr.stderr).toMatch(/Nothing heard from the donor .* on the liveness link/);
+      expect(ms).toBeLessThan(SILENCE_MS + LOAD_MS);
+      signalAll(treeOf(donor), 'SIGCONT');
+      held.release();
+      const { r: dr, ms: dms } = await endOf('donor', donor, Date.now(), 15_000);
+      note('  the frozen donor, woken -> ends', dms);
+      expectFailed(dr, ['flush tables']);
+      await expectNothingLeft(pair, []);
+    },
+  );
 
   it('joiner frozen while the completion marker travels: the donor ends within the bound (110), no done', async () => {
     const port = 14565;
