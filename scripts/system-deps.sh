@@ -4,9 +4,10 @@
 #   openssl          test certificates (throwaway CAs), interop checks
 #   socat stunnel4   peers in the original's shapes, for interop tests and benchmarks
 #   mariadb-server mariadb-client galera-4   real end-to-end SSTs on a loopback Galera cluster
-#   iproute2 procps  ss/ps for the fault tests
+#   iproute2 procps  ss/ps for the fault tests; ip netns for faults-liveness
+#   iptables         the dropped-link cases of faults-liveness (DROP on the SST port, in the test's own netns)
 set -euo pipefail
-packages=(rsync openssl socat stunnel4 mariadb-server mariadb-client galera-4 iproute2 procps)
+packages=(rsync openssl socat stunnel4 mariadb-server mariadb-client galera-4 iproute2 procps iptables)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

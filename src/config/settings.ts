@@ -35,8 +35,20 @@ export interface SstSettings {
   connectTimeoutMs: number;
   /** `[sst] handshake-timeout`, default 10 s; at least 1: a handshake that never ends would pin the listener. */
   handshakeTimeoutMs: number;
-  /** `[sst] idle-timeout`, default 120 s without bytes moved in either direction; 0 = no limit. */
+  /**
+   * `[sst] idle-timeout`: time without bytes moved; 0 = no limit. Set, it holds on every connection. Unset, it
+   * follows from the liveness link (idleTimeoutFor): 120 s towards a peer without the link (an original or older
+   * peer, where silence is all there is to judge), and no limit while the link is up, since the link finds a dead
+   * peer within liveness-timeout and rsync may rightly be silent for minutes (checksumming a huge file).
+   */
   idleTimeoutMs: number;
+  /** Whether `[sst] idle-timeout` was set in an option file (then it holds even with a liveness link). */
+  idleTimeoutSet: boolean;
+  /**
+   * `[sst] liveness-timeout`, default 20 s; 0 = no liveness link. Between two sst-tunnel ends, a link that
+   * carries nothing for this long (peer host gone, packets dropped, peer frozen) ends the SST (liveness.ts).
+   */
+  livenessMs: number;
   /**
    * `[sst] flush-timeout`, default 900 s: how long the donor waits for mysqld's answer to `flush tables`
    * (FLUSH TABLES WITH READ LOCK waits for running statements; 15 minutes covers a busy donor's long queries).
@@ -83,6 +95,24 @@ export interface SstSettings {
   notices: string[];
 }
 
+/** `[sst] idle-timeout`'s default towards a peer without a liveness link, in seconds. */
+export const DEFAULT_IDLE_TIMEOUT_S = 120;
+
+/** `[sst] liveness-timeout`'s default, in seconds: a dead link is known within this. */
+export const DEFAULT_LIVENESS_TIMEOUT_S = 20;
+
+/**
+ * The idle timeout that holds (0 = none): the one set, else none while a liveness link is up, else the default.
+ * Silence is not death: with the link up, a quiet rsync is alive as long as its peer beats.
+ */
+export function idleTimeoutFor(
+  settings: { idleTimeoutMs: number; idleTimeoutSet: boolean },
+  linkUp: boolean,
+): number {
+  if (settings.idleTimeoutSet || !linkUp) return settings.idleTimeoutMs;
+  return 0;
+}
+
 /** `[sst] flush-timeout`'s default, in seconds. */
 export const DEFAULT_FLUSH_TIMEOUT_S = 900;
 
@@ -90,7 +120,7 @@ export const DEFAULT_FLUSH_TIMEOUT_S = 900;
 const OWN_SST_NAMES = [
   'tca', 'tcert', 'tkey', 'sockopt', 'allowed-donors', 'strict-identity', 'connect-timeout', 'handshake-timeout',
   'idle-timeout', 'previous-sst-timeout', 'backup-threads', 'sst-max-binlogs', 'progress-interval', 'tmpdir', 'rsync',
-  'joiner-workers', 'rlimit', 'compress', 'require-donor-binding', 'flush-timeout', 'transfer',
+  'joiner-workers', 'rlimit', 'compress', 'require-donor-binding', 'flush-timeout', 'transfer', 'liveness-timeout',
 ]; // prettier-ignore
 
 /** A path setting from `[sst]` that sockopt may also give (socat `cafile=`); both set and different is ambiguous. */
@@ -187,7 +217,9 @@ export function settingsFrom(
     requireDonorBinding: boolean(pick('require-donor-binding', sst), false),
     connectTimeoutMs: seconds(pick('connect-timeout', sst), 300, 0),
     handshakeTimeoutMs: seconds(pick('handshake-timeout', sst), 10, 1),
-    idleTimeoutMs: seconds(pick('idle-timeout', sst), 120, 0),
+    idleTimeoutMs: seconds(pick('idle-timeout', sst), DEFAULT_IDLE_TIMEOUT_S, 0),
+    idleTimeoutSet: pick('idle-timeout', sst) !== undefined,
+    livenessMs: seconds(pick('liveness-timeout', sst), DEFAULT_LIVENESS_TIMEOUT_S, 0),
     previousSstTimeoutMs: seconds(pick('previous-sst-timeout', sst), 30, 0),
     flushTimeoutMs: seconds(pick('flush-timeout', sst), DEFAULT_FLUSH_TIMEOUT_S, 1),
     backupThreads: integer(pick('backup-threads', mysqld, sst), Math.min(Math.max(cpus, 1), 1024), {

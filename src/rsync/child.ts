@@ -180,6 +180,8 @@ function supervise(
       if ((running || opts.processGroup === true) && killTimer === undefined) {
         terminated = true;
         signalChild('SIGTERM');
+        // A stopped child (SIGSTOP, a frozen pass) would hold the TERM pending until the KILL: wake it to take it.
+        signalChild('SIGCONT');
         killTimer = setTimeout(() => signalChild('SIGKILL'), opts.killAfterMs ?? 3000);
         killTimer.unref();
       }

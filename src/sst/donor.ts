@@ -7,14 +7,20 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import {
   ConfigError,
+  describeError,
   DonorFlushError,
   MysqldAuthError,
   SstTimeoutError,
   TransferError,
   UsageError,
 } from '../errors.js';
+import { idleTimeoutFor } from '../config/settings.js';
 import { logger } from '../log.js';
 import { connectorRsh } from '../tunnel/connectorRsh.js';
+import { prepareConnectorTls } from '../tunnel/connector.js';
+import type { LivenessLink } from '../tunnel/liveness.js';
+import { openDonorLiveness } from '../tunnel/livenessConnect.js';
+import { livenessHandler } from './livenessPolicy.js';
 import { relayWanted, startDonorRelay } from '../tunnel/relay.js';
 import { donorToken } from '../tunnel/sstBinding.js';
 import { moduleOf } from './address.js';
@@ -171,6 +177,17 @@ async function listModules(
 
 /** Runs the donor role to `done`. */
 export async function runDonor(ctx: RoleContext): Promise<void> {
+  let link: LivenessLink | undefined;
+  try {
+    await donate(ctx, (opened) => (link = opened));
+  } catch (error) {
+    // The joiner hears why at once, rather than from a closed link (or not at all, from an unbound joiner).
+    link?.fail(describeError(error));
+    throw error;
+  }
+}
+
+async function donate(ctx: RoleContext, onLink: (link: LivenessLink) => void): Promise<void> {
   const { prepared, lifecycle, protocol, signal, tmpdir } = ctx;
   const { args, settings, layout } = prepared;
   const module = moduleOf(args.address);
@@ -195,22 +212,53 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
   );
   const expectedName = settings.sockopt.commonname ?? args.address.host;
   const reportDir = join(tmpdir, 'reports');
-  const spec = {
+  const base = {
     host: args.address.host,
     port: args.address.port,
     paths: ctx.prepared.credentials.paths,
     policy: { ...prepared.policy, expectedName },
     idleTimeoutMs: settings.idleTimeoutMs,
     ...(settings.rateLimit !== undefined && { rateLimit: settings.rateLimit }),
-    ...(binding !== undefined && { binding }),
   };
+  // The liveness link (liveness.ts), only towards a joiner that asked for binding: an sst-tunnel joiner. Opened
+  // before anything is locked, and held through the completion marker.
+  let link: LivenessLink | undefined;
+  // Made once for the link and the relay: one read of the key material, one verify=0 warning.
+  let tls: ReturnType<typeof prepareConnectorTls> | undefined;
+  if (binding !== undefined && settings.livenessMs > 0) {
+    tls = prepareConnectorTls(base);
+    const opened = await openDonorLiveness(
+      { ...base, binding },
+      tls,
+      settings.livenessMs,
+      livenessHandler((error) => lifecycle.abort(error)),
+    );
+    if (opened.link !== undefined) {
+      link = opened.link;
+      onLink(link);
+      const live = link;
+      lifecycle.onCleanup('liveness link', () =>
+        live.fail(signal.aborted ? describeError(signal.reason) : 'the donor stopped'),
+      );
+    }
+    log.info(
+      opened.link !== undefined
+        ? `Liveness link to the joiner is up: a dead link or a frozen joiner ends this SST within ${settings.livenessMs / 1000} s ([sst] liveness-timeout)`
+        : `No liveness link: ${opened.why}; a silent joiner is judged by [sst] idle-timeout`,
+    );
+  }
+  const idleMs = idleTimeoutFor(settings, link !== undefined);
+  if (idleMs === 0 && settings.idleTimeoutMs > 0)
+    log.debug('No idle timeout on the data connections: the liveness link judges the joiner');
+  const spec = { ...base, idleTimeoutMs: idleMs, ...(binding !== undefined && { binding }) };
   if (settings.rateLimit !== undefined)
     log.info(`Sending at most ${formatBytes(settings.rateLimit)}/s, all connections together ([sst] rlimit)`);
   // One long-lived relay carries every connection; without it each rsync starts its own connector.
   if (!relayWanted())
     log.info('No relay (SST_TUNNEL_RELAY=none): each rsync connection starts its own connector');
-  const relay = relayWanted() ? await startDonorRelay(spec) : undefined;
-  if (relay !== undefined) lifecycle.onCleanup('relay', () => relay.close());
+  const relay = relayWanted() ? await startDonorRelay(spec, tls === undefined ? {} : { tls }) : undefined;
+  // Aborted (a signal, mysqld gone, the liveness link lost): no grace, the joiner will not wind them down.
+  if (relay !== undefined) lifecycle.onCleanup('relay', () => relay.close(signal.aborted ? 0 : undefined));
   let counter = 0;
   const runnerFor = (): PassRunner => {
     if (relay !== undefined) {
@@ -360,6 +408,8 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
   );
   await runPass(runnerFor(), magicPass(args.datadir, module, magicName), signal);
   rmSync(magicPath, { force: true });
+  // The marker is across: the joiner no longer needs to hear from us.
+  link?.finish();
   // Every connection is closed here (each rsync waited for its connector): only now may mysqld hear `done`.
   await relay?.close();
   const summaryStages = stages.length > 0 ? `; stages: ${stages.join(', ')}` : '';

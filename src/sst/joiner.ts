@@ -3,9 +3,10 @@
  * let each authenticated connection run an rsync daemon on its stdio, wait for the magic file the donor sends
  * last, put the binary logs in place, close the listener, and only then print the state line.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TransferError } from '../errors.js';
+import { describeError, TransferError } from '../errors.js';
+import { idleTimeoutFor } from '../config/settings.js';
 import { logger } from '../log.js';
 import { renderRsyncdConf, type RsyncModule } from '../rsync/conf.js';
 import { startListener } from '../tunnel/listener.js';
@@ -16,6 +17,7 @@ import { chooseBindHost } from './bindHost.js';
 import { FILE_CLASSES, type DataLayout } from './layout.js';
 import { IN_DATADIR, PROGRESS_MODULE_SUFFIX, TOTAL_FILE } from './passes.js';
 import { ProgressTicker } from './progress.js';
+import { livenessHandler } from './livenessPolicy.js';
 import { gateScript, NoSpaceError } from './spaceCheck.js';
 import { startSpaceGuard } from './spaceGuard.js';
 import { parseState, type SstState } from './protocol.js';
@@ -111,6 +113,7 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   const progressDir = join(tmpdir, 'progress');
   mkdirSync(progressDir, { mode: 0o700 });
   const configPath = join(tmpdir, 'rsyncd.conf');
+  const idleSet = settings.idleTimeoutSet;
   const verdictPath = join(tmpdir, 'space-verdict');
   const gatePath = join(tmpdir, 'space-gate.sh');
   writeFileSync(gatePath, gateScript(join(progressDir, TOTAL_FILE), verdictPath), { mode: 0o700 });
@@ -127,7 +130,9 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
       modules,
       uid: process.getuid?.() ?? 0,
       gid: process.getgid?.() ?? 0,
-      timeoutSeconds: Math.max(1, Math.ceil((settings.idleTimeoutMs || 300_000) / 1000)),
+      // rsync's own I/O timeout only when idle-timeout was set: left to its default, the idle timeout follows from
+      // the liveness link, known only once the donor connects, and waitForMagic applies it (idleTimeoutFor).
+      timeoutSeconds: idleSet ? Math.max(1, Math.ceil((settings.idleTimeoutMs || 300_000) / 1000)) : 0,
     }),
     { mode: 0o600 },
   );
@@ -156,13 +161,37 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
     },
   });
   lifecycle.onCleanup('space', () => space.stop());
+  // The donor's liveness link (liveness.ts): up once our donor has connected; until then, and for an original
+  // donor, idle-timeout is the bound.
+  let linkUp = false;
+  const onLiveness = livenessHandler(
+    (error) => lifecycle.abort(error),
+    1000,
+    // The marker is here: whatever happens to the donor now, this SST has all its data.
+    () => existsSync(magicPath),
+  );
   const listener = await startListener({
     host: bind,
     port: args.address.port,
     credentials: prepared.credentials,
     policy: prepared.policy,
     rsync: { binary: settings.rsync, configPath },
-    idleTimeoutMs: settings.idleTimeoutMs,
+    // Per connection only when set: by default the wait below judges silence, knowing whether the link is up.
+    idleTimeoutMs: idleSet ? settings.idleTimeoutMs : 0,
+    ...(settings.livenessMs > 0 && {
+      liveness: {
+        boundMs: settings.livenessMs,
+        onEvent: (event) => {
+          if (event.kind === 'up' && !linkUp) {
+            linkUp = true;
+            log.info(
+              `Liveness link from the donor is up: a dead link or a frozen donor ends this SST within ${settings.livenessMs / 1000} s ([sst] liveness-timeout)`,
+            );
+          }
+          onLiveness(event);
+        },
+      },
+    }),
     tmpdir,
     workers: settings.joinerWorkers,
     binding,
@@ -188,6 +217,13 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
     },
   });
   lifecycle.onCleanup('listener', () => listener.close());
+  // Runs before the listener closes (newest first): the donor hears why this side stopped.
+  lifecycle.onCleanup('liveness link', () =>
+    listener.endLiveness({
+      how: 'fail',
+      reason: signal.aborted ? describeError(signal.reason) : 'the joiner stopped',
+    }),
+  );
   const started = Date.now();
   protocol.ready(
     boundReadyPayload(binding.token, `${hostForUrl(args.address.host)}:${listener.address.port}/${module}`),
@@ -232,10 +268,17 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   const text = await waitForMagic(
     magicPath,
     listener,
-    { connectTimeoutMs: settings.connectTimeoutMs, idleTimeoutMs: settings.idleTimeoutMs, pollMs: 200 },
+    {
+      connectTimeoutMs: settings.connectTimeoutMs,
+      idleTimeoutMs: settings.idleTimeoutMs,
+      idleNow: () => idleTimeoutFor(settings, linkUp),
+      pollMs: 200,
+    },
     failed.signal,
     wakeup,
   ).catch(async (error: unknown) => {
+    // The donor hears the cause at once, before this side's grace below.
+    listener.endLiveness({ how: 'fail', reason: describeError(error) });
     if (error === failed.signal.reason && !signal.aborted) {
       // Before this node's sockets close, the donor gets a moment to read rsync's own message and close its side.
       // Out of space: every second counts (the disk is full, or nothing was written), 1 s is enough.
@@ -244,6 +287,8 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
     }
     throw error;
   });
+  // The marker is here: the donor need not hear from this side any more.
+  listener.endLiveness({ how: 'done' });
   clearInterval(totalWatch);
   ticker.stop();
   space.stop();

@@ -6,6 +6,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir as osTmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { logger } from '../log.js';
+import { endAllChildren } from '../rsync/child.js';
 import { IN_SEA, selfCommand } from '../self.js';
 import { parseSstArgs } from './args.js';
 import { runDonor } from './donor.js';
@@ -52,6 +53,10 @@ export async function runSst(argv: readonly string[]): Promise<void> {
     lifecycle.onCleanup('sst lock', release);
     const tmpdir = makePrivateTempDir(prepared.settings.tmpdir ?? osTmpdir());
     lifecycle.onCleanup('private temp dir', () => rmSync(tmpdir, { recursive: true, force: true }));
+    // Runs after the role's cleanups, before the temp dir and the lock go: an abort (a signal, mysqld gone, the
+    // liveness link lost) settles the SST before its passes have seen it, and the process must not exit, nor let
+    // the next SST in, while a child it started still runs.
+    lifecycle.onCleanup('children', () => endAllChildren());
     const ctx = {
       prepared,
       lifecycle,

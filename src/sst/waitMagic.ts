@@ -65,6 +65,8 @@ export function writeFailure(session: {
 export interface WaitLimits {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
+  /** The idle timeout that holds now (0 = none), when it can change during the wait; default idleTimeoutMs. */
+  idleNow?: () => number;
   pollMs: number;
   now?: () => number;
 }
@@ -99,6 +101,7 @@ export async function waitForMagic(
       lastChange = now();
     }
     const quiet = now() - lastChange;
+    const idleMs = limits.idleNow?.() ?? limits.idleTimeoutMs;
     // Name the real cause at once: waiting out the connect timeout would report a missing donor instead.
     if (stats.active === 0 && limits.idleTimeoutMs > 0 && endedIdle(stats.lastSession)) {
       throw new SstTimeoutError(`No data moved for ${limits.idleTimeoutMs / 1000} s ([sst] idle-timeout)`);
@@ -110,8 +113,8 @@ export async function waitForMagic(
           : `The donor opened no new connection for ${limits.connectTimeoutMs / 1000} s and never sent the completion marker ([sst] connect-timeout)`,
       );
     }
-    if (stats.active > 0 && limits.idleTimeoutMs > 0 && quiet > limits.idleTimeoutMs) {
-      throw new SstTimeoutError(`No data moved for ${limits.idleTimeoutMs / 1000} s ([sst] idle-timeout)`);
+    if (stats.active > 0 && idleMs > 0 && quiet > idleMs) {
+      throw new SstTimeoutError(`No data moved for ${idleMs / 1000} s ([sst] idle-timeout)`);
     }
     // Woken when a connection ends: the daemon has renamed the marker into place by then.
     await wakeup.sleep(limits.pollMs, signal);

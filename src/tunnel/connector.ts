@@ -47,7 +47,13 @@ function joinerAddress(spec: ConnectorSpec): string {
   return `${spec.host.includes(':') ? `[${spec.host}]` : spec.host}:${spec.port}`;
 }
 
-function connectTls(spec: ConnectorSpec, options: ConnectionOptions): Promise<TLSSocket> {
+/** The error of a connection given up because its SST is ending (the relay closing after an abort). */
+function abandoned(spec: ConnectorSpec): TransferError {
+  return new TransferError(`Connection to the joiner "${joinerAddress(spec)}" abandoned: the SST is ending`);
+}
+
+function connectTls(spec: ConnectorSpec, options: ConnectionOptions, stop?: AbortSignal): Promise<TLSSocket> {
+  if (stop?.aborted === true) return Promise.reject(abandoned(spec));
   return new Promise((resolve, reject) => {
     const where = `"${joinerAddress(spec)}"`;
     // allowHalfOpen is honoured by tls.connect (lib/_tls_wrap.js passes it to the TLSSocket) but missing from its types.
@@ -58,6 +64,14 @@ function connectTls(spec: ConnectorSpec, options: ConnectionOptions): Promise<TL
       keepAliveInitialDelay: number;
     } = { ...options, allowHalfOpen: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 30_000 };
     const socket = connect(full);
+    // A handshake towards a frozen or unreachable joiner would hold the ending SST for handshake-timeout.
+    const onStop = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(abandoned(spec));
+    };
+    stop?.addEventListener('abort', onStop, { once: true });
+    socket.once('close', () => stop?.removeEventListener('abort', onStop));
     const timer = setTimeout(() => {
       socket.destroy();
       reject(
@@ -103,14 +117,20 @@ export const CONNECT_ATTEMPTS = 4;
 async function connectWithRetry(
   spec: ConnectorSpec,
   options: ConnectionOptions,
+  stop?: AbortSignal,
   retryDelayMs = 1000,
 ): Promise<TLSSocket> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await connectTls(spec, options);
+      return await connectTls(spec, options, stop);
     } catch (error) {
       const code = ((error as { cause?: NodeJS.ErrnoException }).cause ?? {}).code ?? '';
-      if (attempt >= CONNECT_ATTEMPTS || error instanceof PeerVerificationError || !RETRYABLE.has(code))
+      if (
+        attempt >= CONNECT_ATTEMPTS ||
+        error instanceof PeerVerificationError ||
+        !RETRYABLE.has(code) ||
+        stop?.aborted === true
+      )
         throw error;
       log.warn(
         `${(error as Error).message}: trying again in ${retryDelayMs / 1000} s (attempt ${attempt + 1} of ${CONNECT_ATTEMPTS})`,
@@ -186,6 +206,8 @@ export async function runConnector(
     : new RateLimiter(spec.rateLimit),
   // The relay passes its once-per-SST TLS setup; a lone connector makes its own.
   tls: () => ConnectorTls = () => prepareConnectorTls(spec),
+  // The relay's close: ends a connection still being made, or still open, at once.
+  stop?: AbortSignal,
 ): Promise<SessionInfo> {
   const started = Date.now();
   const peer = joinerAddress(spec);
@@ -200,7 +222,12 @@ export async function runConnector(
   };
   try {
     const { policy, options } = tls();
-    const socket = await connectWithRetry(spec, options);
+    const socket = await connectWithRetry(spec, options, stop);
+    if (stop !== undefined) {
+      const onStop = (): void => void socket.destroy();
+      stop.addEventListener('abort', onStop, { once: true });
+      socket.once('close', () => stop.removeEventListener('abort', onStop));
+    }
     socket.disableRenegotiation();
     let check: ReturnType<typeof verifyPeer>;
     try {

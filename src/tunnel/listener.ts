@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { logger } from '../log.js';
 import { listenError } from './listenError.js';
 import { startWorkerPool } from './listenerPool.js';
-import type { Listener, ListenerOptions, ListenerStats } from './listenerTypes.js';
+import type { Listener, ListenerOptions, ListenerStats, LivenessEnd } from './listenerTypes.js';
 import { createTlsService } from './tlsService.js';
 
 const log = logger('listener');
@@ -44,6 +44,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
   const workers = opts.workers ?? 0;
   let port: number;
   let counters: () => ListenerStats;
+  let endLiveness: (end: LivenessEnd) => void;
   let stop: () => Promise<void>;
   try {
     if (workers > 0) {
@@ -54,6 +55,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
         throw error;
       });
       counters = pool.stats;
+      endLiveness = pool.endLiveness;
       stop = async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await pool.close();
@@ -63,6 +65,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
       const service = createTlsService({ ...opts, logDir });
       port = await bind(service.server, opts.host, opts.port);
       counters = service.stats;
+      endLiveness = service.endLiveness;
       stop = async () => {
         const closed = new Promise<void>((resolve) => service.server.close(() => resolve()));
         await service.close();
@@ -77,6 +80,7 @@ export async function startListener(opts: ListenerOptions): Promise<Listener> {
   return {
     address: { host: opts.host, port },
     stats: () => counters(),
+    endLiveness: (end) => endLiveness(end),
     close() {
       closing ??= stop().finally(() => rmSync(logDir, { recursive: true, force: true }));
       return closing;

@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { logger } from '../log.js';
 import { selfCommand } from '../self.js';
-import type { ListenerOptions, ListenerStats, SessionInfo } from './listenerTypes.js';
+import type { ListenerOptions, ListenerStats, LivenessEnd, SessionInfo } from './listenerTypes.js';
 import type { WorkerInit, WorkerMessage, WorkerStats } from './workerProtocol.js';
 
 const log = logger('listener');
@@ -21,6 +21,8 @@ export interface WorkerPool {
   /** Hands an accepted, paused socket to a worker; this process keeps no reference to it. */
   dispatch(socket: Socket): void;
   stats(): ListenerStats;
+  /** Passes the joiner's end of the liveness link to every worker (the one holding the link acts on it). */
+  endLiveness(end: LivenessEnd): void;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startWorkerPool(
     ...(opts.killAfterMs !== undefined && { killAfterMs: opts.killAfterMs }),
     // Over the IPC channel, never argv or environment.
     ...(opts.binding !== undefined && { binding: opts.binding }),
+    ...(opts.liveness !== undefined && { livenessMs: opts.liveness.boundMs }),
     logDir,
   };
   let lastSession: SessionInfo | undefined;
@@ -95,6 +98,8 @@ export async function startWorkerPool(
             resolve();
           } else if (message.t === 'stats') {
             worker.snapshot = message.stats;
+          } else if (message.t === 'liveness') {
+            opts.liveness?.onEvent(message.event);
           } else if (message.t === 'session') {
             worker.snapshot = message.stats;
             lastSession = message.info;
@@ -171,6 +176,9 @@ export async function startWorkerPool(
         sum.lastActivityMs = Math.max(sum.lastActivityMs, w.snapshot.lastActivityMs);
       }
       return { ...sum, ...(lastSession !== undefined && { lastSession }) };
+    },
+    endLiveness(end) {
+      for (const w of workers) if (!w.gone && w.child.connected) w.child.send({ t: 'liveness-end', end });
     },
     async close() {
       closing = true;

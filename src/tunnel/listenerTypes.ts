@@ -2,6 +2,7 @@
  * What the joiner's listener takes and reports, shared by the in-process listener (listener.ts), its TLS service
  * (tlsService.ts), the worker pool and the workers: a module below all of them, so none imports another for a type.
  */
+import type { LivenessEvent } from './liveness.js';
 import type { JoinerBinding } from './sstBinding.js';
 import type { Credentials } from '../tls/credentials.js';
 import type { TlsPolicy } from '../tls/context.js';
@@ -30,7 +31,21 @@ export interface ListenerOptions {
   workerEntry?: string;
   /** This SST's token (sstBinding.ts): each connection must prove it before rsync starts. */
   binding?: JoinerBinding;
+  /**
+   * Accept our donor's liveness link (liveness.ts) with this bound; needs `binding` (the link proves the token).
+   * Without it the listener offers no ALPN and a liveness connection is refused like any stranger.
+   */
+  liveness?: LivenessOptions;
 }
+
+/** The joiner's side of the liveness link: the bound, and where its events go. */
+export interface LivenessOptions {
+  boundMs: number;
+  onEvent: (event: LivenessEvent) => void;
+}
+
+/** How the joiner ends its liveness links: its part is done (the marker arrived), or it gives the SST up. */
+export type LivenessEnd = { how: 'done' } | { how: 'fail'; reason: string };
 
 /** One connection, as logged at its end. */
 export interface SessionInfo {
@@ -55,6 +70,8 @@ export interface SessionInfo {
 export interface Listener {
   address: { host: string; port: number };
   stats(): ListenerStats;
+  /** Tells the donor over the liveness link (if one is up) that this side is done or gives up. */
+  endLiveness(end: LivenessEnd): void;
   /** Stops accepting, ends rsync children (TERM, then KILL), resolves when all are gone and the port is free. */
   close(): Promise<void>;
 }
@@ -73,7 +90,11 @@ export interface ListenerStats {
 }
 
 /** What a TLS service needs: the listener's options without where it listens. */
-export type ServiceOptions = Omit<ListenerOptions, 'host' | 'port' | 'workers' | 'workerEntry'> & {
+export type ServiceOptions = Omit<
+  ListenerOptions,
+  'host' | 'port' | 'workers' | 'workerEntry' | 'liveness'
+> & {
+  liveness?: LivenessOptions;
   /** The rsync daemons' private log directory. */
   logDir: string;
 };

@@ -34,6 +34,9 @@ export async function runListenerWorker(): Promise<void> {
     idleTimeoutMs: init.idleTimeoutMs,
     ...(init.killAfterMs !== undefined && { killAfterMs: init.killAfterMs }),
     ...(init.binding !== undefined && { binding: init.binding }),
+    ...(init.livenessMs !== undefined && {
+      liveness: { boundMs: init.livenessMs, onEvent: (event) => send({ t: 'liveness', event }) },
+    }),
     logDir: init.logDir,
     onSession: (info) => queueMicrotask(() => send({ t: 'session', info, stats: snapshot() })),
   });
@@ -69,6 +72,8 @@ export async function runListenerWorker(): Promise<void> {
       }
       service.server.emit('connection', socket);
       send({ t: 'stats', stats: snapshot() });
+    } else if (message.t === 'liveness-end') {
+      service.endLiveness(message.end);
     } else if (message.t === 'close') {
       void shutdown('closed by the listener');
     }

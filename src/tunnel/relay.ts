@@ -39,8 +39,11 @@ export interface DonorRelay {
   closed(): number;
   /** Connections dropped because another user's process made them. */
   refused(): number;
-  /** Stops accepting, lets open connections finish (a grace, then they are ended), frees the port. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets open connections finish (a grace, then they are ended), frees the port. `graceMs` 0:
+   * end them at once (the SST was aborted: a dead or silent joiner will not wind them down).
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Options of the relay; the defaults are the SST's. */
@@ -49,6 +52,8 @@ export interface RelayOptions {
   port?: number;
   /** Users whose processes may connect; default this process's uid and root. */
   uids?: number[];
+  /** The SST's TLS setup, when the donor made it already (for its liveness link): made once, warned about once. */
+  tls?: ConnectorTls;
   /** How long close() lets open connections finish before ending them. */
   closeGraceMs?: number;
   /** Where the owner of a client socket is looked up (tests). */
@@ -76,13 +81,15 @@ export async function startDonorRelay(
   // [sst] rlimit holds for all connections together.
   const limiter = spec.rateLimit === undefined ? undefined : new RateLimiter(spec.rateLimit);
   // Credentials and SecureContext, made at the first connection and shared by all (a failure is retried next time).
-  let tls: ConnectorTls | undefined;
+  let tls: ConnectorTls | undefined = opts.tls;
   const sharedTls = (): ConnectorTls => (tls ??= prepareConnectorTls(spec));
   let failure: string | undefined;
   let failures = 0;
   let refused = 0;
   let closedBytes = 0;
   let port = 0;
+  // Aborted when close() gives up on the open connections: a handshake in progress ends too.
+  const stopping = new AbortController();
   const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (accepted) => {
     const client = { address: accepted.remoteAddress ?? '', port: accepted.remotePort ?? 0 };
     const uid = ownerOf(client, { address: RELAY_HOST, port });
@@ -96,7 +103,7 @@ export async function startDonorRelay(
     }
     const socket = adoptWithStaticBuffer(accepted);
     socket.setNoDelay(true);
-    const done = runConnector(spec, { stdin: socket, stdout: socket }, limiter, sharedTls)
+    const done = runConnector(spec, { stdin: socket, stdout: socket }, limiter, sharedTls, stopping.signal)
       .then(
         (info) => finished.push(info),
         (error: unknown) => {
@@ -139,17 +146,18 @@ export async function startDonorRelay(
     failures: () => failures,
     closed: () => finished.length + failures,
     refused: () => refused,
-    close: async () => {
+    close: async (graceMs?: number) => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // rsync exits once the joiner acknowledged its data, a moment before the TLS connection has wound down:
       // let open connections finish (their figures belong in the summary) before ending what is left.
       // Not unref'd: a connection stuck with no socket reading would otherwise let the process exit mid-close.
       let graceTimer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>(
-        (resolve) => (graceTimer = setTimeout(resolve, opts.closeGraceMs ?? 5000)),
+        (resolve) => (graceTimer = setTimeout(resolve, graceMs ?? opts.closeGraceMs ?? 5000)),
       );
       await Promise.race([Promise.allSettled(open.values()), grace]);
       clearTimeout(graceTimer);
+      stopping.abort();
       for (const socket of open.keys()) socket.destroy();
       await Promise.allSettled(open.values());
       await closed;

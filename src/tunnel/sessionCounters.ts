@@ -20,6 +20,8 @@ export interface LiveSession {
 export interface SessionCounters {
   /** Counts a TCP connection as open until it closes. */
   opened(socket: Socket): void;
+  /** Stops counting a connection that is no session (the liveness link): the SST's waits must not wait on it. */
+  forget(socket: Socket): void;
   /** Counts a refused connection (handshake or peer check). */
   refused(): void;
   /** Counts a verified session and keeps it live until `serve` settles. */
@@ -43,6 +45,9 @@ export function sessionCounters(): SessionCounters {
     opened(socket) {
       open.add(socket);
       socket.once('close', () => open.delete(socket));
+    },
+    forget(socket) {
+      open.delete(socket);
     },
     refused() {
       totals.failures++;

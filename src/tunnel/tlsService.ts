@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { logger } from '../log.js';
 import { closedBeforeHandshake, describeHandshakeError, serverOptions, verifyPeer } from '../tls/context.js';
+import { LIVENESS_ALPN, LivenessLink } from './liveness.js';
 import {
   RSYNC_INPUT_ENV,
   type ListenerStats,
+  type LivenessEnd,
   type ServiceOptions,
   type SessionInfo,
 } from './listenerTypes.js';
@@ -24,8 +26,15 @@ const log = logger('listener');
 export interface TlsService {
   server: Server;
   stats(): ListenerStats;
+  /** Says `done` or `fail` on every liveness link and ends it. */
+  endLiveness(end: LivenessEnd): void;
   /** Ends every connection (rsync children TERM, then KILL) and resolves when all are gone. */
   close(): Promise<void>;
+}
+
+function endLink(link: LivenessLink, end: LivenessEnd): void {
+  if (end.how === 'done') link.finish();
+  else link.fail(end.reason);
 }
 
 function peerOf(socket: Socket): string {
@@ -47,6 +56,8 @@ export function createTlsService(opts: ServiceOptions): TlsService {
   };
   let logFiles = 0;
   const peers = new WeakMap<object, string>();
+  const links = new Set<LivenessLink>();
+  let livenessEnd: LivenessEnd | undefined;
 
   const report = (info: SessionInfo): void => {
     counters.reported(info);
@@ -67,6 +78,9 @@ export function createTlsService(opts: ServiceOptions): TlsService {
     noDelay: true,
     keepAlive: true,
     keepAliveInitialDelay: 30_000,
+    // Selected only when a client offers it (our donor's liveness link); a client that offers no ALPN, as socat
+    // and our own data connections, sees no ALPN extension in the answer: the wire stays the original's.
+    ...(opts.liveness !== undefined && opts.binding !== undefined && { ALPNProtocols: [LIVENESS_ALPN] }),
   });
   server.on('connection', (socket: Socket) => {
     // Handed-over sockets skip net.Server's own option handling: set what createServer would have.
@@ -120,6 +134,35 @@ export function createTlsService(opts: ServiceOptions): TlsService {
       refuse((error as Error).message);
       return;
     }
+    if (socket.alpnProtocol === LIVENESS_ALPN && opts.liveness !== undefined && opts.binding !== undefined) {
+      // Not a session: the SST's waits count data connections only.
+      counters.forget(((socket as unknown as { _parent?: Socket })._parent ?? socket) as Socket);
+      counters.forget(socket);
+      const liveness = opts.liveness;
+      // Always bound: only this SST's donor may tell this joiner it is alive.
+      void checkBinding(socket, { ...opts.binding, required: true }, policy.handshakeTimeoutMs).then(
+        (verdict) => {
+          if (verdict.kind !== 'bound') {
+            refuse(
+              verdict.kind === 'refused' ? verdict.reason : 'a liveness link needs a binding proof',
+              ` (liveness link)`,
+            );
+            return;
+          }
+          const link = new LivenessLink(socket, {
+            boundMs: liveness.boundMs,
+            peerRole: 'donor',
+            peer,
+            onEvent: liveness.onEvent,
+          });
+          links.add(link);
+          socket.once('close', () => links.delete(link));
+          if (livenessEnd !== undefined) endLink(link, livenessEnd);
+          else liveness.onEvent({ kind: 'up' });
+        },
+      );
+      return;
+    }
     const admit = (binding?: SessionInfo['binding']): void => {
       counters.begin(socket, async (session) => {
         const logFile = join(logDir, `${++logFiles}.log`);
@@ -134,5 +177,16 @@ export function createTlsService(opts: ServiceOptions): TlsService {
     });
   });
 
-  return { server, stats: () => counters.stats(), close: () => counters.endAll() };
+  return {
+    server,
+    stats: () => counters.stats(),
+    endLiveness(end) {
+      livenessEnd ??= end;
+      for (const link of links) endLink(link, end);
+    },
+    close: () => {
+      for (const link of links) link.destroy();
+      return counters.endAll();
+    },
+  };
 }

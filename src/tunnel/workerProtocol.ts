@@ -5,7 +5,8 @@
 import type { JoinerBinding } from './sstBinding.js';
 import type { TlsPolicy } from '../tls/context.js';
 import type { CredentialPaths } from '../tls/credentials.js';
-import type { ListenerStats, SessionInfo } from './listenerTypes.js';
+import type { LivenessEvent } from './liveness.js';
+import type { ListenerStats, LivenessEnd, SessionInfo } from './listenerTypes.js';
 
 /** What the parent sends first. */
 export interface WorkerInit {
@@ -16,16 +17,20 @@ export interface WorkerInit {
   killAfterMs?: number;
   logDir: string;
   binding?: JoinerBinding;
+  /** The liveness bound, when the listener accepts our donor's liveness link. */
+  livenessMs?: number;
 }
 
 /** A worker's counters, plus how many handed-over sockets it has received (the parent counts what it sent). */
 export type WorkerStats = ListenerStats & { received: number };
 
 /** Parent to worker. */
-export type ParentMessage = { t: 'init'; init: WorkerInit } | { t: 'conn' } | { t: 'close' };
+export type ParentMessage =
+  { t: 'init'; init: WorkerInit } | { t: 'conn' } | { t: 'close' } | { t: 'liveness-end'; end: LivenessEnd };
 
 /** Worker to parent. */
 export type WorkerMessage =
   | { t: 'ready' }
   | { t: 'stats'; stats: WorkerStats }
-  | { t: 'session'; info: SessionInfo; stats: WorkerStats };
+  | { t: 'session'; info: SessionInfo; stats: WorkerStats }
+  | { t: 'liveness'; event: LivenessEvent };

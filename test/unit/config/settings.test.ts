@@ -7,7 +7,7 @@ import { ConfigError } from '../../../src/errors.js';
 import { OptionSet, type OptionEntry } from '../../../src/config/optionFiles.js';
 import { parseOptionFile } from '../../../src/config/optionParse.js';
 import { normalizeOptionName } from '../../../src/config/optionSet.js';
-import { settingsFrom, type SstSettings } from '../../../src/config/settings.js';
+import { idleTimeoutFor, settingsFrom, type SstSettings } from '../../../src/config/settings.js';
 
 const FILE = '/etc/mysql/my.cnf';
 const SERVER = new Set(['mysqld', 'galera', 'mariadb', 'server']);
@@ -82,6 +82,8 @@ describe('settingsFrom()', () => {
       connectTimeoutMs: 300_000,
       handshakeTimeoutMs: 10_000,
       idleTimeoutMs: 120_000,
+      idleTimeoutSet: false,
+      livenessMs: 20_000,
       previousSstTimeoutMs: 30_000,
       flushTimeoutMs: 900_000,
       backupThreads: 8,
@@ -113,7 +115,10 @@ describe('settingsFrom()', () => {
     ['connect-timeout = 60', { connectTimeoutMs: 60_000 }],
     ['connect_timeout = 0', { connectTimeoutMs: 0 }],
     ['handshake-timeout = 3', { handshakeTimeoutMs: 3_000 }],
-    ['idle-timeout = 0', { idleTimeoutMs: 0 }],
+    ['idle-timeout = 0', { idleTimeoutMs: 0, idleTimeoutSet: true }],
+    ['idle-timeout = 120', { idleTimeoutMs: 120_000, idleTimeoutSet: true }],
+    ['liveness-timeout = 4', { livenessMs: 4_000 }],
+    ['liveness_timeout = 0', { livenessMs: 0 }],
     ['previous-sst-timeout = 0', { previousSstTimeoutMs: 0 }],
     ['previous_sst_timeout = 5', { previousSstTimeoutMs: 5_000 }],
     ['flush-timeout = 60', { flushTimeoutMs: 60_000 }],
@@ -121,7 +126,7 @@ describe('settingsFrom()', () => {
     ['idle-timeout = 2147483', { idleTimeoutMs: 2_147_483_000 }],
     ['progress-interval = 0', { progressIntervalMs: 0 }],
     ['idle-timeout = 5\nidle-timeout = 6', { idleTimeoutMs: 6_000 }],
-    ['idle-timeout = 5\nidle-timeout =', { idleTimeoutMs: 120_000 }],
+    ['idle-timeout = 5\nidle-timeout =', { idleTimeoutMs: 120_000, idleTimeoutSet: false }],
     ['strict-identity = ON', { strictIdentity: true }],
     ['strict-identity', { strictIdentity: true }],
     ['strict-identity = 0', { strictIdentity: false }],
@@ -323,5 +328,18 @@ describe('settingsFrom()', () => {
       `[sst] idle-timout (${FILE}:${L}) is not an option of this method: did you mean "idle-timeout"?`,
     ]);
     expect(settings('wsrep-sst-auth = u:p\nprogress = 1').notices).toEqual([]);
+  });
+});
+
+describe('idleTimeoutFor()', () => {
+  it('follows the liveness link when idle-timeout is left to its default, and holds everywhere when set', () => {
+    const unset = { idleTimeoutMs: 120_000, idleTimeoutSet: false };
+    // A peer without the link (socat, RT, an older sst-tunnel): silence is all there is to judge.
+    expect(idleTimeoutFor(unset, false)).toBe(120_000);
+    // The link judges the peer: a quiet rsync (checksumming a huge file) is never cut off.
+    expect(idleTimeoutFor(unset, true)).toBe(0);
+    // Set by the operator: the last resort, with or without the link.
+    expect(idleTimeoutFor({ idleTimeoutMs: 600_000, idleTimeoutSet: true }, true)).toBe(600_000);
+    expect(idleTimeoutFor({ idleTimeoutMs: 0, idleTimeoutSet: true }, false)).toBe(0);
   });
 });
