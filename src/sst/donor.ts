@@ -298,7 +298,11 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
       // Our joiner takes the total into a private directory, for mysqld's `total` line; nothing lands in its
       // datadir. Sent before the first data pass: the joiner checks each file system's share against its free
       // space and refuses through its modules' gate before a data byte is written (spaceCheck.ts).
-      writeFileSync(join(tmpdir, TOTAL_FILE), renderTotalFile(total, announce(plan, binlogTarBytes)));
+      const announcement = announce(plan, binlogTarBytes);
+      writeFileSync(
+        join(tmpdir, TOTAL_FILE),
+        renderTotalFile(total, twoPhase ? { ...announcement, twoPhase: true } : announcement),
+      );
       await runPass(runnerFor(), totalPass(tmpdir, module), signal);
     }
     let done = 0;
@@ -359,7 +363,8 @@ export async function runDonor(ctx: RoleContext): Promise<void> {
           done += pass.bytes;
           return result;
         },
-        wire: onWire,
+        // The relay counts live; connectors report when their connection ends.
+        wire: () => relay?.bytes() ?? onWire(),
         backupThreads: settings.backupThreads,
         tmpdir,
         signal,

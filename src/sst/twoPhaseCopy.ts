@@ -4,7 +4,7 @@
  * passes are the same rsync passes through the same connections as a single-phase copy; only the completion
  * marker, sent after phase 2, tells the joiner the SST is over, so an original socat-based joiner takes it too.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { logger } from '../log.js';
 import {
@@ -26,6 +26,14 @@ const log = logger('donor');
 
 /** rsync's "partial transfer" and "vanished source files": expected in phase 1, as tables come and go. */
 export const PHASE_ONE_TOLERATED: ReadonlySet<number> = new Set([23, 24]);
+
+/**
+ * Phase 1's passes skip an operand that is gone (a file of a class, a database dropped after the plan was made:
+ * those are also skipped before their pass starts) instead of failing with 23. Phase 2 deletes such a directory
+ * on the joiner (the root's deletions). A 23 that still happens (a directory dropped while its pass starts) is
+ * tolerated by our joiner because the donor announces the two-phase copy (spaceCheck.ts).
+ */
+export const PHASE_ONE_FLAGS = ['--ignore-missing-args'] as const;
 
 /** A plan of passes: root first, then classes in order, then directories in parallel (passes.ts). */
 export interface Plan {
@@ -76,7 +84,13 @@ export async function copyWhileWritable(
     if (pass.scope !== undefined) snapshots.set(pass.scope.key, stampScope(pass.scope));
   const dirty = new Set<string>();
   const run = async (pass: Pass, signal: AbortSignal): Promise<void> => {
-    const result = await runner.run(pass, signal, PHASE_ONE_TOLERATED);
+    // A database dropped since the plan: rsync would fail with 23 (it changes into `dir/` before it looks).
+    if (pass.scope?.kind === 'tree' && !existsSync(pass.scope.dir)) return;
+    const result = await runner.run(
+      { ...pass, args: [...PHASE_ONE_FLAGS, ...pass.args] },
+      signal,
+      PHASE_ONE_TOLERATED,
+    );
     if (result.exitCode !== 0 && pass.scope !== undefined) {
       dirty.add(pass.scope.key);
       log.info(
@@ -134,6 +148,10 @@ export async function refreshUnderLock(plan: Plan, one: PhaseOne, runner: CopyRu
   let dataBytes = 0;
   let files = 0;
   let count = 0;
+  // The root's deletions must spare the directories the directory passes deliver (refreshPasses.ts).
+  const databases = plan.dirs.flatMap((p) =>
+    p.scope === undefined ? [] : [p.scope.key.slice('dir:'.length)],
+  );
   const refresh = (pass: Pass): RefreshPass[] => {
     if (pass.scope === undefined) return [];
     const key = pass.scope.key;
@@ -144,7 +162,7 @@ export async function refreshUnderLock(plan: Plan, one: PhaseOne, runner: CopyRu
     });
     for (const [reason, n] of Object.entries(selection.reasons) as [Reason, number][])
       reasons[reason] = (reasons[reason] ?? 0) + n;
-    const passes = refreshPasses(pass, selection, join(runner.tmpdir, `refresh-${count++}.list`));
+    const passes = refreshPasses(pass, selection, join(runner.tmpdir, `refresh-${count++}.list`), databases);
     for (const p of passes) {
       dataBytes += p.bytes;
       files += p.files ?? 0;
@@ -166,7 +184,7 @@ export async function refreshUnderLock(plan: Plan, one: PhaseOne, runner: CopyRu
     await runner.run(pass, signal);
   };
   for (const pass of [...groups.root, ...groups.classes]) await run(pass, runner.signal);
-  // A directory's deletions before its sending (a name that changed kind); directories in parallel.
+  // A directory's sending before its deletions (refreshPasses.ts); directories in parallel.
   await runPool(groups.dirs, runner.backupThreads, runner.signal, async (group, signal) => {
     for (const pass of group) await run(pass, signal);
   });

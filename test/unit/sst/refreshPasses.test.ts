@@ -20,15 +20,16 @@ const plan = planPasses({
 const sel = (send: string[], deletions: boolean): Selection => ({ send, deletions, reasons: {}, bytes: 7 });
 
 describe('refreshPasses()', () => {
-  it('re-runs a database directory as delete-only, then sends the selected paths from a NUL list', () => {
+  it('sends the selected paths of a database directory from a NUL list, then re-runs it as delete-only', () => {
     const dir = plan.dirs[0];
     if (dir === undefined) throw new Error('no dir pass');
-    const [del, send, ...rest] = refreshPasses(dir, sel(['.', 'a.ibd', 'sub/b.ibd'], true), '/tmp/l');
+    const [send, del, ...rest] = refreshPasses(dir, sel(['.', 'a.ibd', 'sub/b.ibd'], true), '/tmp/l');
     expect(rest).toEqual([]);
     // Same operands and flags as phase 1, plus the two that turn off every transfer.
     expect(del?.args).toEqual([...dir.args.slice(0, -2), ...DELETE_ONLY, './shop/', 'sst-joiner::m/./shop/']);
     expect(send?.args).toEqual([
       ...(dir.scope?.flags ?? []),
+      '--force',
       '--from0',
       '--files-from=/tmp/l',
       './shop/',
@@ -44,7 +45,7 @@ describe('refreshPasses()', () => {
   });
 
   it('deletes at the top of the datadir under the same filters, and sends the listed files as operands', () => {
-    const [del, send] = refreshPasses(
+    const [send, del] = refreshPasses(
       plan.root,
       sel(['.', 'ibdata1', 'wsrep_sst_binlog.tar'], true),
       '/tmp/l',
@@ -55,6 +56,14 @@ describe('refreshPasses()', () => {
     expect(del?.args.slice(-2)).toEqual(['./', 'sst-joiner::m/']);
     expect(send?.args.slice(-3)).toEqual(['./ibdata1', './wsrep_sst_binlog.tar', 'sst-joiner::m/']);
     expect(send?.args).not.toContain('--delete');
+  });
+
+  it('spares the database directories at the top of the datadir (a symlinked one is a directory on the joiner)', () => {
+    const [, del] = refreshPasses(plan.root, sel(['ibdata1'], true), '/tmp/l', ['shop', 'linked db']);
+    const args = del?.args ?? [];
+    // Protect rules first: rsync's filters are first-match.
+    expect(args.indexOf('--filter=P /shop')).toBeLessThan(args.indexOf('--filter=- /*'));
+    expect(args).toContain('--filter=P /linked db');
   });
 
   it('never deletes in a file-class module, which phase 1 never did either', () => {
