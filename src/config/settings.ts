@@ -83,6 +83,12 @@ export interface SstSettings {
    * whole, or delta when the script runs as `wsrep_sst_rsync_tunnel_wan` (SST_TUNNEL_SCRIPT, set by the shim).
    */
   transfer: TransferSetting;
+  /**
+   * `[sst] copy`: `single` sends the data set inside the donor's read-only window (FLUSH TABLES WITH READ LOCK);
+   * `two-phase` sends it while the donor stays writable, then re-sends under the lock only what changed
+   * (src/sst/changeSelect.ts). Default single.
+   */
+  copy: CopySetting;
   innodbDataHomeDir?: string;
   innodbLogGroupHomeDir?: string;
   innodbUndoDirectory?: string;
@@ -121,6 +127,7 @@ const OWN_SST_NAMES = [
   'tca', 'tcert', 'tkey', 'sockopt', 'allowed-donors', 'strict-identity', 'connect-timeout', 'handshake-timeout',
   'idle-timeout', 'previous-sst-timeout', 'backup-threads', 'sst-max-binlogs', 'progress-interval', 'tmpdir', 'rsync',
   'joiner-workers', 'rlimit', 'compress', 'require-donor-binding', 'flush-timeout', 'transfer', 'liveness-timeout',
+  'copy',
 ]; // prettier-ignore
 
 /** A path setting from `[sst]` that sockopt may also give (socat `cafile=`); both set and different is ambiguous. */
@@ -244,6 +251,7 @@ export function settingsFrom(
     ...optional('compress', compression(pick('compress', sst))),
     ...optional('compressOff', compressionOff(pick('compress', sst))),
     transfer: transferSetting(pick('transfer', sst), env.SST_TUNNEL_SCRIPT),
+    copy: copySetting(pick('copy', sst)),
     ...optional('innodbDataHomeDir', fromServer('innodb-data-home-dir')),
     ...optional('innodbLogGroupHomeDir', fromServer('innodb-log-group-home-dir')),
     ...optional('innodbUndoDirectory', fromServer('innodb-undo-directory')),
@@ -288,6 +296,21 @@ function transferSetting(entry: OptionEntry | undefined, script: string | undefi
   const found = TRANSFER_SETTINGS.find((setting) => setting === word);
   if (found === undefined && entry !== undefined) throw badValue(entry, 'expected whole, delta or auto');
   return found ?? defaultTransfer(script);
+}
+
+/** `[sst] copy`'s words. */
+export type CopySetting = 'single' | 'two-phase';
+export const COPY_SETTINGS: readonly CopySetting[] = ['single', 'two-phase'];
+/** `[sst] copy`'s default, until the two-phase copy has proven itself in CI (issue #22). */
+export const DEFAULT_COPY: CopySetting = 'single';
+
+/** `[sst] copy`: single or two-phase. */
+function copySetting(entry: OptionEntry | undefined): CopySetting {
+  const word = text(entry, 'single or two-phase')?.toLowerCase();
+  if (word === undefined) return DEFAULT_COPY;
+  const found = COPY_SETTINGS.find((setting) => setting === word);
+  if (found === undefined && entry !== undefined) throw badValue(entry, 'expected single or two-phase');
+  return found ?? DEFAULT_COPY;
 }
 
 /** `{ key: value }` when value is defined, else `{}`: exactOptionalPropertyTypes forbids explicit undefined. */

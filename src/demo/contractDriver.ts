@@ -189,6 +189,8 @@ export interface StandinOptions {
   env?: NodeJS.ProcessEnv;
   /** Donor: the state to write into tables_flushed on `flush tables`; 'error' writes sst_error. */
   flushAnswer?: string | 'error';
+  /** Donor: called on `flush tables` before the answer (the donor's last writes before the lock). */
+  onFlush?: () => void;
   /** Joiner: called with the ready payload (the donor's --address). */
   onReady?: (payload: string) => void;
   stdin?: 'ignore' | 'pipe';
@@ -255,6 +257,7 @@ export class StandinMysqld {
         pending = pending.slice(nl + 1);
         this.lines.push(line);
         if (line === 'flush tables' && flushAnswer !== undefined) {
+          options.onFlush?.();
           if (flushAnswer === 'error') writeAtomically(join(options.datadir, 'sst_error'), '');
           else writeAtomically(join(options.datadir, 'tables_flushed'), `${flushAnswer}\n`);
         }

@@ -39,6 +39,7 @@ import {
   type Pass,
 } from './passes.js';
 import { ProgressTicker } from './progress.js';
+import { copyWhileWritable, refreshUnderLock, type CopyRunner, type Plan } from './twoPhaseCopy.js';
 import { MysqldAuthParseError, userCreationFailed, type MysqldAuth } from './mysqldAuth.js';
 import { parseState, type SstState } from './protocol.js';
 import { runPass, runPool, type PassRunner } from './rsyncPass.js';
@@ -284,6 +285,8 @@ async function donate(ctx: RoleContext, onLink: (link: LivenessLink) => void): P
 
   let state: SstState;
   const started = Date.now();
+  // When mysqld answered `flush tables`: the read-only window runs from here to `continue`.
+  let flushedAt: number | undefined;
   // Wall time of each stage, for the summary line.
   const stages: string[] = [];
   // What the summary line says about the transfer mode and the bytes on the wire against the data.
@@ -303,38 +306,47 @@ async function donate(ctx: RoleContext, onLink: (link: LivenessLink) => void): P
         `The joiner does not offer rsync module "${module}" (it lists: ${[...offered.keys()].join(', ')})`,
       );
     }
-    // A previous SST's answer must not be taken for this one's (contract 3.4.2).
-    for (const stale of [TABLES_FLUSHED, SST_ERROR]) rmSync(join(args.datadir, stale), { force: true });
-    protocol.flushTables();
-    state = await waitForFlush(args.datadir, signal, settings.flushTimeoutMs);
-    log.info(`Tables flushed at position ${state.uuid}:${state.seqno}`);
-    if (args.binlog !== undefined) {
-      await packBinlogs(
-        args.datadir,
-        binlogNames(args.datadir, args.binlog, args.binlogIndex),
-        settings.sstMaxBinlogs,
-        tarPath,
-      );
-    }
+    const twoPhase = settings.copy === 'two-phase';
+    const flush = async (): Promise<SstState> => {
+      // A previous SST's answer must not be taken for this one's (contract 3.4.2).
+      for (const stale of [TABLES_FLUSHED, SST_ERROR]) rmSync(join(args.datadir, stale), { force: true });
+      protocol.flushTables();
+      const flushed = await waitForFlush(args.datadir, signal, settings.flushTimeoutMs);
+      flushedAt = Date.now();
+      log.info(`Tables flushed at position ${flushed.uuid}:${flushed.seqno}`);
+      if (args.binlog !== undefined) {
+        await packBinlogs(
+          args.datadir,
+          binlogNames(args.datadir, args.binlog, args.binlogIndex),
+          settings.sstMaxBinlogs,
+          tarPath,
+        );
+      }
+      return flushed;
+    };
+    // Two-phase: the copy starts before the lock, so the cluster is the one mysqld named in --gtid.
+    const flushedFirst = twoPhase ? undefined : await flush();
+    const clusterUuid = flushedFirst?.uuid ?? (args.gtid ?? '').split(':')[0] ?? '';
+    const tarBytes = (): number => (existsSync(tarPath) ? statSync(tarPath).size : 0);
     const dirs = databaseDirs(args.datadir);
-    const binlogTarBytes = existsSync(tarPath) ? statSync(tarPath).size : 0;
+    const binlogTarBytes = tarBytes();
     let choice = chooseTransfer({
       setting: settings.transfer,
       compress: settings.compress,
       compressOff: settings.compressOff === true,
-      clusterUuid: state.uuid,
+      clusterUuid,
       joiner: parseDatadirComment(offered.get(module)),
       ...(settings.rateLimit !== undefined && { rateLimit: settings.rateLimit }),
     });
     log.info(`Transfer: ${choice.reason}`);
-    const planFor = (transfer: TransferChoice): ReturnType<typeof planPasses> =>
+    const planFor = (transfer: TransferChoice, now = { dirs, binlogTarBytes }): Plan =>
       planPasses({
         layout,
         module,
         offered,
         classFiles: classFiles(layout),
-        dirs,
-        binlogTarBytes,
+        dirs: now.dirs,
+        binlogTarBytes: now.binlogTarBytes,
         transfer,
       });
     let plan = planFor(choice);
@@ -345,7 +357,11 @@ async function donate(ctx: RoleContext, onLink: (link: LivenessLink) => void): P
       // Our joiner takes the total into a private directory, for mysqld's `total` line; nothing lands in its
       // datadir. Sent before the first data pass: the joiner checks each file system's share against its free
       // space and refuses through its modules' gate before a data byte is written (spaceCheck.ts).
-      writeFileSync(join(tmpdir, TOTAL_FILE), renderTotalFile(total, announce(plan, binlogTarBytes)));
+      const announcement = announce(plan, binlogTarBytes);
+      writeFileSync(
+        join(tmpdir, TOTAL_FILE),
+        renderTotalFile(total, twoPhase ? { ...announcement, twoPhase: true } : announcement),
+      );
       await runPass(runnerFor(), totalPass(tmpdir, module), signal);
     }
     let done = 0;
@@ -375,27 +391,70 @@ async function donate(ctx: RoleContext, onLink: (link: LivenessLink) => void): P
       stages.push(`${stage} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     };
     const rootStart = { at: Date.now(), wire: wire() };
-    await timed('root', () => counted(plan.root, signal));
-    if (choice.measureLink) {
-      // auto: the root pass was the link's sample; the passes after it compress if the link is slow.
+    // auto: the root pass was the link's sample; the passes after it compress if the link is slow.
+    const afterRoot = (): Plan | undefined => {
+      if (!choice.measureLink) return undefined;
       const next = chooseCompression(choice, {
         wireBytes: wire() - rootStart.wire,
         ms: Date.now() - rootStart.at,
       });
       log.info(`Transfer: ${next.reason}`);
-      if (next.changed) plan = planFor(next);
       choice = { ...next, measureLink: false };
+      if (next.changed) plan = planFor(next);
+      return plan;
+    };
+    const onWire = (): number => sessions().reduce((sum, x) => sum + x.bytesIn + x.bytesOut, 0);
+    if (flushedFirst !== undefined) {
+      state = flushedFirst;
+      await timed('root', () => counted(plan.root, signal));
+      afterRoot();
+      if (plan.classes.length > 0)
+        await timed('InnoDB/Aria', async () => {
+          for (const pass of plan.classes) await counted(pass, signal);
+        });
+      await timed(`${plan.dirs.length} directories`, () =>
+        runPool(plan.dirs, settings.backupThreads, signal, counted),
+      );
+    } else {
+      const copyRunner: CopyRunner = {
+        run: async (pass, passSignal, tolerate) => {
+          const result = await runPass(runnerFor(), pass, passSignal, tolerate);
+          done += pass.bytes;
+          return result;
+        },
+        // The relay counts live; connectors report when their connection ends.
+        wire: () => relay?.bytes() ?? onWire(),
+        backupThreads: settings.backupThreads,
+        tmpdir,
+        signal,
+      };
+      log.info('Phase 1 (donor writable): sending the data set before "flush tables"');
+      const one = await copyWhileWritable(plan, args.datadir, copyRunner, afterRoot);
+      stages.push(`phase 1 ${(one.ms / 1000).toFixed(1)} s`);
+      log.info(
+        `Phase 1 done: ${formatBytes(one.dataBytes)} of data, ${formatBytes(one.wireBytes)} on the wire in ` +
+          `${(one.ms / 1000).toFixed(1)} s`,
+      );
+      ticker.stop();
+      state = await flush();
+      const t2 = Date.now();
+      const now = { dirs: databaseDirs(args.datadir), binlogTarBytes: tarBytes() };
+      const two = await refreshUnderLock(planFor(choice, now), one, copyRunner);
+      stages.push(`phase 2 ${((Date.now() - t2) / 1000).toFixed(1)} s`);
+      log.info(
+        `Phase 2 done: ${formatBytes(two.dataBytes)} of data (${two.files} entries), ` +
+          `${formatBytes(two.wireBytes)} on the wire in ${((Date.now() - t2) / 1000).toFixed(1)} s`,
+      );
+      dataBytes = one.dataBytes + two.dataBytes;
     }
-    if (plan.classes.length > 0)
-      await timed('InnoDB/Aria', async () => {
-        for (const pass of plan.classes) await counted(pass, signal);
-      });
-    await timed(`${plan.dirs.length} directories`, () =>
-      runPool(plan.dirs, settings.backupThreads, signal, counted),
-    );
     transferMode = describeChoice(choice);
     ticker.stop();
     rmSync(tarPath, { force: true });
+  }
+  if (flushedAt !== undefined) {
+    const window = ((Date.now() - flushedAt) / 1000).toFixed(1);
+    log.info(`Read-only window (tables_flushed to continue): ${window} s`);
+    stages.push(`read-only ${window} s`);
   }
   protocol.continue();
 

@@ -18,7 +18,7 @@ import { FILE_CLASSES, type DataLayout } from './layout.js';
 import { IN_DATADIR, PROGRESS_MODULE_SUFFIX, TOTAL_FILE } from './passes.js';
 import { ProgressTicker } from './progress.js';
 import { livenessHandler } from './livenessPolicy.js';
-import { gateScript, NoSpaceError } from './spaceCheck.js';
+import { gateScript, NoSpaceError, parseAnnouncement } from './spaceCheck.js';
 import { startSpaceGuard } from './spaceGuard.js';
 import { parseState, type SstState } from './protocol.js';
 import { waitForConnectionsToClose, waitForMagic, waitForSessionsToEnd, writeFailure } from './waitMagic.js';
@@ -117,6 +117,14 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
   const verdictPath = join(tmpdir, 'space-verdict');
   const gatePath = join(tmpdir, 'space-gate.sh');
   writeFileSync(gatePath, gateScript(join(progressDir, TOTAL_FILE), verdictPath), { mode: 0o700 });
+  // Whether the donor announced a two-phase copy (its total file comes before any data pass).
+  const twoPhaseDonor = (): boolean => {
+    try {
+      return parseAnnouncement(readFileSync(join(progressDir, TOTAL_FILE), 'utf8'))?.twoPhase === true;
+    } catch {
+      return false;
+    }
+  };
   const modules = joinerModules(
     module,
     layout,
@@ -212,7 +220,13 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
       if (session.error !== undefined) figures.error = session.error;
       sessions.push(figures);
       const failure = writeFailure(session);
-      if (failure !== undefined && !failed.signal.aborted) failed.abort(failure);
+      if (failure !== undefined && session.rsyncExit === 23 && twoPhaseDonor()) {
+        // A two-phase donor's first phase meets files that change under it; its second phase repairs them, and
+        // only the completion marker ends the SST (spaceCheck.ts, Announcement.twoPhase).
+        log.info(
+          `${failure.message}; the donor copies in two phases and re-sends what its first phase missed`,
+        );
+      } else if (failure !== undefined && !failed.signal.aborted) failed.abort(failure);
       setImmediate(() => wakeup.wake());
     },
   });

@@ -7,6 +7,7 @@
  * one and into the datadir otherwise (an original socat-based joiner has only the main and `-log_dir`
  * modules), then every database directory recursively, in parallel. The magic file goes last, separately.
  */
+import { join } from 'node:path';
 import { BINLOG_TAR } from './binlog.js';
 import { FILE_CLASSES, NEVER_SENT, type DataLayout } from './layout.js';
 import { formatBytes } from './roleContext.js';
@@ -28,6 +29,30 @@ export interface Pass {
   files?: number;
   /** The joiner module it writes into, and the top-level names it writes there (the joiner's space check). */
   target?: { module: string; names: string[] };
+  /** What a data pass covers, for the two-phase copy's second phase (refreshPasses.ts). */
+  scope?: PassScope;
+}
+
+/**
+ * What a data pass covers, and how it is built, so the second phase of a two-phase copy can re-run it on a part:
+ * `root` (the top of the datadir: listed files, directories, --delete under filters), `files` (listed files of
+ * one directory, no --delete) or `tree` (one database directory, recursive, --delete).
+ */
+export interface PassScope {
+  /** Stable across plans: 'root', 'class:<key>', 'dir:<name>'. */
+  key: string;
+  kind: 'root' | 'files' | 'tree';
+  /** The directory the scope's paths are relative to. */
+  dir: string;
+  /** root and files: the names sent from `dir`. */
+  names: string[];
+  /** The flags before the filters and operands. */
+  flags: string[];
+  /** root: the filter rules. */
+  filters: string[];
+  /** root and tree: the source operand (relative to the pass's cwd). */
+  source: string;
+  dest: string;
 }
 
 /** What the plan is built from: the donor's files as found on disk, and the joiner's modules. */
@@ -65,7 +90,7 @@ export function baseFlags(wholeFile: boolean): string[] {
 }
 
 /** `./name`: a file name can never be taken for an option, whatever it starts with. */
-function local(name: string): string {
+export function local(name: string): string {
   return `./${name}`;
 }
 
@@ -90,14 +115,25 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
       continue;
     }
     const target = joinerInDatadir ? module : own;
+    const dest = `${RSH_HOST}::${target}/`;
     classes.push({
       name: `${fileClass.key} files to ${target}`,
       cwd: fileClass.dirOf(layout),
-      args: [...flags, ...files.map((f) => local(f.name)), `${RSH_HOST}::${target}/`],
+      args: [...flags, ...files.map((f) => local(f.name)), dest],
       first: false,
       bytes: files.reduce((sum, f) => sum + f.size, 0),
       files: files.length,
       target: { module: target, names: files.map((f) => f.name) },
+      scope: {
+        key: `class:${fileClass.key}`,
+        kind: 'files',
+        dir: fileClass.dirOf(layout),
+        names: files.map((f) => f.name),
+        flags,
+        filters: [],
+        source: '',
+        dest,
+      },
     });
   }
   const rootFilters = [
@@ -107,17 +143,25 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
     '--filter=+ /*/',
     '--filter=- /*',
   ];
+  const rootNames = [...inRoot.map((f) => f.name), ...(inputs.binlogTarBytes > 0 ? [BINLOG_TAR] : [])];
   const root: Pass = {
     name: 'datadir root',
     cwd: layout.datadir,
     args: [...flags, '--dirs', '--delete', ...rootFilters, './', `${RSH_HOST}::${module}/`],
+    scope: {
+      key: 'root',
+      kind: 'root',
+      dir: layout.datadir,
+      names: rootNames,
+      flags,
+      filters: rootFilters,
+      source: './',
+      dest: `${RSH_HOST}::${module}/`,
+    },
     first: true,
     bytes: inputs.binlogTarBytes + inRoot.reduce((sum, f) => sum + f.size, 0),
     files: inRoot.length + (inputs.binlogTarBytes > 0 ? 1 : 0),
-    target: {
-      module,
-      names: [...inRoot.map((f) => f.name), ...(inputs.binlogTarBytes > 0 ? [BINLOG_TAR] : [])],
-    },
+    target: { module, names: rootNames },
   };
   const dirs = inputs.dirs.map((dir): Pass => ({
     name: `directory ${dir.name}`,
@@ -135,6 +179,16 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
     bytes: dir.size,
     ...(dir.files !== undefined && { files: dir.files }),
     target: { module, names: [dir.name] },
+    scope: {
+      key: `dir:${dir.name}`,
+      kind: 'tree',
+      dir: join(layout.datadir, dir.name),
+      names: [],
+      flags,
+      filters: [],
+      source: `${local(dir.name)}/`,
+      dest: `${RSH_HOST}::${module}/./${dir.name}/`,
+    },
   }));
   return { root, classes, dirs };
 }

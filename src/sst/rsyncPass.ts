@@ -173,11 +173,20 @@ export async function spawnRsync(
   }
 }
 
-/** Runs a data pass and throws a TransferError with the contract's exit code when it fails. */
-export async function runPass(runner: PassRunner, pass: Pass, signal: AbortSignal): Promise<PassResult> {
+/**
+ * Runs a data pass and throws a TransferError with the contract's exit code when it fails; rsync exit codes in
+ * `tolerate` are returned instead (the two-phase copy's first phase, where files vanish as tables are dropped).
+ */
+export async function runPass(
+  runner: PassRunner,
+  pass: Pass,
+  signal: AbortSignal,
+  tolerate: ReadonlySet<number> = new Set(),
+): Promise<PassResult> {
   log.debug({ cwd: pass.cwd, args: pass.args }, `rsync pass: ${pass.name}`);
   const result = await spawnRsync(runner, pass.args, pass.cwd, signal);
   if (signal.aborted) throw signal.reason;
+  if (result.exitCode !== null && tolerate.has(result.exitCode)) return result;
   if (result.exitCode !== 0) {
     const how = result.exitCode === null ? `signal ${result.signal ?? '?'}` : `exit code ${result.exitCode}`;
     const cause = runner.explain?.() ?? connectorError(runner.reportFile);

@@ -31,6 +31,12 @@ export interface Announcement {
   parts: AnnouncedPart[];
   /** Bytes of the binlog tarball, unpacked again into the binlog directory after the transfer. */
   binlogBytes: number;
+  /**
+   * The donor copies in two phases (twoPhaseCopy.ts): a pass of its first phase may end with rsync's 23 (a file
+   * it could not read while the donor stays writable) and is repaired by the second, so the joiner must not take
+   * that 23 for the end of the SST. Older joiners ignore the field.
+   */
+  twoPhase?: true;
 }
 
 /** What a plan sends into each joiner module (passes without a target, the marker and the total, carry none). */
@@ -69,7 +75,11 @@ export function parseAnnouncement(text: string): Announcement | undefined {
       parts.push({ module: p.module, bytes: p.bytes as number, names });
     }
     const binlogBytes = Number.isSafeInteger(raw.binlogBytes) ? (raw.binlogBytes as number) : 0;
-    return { parts, binlogBytes };
+    return {
+      parts,
+      binlogBytes,
+      ...((raw as { twoPhase?: unknown }).twoPhase === true && { twoPhase: true }),
+    };
   } catch {
     return undefined;
   }

@@ -311,6 +311,55 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     expect(existsSync(join(joinerDir, 'wsrep_sst_binlog.tar'))).toBe(true);
   });
 
+  it('our two-phase donor ([sst] copy = two-phase) fills an original joiner while its datadir changes', async () => {
+    const joinerDir = join(base.path, 'original-two-phase-joiner');
+    await startOriginalJoiner(joinerDir, 14448);
+    const donorDir = join(base.path, 'ours-two-phase-donor');
+    mkdirSync(donorDir);
+    fillDonorDatadir(donorDir, join(base.path, 'external4'));
+    const cnf = join(base.path, 'ours-two-phase.cnf');
+    writeFileSync(cnf, `${readFileSync(ours.cnf, 'utf8')}\n[sst]\ncopy = two-phase\n`);
+    // The donor's last writes before the lock, after its first phase: a page in place, a table dropped, one
+    // created, a database created; the original joiner must end with the donor's final tree.
+    const beforeLock = (): void => {
+      const fd = openSync(join(donorDir, 'db1', 't1.ibd'), 'r+');
+      writeSync(fd, randomBytes(16384), 0, 16384, 1 << 20);
+      closeSync(fd);
+      rmSync(join(donorDir, 'db1', 'table with space.frm'));
+      writeFileSync(join(donorDir, 'mysql', 'new.ibd'), randomBytes(4096));
+      mkdirSync(join(donorDir, 'newdb'));
+      writeFileSync(join(donorDir, 'newdb', 't.ibd'), randomBytes(8192));
+    };
+    const donor = new StandinMysqld(
+      donorCommand({
+        address: '127.0.0.46:4444/rsync_tunnel_sst',
+        datadir: donorDir,
+        defaultsFile: cnf,
+        gtid: `${UUID}:13`,
+        binlog: 'mysql-bin',
+      }),
+      { datadir: donorDir, flushAnswer: `${UUID}:13 0`, onFlush: beforeLock },
+    );
+    const result = await donor.wait();
+    expect(result.lines, result.stderr).toEqual(['flush tables', 'continue', `done ${UUID}:13 0`]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toMatch(/Phase 1 done: .* on the wire/);
+    expect(result.stderr).toMatch(/Phase 2 \(read-only\): re-sending \d+ entries/);
+    // The marker came after phase 2: the original joiner takes the SST as complete only then.
+    expect(readFileSync(join(joinerDir, 'rsync_tunnel_sst_complete'), 'utf8')).toBe(`${UUID}:13 0\n`);
+    const skip = (rel: string): boolean =>
+      NODE_LOCAL.includes(rel) ||
+      rel.startsWith('mysql-bin') ||
+      rel === 'linkeddb' ||
+      rel.startsWith('linkeddb/') ||
+      rel === 'rsync_tunnel_sst_complete' ||
+      rel === 'wsrep_sst_binlog.tar';
+    const want = treeDigest(donorDir, skip);
+    want.set('db1/link-to-t1', 'link:/rsyncd-munged/t1.ibd');
+    expect(treeDigest(joinerDir, skip)).toEqual(want);
+    expect(existsSync(join(joinerDir, 'db1', 'table with space.frm'))).toBe(false);
+  });
+
   it('our donor sending deltas ([sst] transfer = delta) brings an original joiner holding an older copy up to date', async () => {
     const donorDir = join(base.path, 'ours-delta-donor');
     mkdirSync(donorDir);

@@ -99,6 +99,7 @@ describe('settingsFrom()', () => {
       logBinIndex: '/var/log/mysql/mysql-bin.index',
       logBasename: 'node1',
       transfer: 'whole',
+      copy: 'single',
       notices: [],
     });
   });
@@ -154,6 +155,8 @@ describe('settingsFrom()', () => {
     ['transfer = delta', { transfer: 'delta' }],
     ['transfer = AUTO', { transfer: 'auto' }],
     ['transfer = whole', { transfer: 'whole' }],
+    ['copy = two-phase', { copy: 'two-phase' }],
+    ['copy = Single', { copy: 'single' }],
     ['[mysqld]\nbackup_threads = 3', { backupThreads: 3 }],
     ['[mysqld]\nlog-bin', { logBin: '' }],
   ])('reads %j', (extra, expected) => {
@@ -195,6 +198,10 @@ describe('settingsFrom()', () => {
     );
     expect(settings('', { SST_TUNNEL_SCRIPT: 'wsrep_sst_rsync_tunnel' }).transfer).toBe('whole');
     expect(() => settings('transfer = rsync_wan')).toThrow(/expected whole, delta or auto/);
+  });
+
+  it('refuses an unknown copy', () => {
+    expect(() => settings('copy = twophase')).toThrow(/expected single or two-phase/);
   });
 
   it('has no rate limit unless rlimit is set to more than 0', () => {

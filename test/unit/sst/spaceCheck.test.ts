@@ -41,6 +41,15 @@ describe('the total file', () => {
     expect(parseAnnouncement(text)).toEqual(a);
   });
 
+  it("carries a two-phase donor's notice (our joiner then lets a first-phase 23 pass), and only a true one", () => {
+    const a = { parts: [], binlogBytes: 0, twoPhase: true as const };
+    expect(parseAnnouncement(renderTotalFile(1, a))).toEqual(a);
+    expect(parseAnnouncement('1\n{"parts":[],"binlogBytes":0,"twoPhase":"yes"}\n')).toEqual({
+      parts: [],
+      binlogBytes: 0,
+    });
+  });
+
   it('has no announcement from an older donor, or a malformed one', () => {
     expect(parseAnnouncement('12\n')).toBeUndefined();
     expect(parseAnnouncement('12\n{"parts":[{"module":1}]}\n')).toBeUndefined();
