@@ -98,6 +98,18 @@ export function createTlsService(opts: ServiceOptions): TlsService {
     // node:tls leaves the socket open after 'tlsClientError' (a handshake timeout among others): drop it, or a
     // client that stalls its handshake holds a connection and a file descriptor until the listener closes.
     socket.destroy();
+    // A client that sent its hello and then hung up, or answered with an alert, was a TLS peer that gave up on
+    // us: from a donor that is nearly always our certificate refused (another CA in its tca, or not the name it
+    // checks). Say so: "a port check" sent operators looking at load balancers (issue #14).
+    const helloRead = ((under as { bytesRead?: number } | undefined)?.bytesRead ?? 0) > 0;
+    if (helloRead && (closedBeforeHandshake(error) || /alert/i.test(error.message))) {
+      log.warn(
+        `Connection from ${peer} ended during the TLS handshake, after its hello: the donor most likely refused ` +
+          `this joiner's certificate (is the CA that issued this node's tcert in the donor's tca? does the ` +
+          `certificate hold the name the donor checks?) (${error.message})`,
+      );
+      return;
+    }
     if (closedBeforeHandshake(error)) {
       log.info(
         `Connection from ${peer} closed before the TLS handshake: a port check, or a client that gave up`,

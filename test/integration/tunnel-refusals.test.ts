@@ -115,6 +115,20 @@ describe('the listener refuses', () => {
     expect(countEntries(target)).toBe(0);
   });
 
+  it("nothing, but says the donor most likely refused this joiner's certificate when it ends the handshake", async () => {
+    const { proc, port, target } = await listener();
+    // The donor trusts another CA: it cannot verify the joiner and aborts mid-handshake. Seen from the joiner this
+    // once read "closed before the TLS handshake: a port check", which sent operators looking at load balancers.
+    const result = await rsyncViaConnector(rshFor(port, { tca: other.cert }), [`${src}/`, 'x::m/']);
+    expect(result.code).not.toBe(0);
+    await waitFor(
+      proc,
+      /Connection from 127\.0\.0\.1:\d+ ended during the TLS handshake, after its hello: the donor most likely refused this joiner's certificate \(is the CA that issued this node's tcert in the donor's tca\? does the certificate hold the name the donor checks\?\)/,
+    );
+    expect(proc.stderr()).not.toContain('a port check');
+    expect(countEntries(target)).toBe(0);
+  });
+
   it('an expired donor certificate', async () => {
     const { proc, port, target } = await listener();
     const expired = issueCert(ca, 'expired', {
