@@ -6,19 +6,13 @@
  * joiner's datadir and joins it again. SST wall time comes from the joiner's error log (sstTimingFromLog).
  * Before every join the disk is settled (pageCache.ts) and the order of the methods rotates from round to round.
  */
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { treeBytes } from '../sst/datadirScan.js';
-import {
-  GaleraCluster,
-  mariadbAvailable,
-  renderNodeConfig,
-  sstTimingFromLog,
-  renderSstSides,
-} from '../demo/galera.js';
-import { createBenchCluster } from './benchCluster.js';
+import { GaleraCluster, mariadbAvailable, sstTimingFromLog, renderSstSides } from '../demo/galera.js';
+import { configureSst, createBenchCluster } from './benchCluster.js';
 import { flushDirtyPages, rotate, warmTree } from './pageCache.js';
 import type { RunRecord } from './record.js';
 import { TreeCpuSampler, type ClassSeconds } from './treeSampler.js';
@@ -63,7 +57,7 @@ export async function runSstSuite(opts: {
       ADDRESSES.map((address) => ({ address })),
     );
     cluster = made.cluster;
-    const { donor, joiner, tls: sst } = made;
+    const { donor, joiner } = made;
     opts.progress(`[sst] bootstrapping ${donor.name} on ${ADDRESSES[0]} and loading ${opts.mib} MiB`);
     await cluster.bootstrap();
     const tables = 12;
@@ -72,14 +66,7 @@ export async function runSstSuite(opts: {
     for (let round = 1; round <= opts.rounds; round++) {
       // Each round starts with another method, so none is always the one after a pause or after the load.
       for (const v of rotate(SST_VARIANTS, round - 1)) {
-        for (const [i, node] of cluster.nodes.entries()) {
-          const sstGroup: Record<string, string> = v.tls ? { ...sst[i] } : {};
-          if (v.sslMode) sstGroup['ssl-mode'] = 'VERIFY_CA';
-          writeFileSync(
-            node.paths.config,
-            renderNodeConfig({ ...node.spec, sstMethod: v.method, sst: sstGroup }, [...ADDRESSES]),
-          );
-        }
+        configureSst(made, { ...v, ...(v.sslMode && { sst: { 'ssl-mode': 'VERIFY_CA' } }) });
         await joiner.stop();
         joiner.resetDatadir();
         // Same start for every method: the last join's writes on disk, the donor's files in the page cache.

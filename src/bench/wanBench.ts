@@ -27,16 +27,11 @@ import { UsageError } from '../errors.js';
 import type { BenchCliOptions } from './options.js';
 import { join } from 'node:path';
 import { treeBytes } from '../sst/datadirScan.js';
-import {
-  GaleraCluster,
-  mariadbAvailable,
-  renderNodeConfig,
-  sstTimingFromLog,
-  type GaleraNode,
-} from '../demo/galera.js';
-import { createBenchCluster } from './benchCluster.js';
+import { GaleraCluster, mariadbAvailable, sstTimingFromLog, type GaleraNode } from '../demo/galera.js';
+import { configureSst, createBenchCluster } from './benchCluster.js';
 import { flushDirtyPages, rotate, warmTree } from './pageCache.js';
 import { openShapedLink, planLink } from './shapedLink.js';
+import { median } from './stats.js';
 import { TreeCpuSampler, type ClassSeconds } from './treeSampler.js';
 
 /** The compared methods: MariaDB's rsync and rsync_wan (with stunnel TLS), and ours in each transfer mode. */
@@ -110,6 +105,12 @@ export function wanRows(mib: number, databases = 3, tablesPerDb = 4): string[] {
   return batches;
 }
 
+/** Loads wanRows(mib) into a node, one statement a call (its SQL is one argument: at most 128 KiB, MAX_ARG_STRLEN). */
+export async function loadWanRows(node: GaleraNode, mib: number): Promise<void> {
+  for (const batch of wanRows(mib))
+    for (const sql of batch.split(';\n')) await node.query(sql, { timeoutMs: 3_600_000 });
+}
+
 /** SQL that changes one row in `every` of each wan table, spread over the whole table. */
 export function wanChanges(databases = 3, tablesPerDb = 4, every = 20): string[] {
   const out: string[] = [];
@@ -151,21 +152,11 @@ export async function runWanSuite(opts: {
       [sideA, sideB].map((side) => ({ address: side.address, launcher: ['ip', 'netns', 'exec', side.ns] })),
     );
     cluster = made.cluster;
-    const { donor, joiner, tls: sst } = made;
-    const configure = (v: (typeof WAN_VARIANTS)[number]): void => {
-      for (const [i, node] of cluster?.nodes.entries() ?? []) {
-        const group: Record<string, string> = { ...(v.tls ? sst[i] : {}), ...v.sst };
-        writeFileSync(
-          node.paths.config,
-          renderNodeConfig({ ...node.spec, sstMethod: v.method, sst: group }, [sideA.address, sideB.address]),
-        );
-      }
-    };
+    const { donor, joiner } = made;
+    const configure = (v: (typeof WAN_VARIANTS)[number]): void => configureSst(made, v);
     opts.progress(`[wan] bootstrapping ${donor.name} in ${sideA.ns} and loading ${opts.mib} MiB of rows`);
     await cluster.bootstrap();
-    // One statement a call: the client gets its SQL as one argument, at most 128 KiB (MAX_ARG_STRLEN).
-    for (const batch of wanRows(opts.mib))
-      for (const sql of batch.split(';\n')) await donor.query(sql, { timeoutMs: 3_600_000 });
+    await loadWanRows(donor, opts.mib);
     // The joiner's copy from before the changes: one SST (ours, unshaped), then a snapshot of its datadir.
     configure(WAN_VARIANTS[2]);
     await cluster.join(joiner, 3_600_000);
@@ -253,16 +244,6 @@ function chownTree(node: GaleraNode): void {
     return out;
   };
   node.chownForServer(walk(node.paths.datadir));
-}
-
-/** Median of the finite values. */
-function median(values: number[]): number {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** The suite's table: median per rate, scenario and variant; speed-up against plain rsync's full SST. */
