@@ -23,7 +23,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--quick', 'small sizes, one round, no SST: a smoke test under a minute')
     .option(
       '--sst-mib <MiB>',
-      'payload loaded into the Galera donor for the sst and wan suites (default 1024) and readonly (default 1536)',
+      'payload loaded into the Galera donor for the sst and wan suites (default 1024) and readonly (default 1700: a joiner datadir of about 1.6 GiB)',
     )
     .option('--profile', 'run our tunnel under node --cpu-prof (profiles land in the working directory)')
     .option(

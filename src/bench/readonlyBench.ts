@@ -10,14 +10,12 @@
  * `tables_flushed` to `continue` (donor log, readonlyWindow.ts), the longest statement of the load, and
  * CHECKSUM TABLE of every table on both nodes once the joiner has applied everything (data identical).
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import { treeBytes } from '../sst/datadirScan.js';
-import { GaleraCluster, mariadbAvailable, sstTimingFromLog, type GaleraNode } from '../demo/galera.js';
-import { configureSst, createBenchCluster, type SstSetup } from './benchCluster.js';
+import { sstTimingFromLog, type GaleraCluster, type GaleraNode } from '../demo/galera.js';
+import { configureSst, withBenchCluster, type SstSetup } from './benchCluster.js';
 import type { BenchCliOptions } from './options.js';
 import { flushDirtyPages, rotate, warmTree } from './pageCache.js';
 import {
@@ -58,46 +56,32 @@ export async function runReadonlySuite(opts: {
   onRun: (r: ReadonlyRecord) => void;
   progress: (text: string) => void;
 }): Promise<ReadonlyRecord[]> {
-  const available = mariadbAvailable();
-  if (!available.ok) {
-    opts.progress(`[readonly] skipped: ${available.reason ?? 'MariaDB is not available'}`);
-    return [];
-  }
-  // Not tmpfs: InnoDB wants O_DIRECT (sstBench.ts).
-  const dir = mkdtempSync(join(tmpdir(), 'sst-bench-readonly-'));
-  chmodSync(dir, 0o755);
-  const records: ReadonlyRecord[] = [];
-  let cluster: GaleraCluster | undefined;
-  try {
-    const made = await createBenchCluster(
-      dir,
-      opts.cli,
-      ADDRESSES.map((address) => ({ address })),
-    );
-    cluster = made.cluster;
-    const { donor, joiner } = made;
-    opts.progress(
-      `[readonly] bootstrapping ${donor.name} on ${ADDRESSES[0]} and loading ${opts.mib} MiB of rows`,
-    );
-    await cluster.bootstrap();
-    const t0 = Date.now();
-    await loadWanRows(donor, opts.mib);
-    opts.progress(`[readonly] loaded in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    for (let round = 1; round <= opts.rounds; round++) {
-      for (const load of opts.loads) {
-        for (const variant of rotate(opts.variants, round - 1)) {
-          configureSst(made, SETUPS[variant]);
-          const record = await oneRun(cluster, donor, joiner, { load, variant, round }, opts.progress);
-          records.push(record);
-          opts.onRun(record);
+  const sides = ADDRESSES.map((address) => ({ address }));
+  return withBenchCluster(
+    { suite: 'readonly', cli: opts.cli, sides, progress: opts.progress },
+    async (made) => {
+      const records: ReadonlyRecord[] = [];
+      const { cluster, donor, joiner } = made;
+      opts.progress(
+        `[readonly] bootstrapping ${donor.name} on ${ADDRESSES[0]} and loading ${opts.mib} MiB of rows`,
+      );
+      await cluster.bootstrap();
+      const t0 = Date.now();
+      await loadWanRows(donor, opts.mib);
+      opts.progress(`[readonly] loaded in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      for (let round = 1; round <= opts.rounds; round++) {
+        for (const load of opts.loads) {
+          for (const variant of rotate(opts.variants, round - 1)) {
+            configureSst(made, SETUPS[variant]);
+            const record = await oneRun(cluster, donor, joiner, { load, variant, round }, opts.progress);
+            records.push(record);
+            opts.onRun(record);
+          }
         }
       }
-    }
-  } finally {
-    await cluster?.stopAll().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return records;
+      return records;
+    },
+  );
 }
 
 /** One SST into an emptied joiner, under the load or not; a failure is a record with `error`, not a throw. */
@@ -180,7 +164,7 @@ export async function runReadonlyCommand(opts: BenchCliOptions): Promise<void> {
   };
   const rounds = number(opts.rounds, '--rounds', 3);
   if (!Number.isInteger(rounds)) throw new UsageError(`Invalid value for --rounds: "${opts.rounds ?? ''}"`);
-  const mib = number(opts.sstMib, '--sst-mib', 1536);
+  const mib = number(opts.sstMib, '--sst-mib', 1700);
   const loads = subset(opts.readonlyLoads, '--readonly-loads', LOADS);
   // single is every ratio's reference: it always runs.
   const asked = subset(opts.readonlyVariants, '--readonly-variants', READONLY_VARIANTS);
