@@ -147,7 +147,7 @@ const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(0)
 /** The suite's table (markdown): medians [min–max] over rounds and paired ratios against single. */
 export function renderReadonlyTable(rows: readonly ReadonlyRow[]): string {
   const lines = [
-    '| donor | variant | SST wall s | × single | window s (logged) | % of single | longest stall s | % of single | datadir GiB | checksums | ok |',
+    '| donor | variant | SST wall s | × single | window s (donor log) | % of single | longest stall s | % of single | datadir GiB | checksums | ok |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|',
   ];
   for (const r of rows)
