@@ -16,4 +16,6 @@ export interface BenchCliOptions {
   datasets?: string;
   wanRates?: string;
   wanVariants?: string;
+  readonlyLoads?: string;
+  readonlyVariants?: string;
 }

@@ -11,32 +11,17 @@
  * Every run records the SST's wall time (joiner log), the bytes that crossed the veth both ways, the CPU of the
  * SST's processes on each side, and whether CHECKSUM TABLE agrees on both nodes afterwards.
  */
-import {
-  chmodSync,
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import type { BenchCliOptions } from './options.js';
 import { join } from 'node:path';
 import { treeBytes } from '../sst/datadirScan.js';
-import {
-  GaleraCluster,
-  mariadbAvailable,
-  renderNodeConfig,
-  sstTimingFromLog,
-  type GaleraNode,
-} from '../demo/galera.js';
-import { createBenchCluster } from './benchCluster.js';
+import { sstTimingFromLog, type GaleraNode } from '../demo/galera.js';
+import { configureSst, withBenchCluster } from './benchCluster.js';
 import { flushDirtyPages, rotate, warmTree } from './pageCache.js';
 import { openShapedLink, planLink } from './shapedLink.js';
+import { median } from './stats.js';
 import { TreeCpuSampler, type ClassSeconds } from './treeSampler.js';
 
 /** The compared methods: MariaDB's rsync and rsync_wan (with stunnel TLS), and ours in each transfer mode. */
@@ -110,6 +95,12 @@ export function wanRows(mib: number, databases = 3, tablesPerDb = 4): string[] {
   return batches;
 }
 
+/** Loads wanRows(mib) into a node, one statement a call (its SQL is one argument: at most 128 KiB, MAX_ARG_STRLEN). */
+export async function loadWanRows(node: GaleraNode, mib: number): Promise<void> {
+  for (const batch of wanRows(mib))
+    for (const sql of batch.split(';\n')) await node.query(sql, { timeoutMs: 3_600_000 });
+}
+
 /** SQL that changes one row in `every` of each wan table, spread over the whole table. */
 export function wanChanges(databases = 3, tablesPerDb = 4, every = 20): string[] {
   const out: string[] = [];
@@ -131,114 +122,102 @@ export async function runWanSuite(opts: {
   onRun: (r: WanRecord) => void;
   progress: (text: string) => void;
 }): Promise<WanRecord[]> {
-  const available = mariadbAvailable();
-  if (!available.ok) {
-    opts.progress(`[wan] skipped: ${available.reason ?? 'MariaDB is not available'}`);
-    return [];
-  }
   const variants = WAN_VARIANTS.filter((v) => opts.variants === undefined || opts.variants.includes(v.id));
   const link = planLink(process.pid, undefined);
   const [sideA, sideB] = link.sides;
   const shaped = openShapedLink(link);
-  const dir = mkdtempSync(join(tmpdir(), 'sst-bench-wan-'));
-  chmodSync(dir, 0o755);
-  const records: WanRecord[] = [];
-  let cluster: GaleraCluster | undefined;
   try {
-    const made = await createBenchCluster(
-      dir,
-      opts.cli,
-      [sideA, sideB].map((side) => ({ address: side.address, launcher: ['ip', 'netns', 'exec', side.ns] })),
-    );
-    cluster = made.cluster;
-    const { donor, joiner, tls: sst } = made;
-    const configure = (v: (typeof WAN_VARIANTS)[number]): void => {
-      for (const [i, node] of cluster?.nodes.entries() ?? []) {
-        const group: Record<string, string> = { ...(v.tls ? sst[i] : {}), ...v.sst };
-        writeFileSync(
-          node.paths.config,
-          renderNodeConfig({ ...node.spec, sstMethod: v.method, sst: group }, [sideA.address, sideB.address]),
-        );
-      }
-    };
-    opts.progress(`[wan] bootstrapping ${donor.name} in ${sideA.ns} and loading ${opts.mib} MiB of rows`);
-    await cluster.bootstrap();
-    // One statement a call: the client gets its SQL as one argument, at most 128 KiB (MAX_ARG_STRLEN).
-    for (const batch of wanRows(opts.mib))
-      for (const sql of batch.split(';\n')) await donor.query(sql, { timeoutMs: 3_600_000 });
-    // The joiner's copy from before the changes: one SST (ours, unshaped), then a snapshot of its datadir.
-    configure(WAN_VARIANTS[2]);
-    await cluster.join(joiner, 3_600_000);
-    await joiner.stop();
-    const snapshot = join(dir, 'joiner-snapshot');
-    cpSync(joiner.paths.datadir, snapshot, { recursive: true, preserveTimestamps: true });
-    opts.progress('[wan] changing ~5% of the rows on the donor');
-    for (const sql of wanChanges()) await donor.query(sql, { timeoutMs: 3_600_000 });
-    for (let round = 1; round <= opts.rounds; round++) {
-      for (const rate of opts.rates) {
-        for (const side of link.sides) shaped.shape(side, rate === 0 ? undefined : rate);
-        for (const scenario of ['full', 'rejoin'] as const) {
-          for (const v of rotate(variants, round - 1)) {
-            configure(v);
-            await joiner.stop();
-            rmSync(joiner.paths.datadir, { recursive: true, force: true });
-            if (scenario === 'full') mkdirSync(joiner.paths.datadir);
-            else {
-              cpSync(snapshot, joiner.paths.datadir, { recursive: true, preserveTimestamps: true });
-              // A crash: the position is unknown, IST cannot serve it; the uuid still names the cluster.
-              const grastate = join(joiner.paths.datadir, 'grastate.dat');
-              writeFileSync(grastate, readFileSync(grastate, 'utf8').replace(/^seqno:.*$/m, 'seqno:   -1'));
+    const sides = [sideA, sideB].map((side) => ({
+      address: side.address,
+      launcher: ['ip', 'netns', 'exec', side.ns],
+    }));
+    return await withBenchCluster(
+      { suite: 'wan', cli: opts.cli, sides, progress: opts.progress },
+      async (made) => {
+        const records: WanRecord[] = [];
+        const { cluster, donor, joiner } = made;
+        const configure = (v: (typeof WAN_VARIANTS)[number]): void => configureSst(made, v);
+        opts.progress(`[wan] bootstrapping ${donor.name} in ${sideA.ns} and loading ${opts.mib} MiB of rows`);
+        await cluster.bootstrap();
+        await loadWanRows(donor, opts.mib);
+        // The joiner's copy from before the changes: one SST (ours, unshaped), then a snapshot of its datadir.
+        configure(WAN_VARIANTS[2]);
+        await cluster.join(joiner, 3_600_000);
+        await joiner.stop();
+        const snapshot = join(made.dir, 'joiner-snapshot');
+        cpSync(joiner.paths.datadir, snapshot, { recursive: true, preserveTimestamps: true });
+        opts.progress('[wan] changing ~5% of the rows on the donor');
+        for (const sql of wanChanges()) await donor.query(sql, { timeoutMs: 3_600_000 });
+        for (let round = 1; round <= opts.rounds; round++) {
+          for (const rate of opts.rates) {
+            for (const side of link.sides) shaped.shape(side, rate === 0 ? undefined : rate);
+            for (const scenario of ['full', 'rejoin'] as const) {
+              for (const v of rotate(variants, round - 1)) {
+                configure(v);
+                await joiner.stop();
+                rmSync(joiner.paths.datadir, { recursive: true, force: true });
+                if (scenario === 'full') mkdirSync(joiner.paths.datadir);
+                else {
+                  cpSync(snapshot, joiner.paths.datadir, { recursive: true, preserveTimestamps: true });
+                  // A crash: the position is unknown, IST cannot serve it; the uuid still names the cluster.
+                  const grastate = join(joiner.paths.datadir, 'grastate.dat');
+                  writeFileSync(
+                    grastate,
+                    readFileSync(grastate, 'utf8').replace(/^seqno:.*$/m, 'seqno:   -1'),
+                  );
+                }
+                joiner.chownForServer();
+                chownTree(joiner);
+                flushDirtyPages();
+                warmTree(donor.paths.datadir);
+                const sampler = new TreeCpuSampler(() => [donor.pid(), joiner.pid()]);
+                const wire0 = shaped.wireBytes();
+                sampler.start();
+                const base = { rateMbit: rate, scenario, variant: v.id, round };
+                let record: WanRecord;
+                try {
+                  await cluster.join(joiner, 3_600_000);
+                  const [d, j] = sampler.stop() as [ClassSeconds, ClassSeconds];
+                  const timing = sstTimingFromLog(joiner.errorLog());
+                  if (timing === undefined) throw new Error('no SST timing in the joiner log');
+                  const [a, b] = [await cluster.checksums(donor), await cluster.checksums(joiner)];
+                  record = {
+                    ...base,
+                    wallS: timing.durationMs / 1000,
+                    dataBytes: treeBytes(joiner.paths.datadir).bytes,
+                    wireBytes: shaped.wireBytes() - wire0,
+                    donorCpuS: d.tunnel + d.rsync,
+                    joinerCpuS: j.tunnel + j.rsync,
+                    checksumsEqual: JSON.stringify([...a]) === JSON.stringify([...b]),
+                  };
+                } catch (error) {
+                  sampler.stop();
+                  opts.progress(
+                    `[wan] ${v.id} ${scenario} failed: ${(error as Error).message.slice(0, 2000)}`,
+                  );
+                  record = {
+                    ...base,
+                    wallS: Number.NaN,
+                    dataBytes: 0,
+                    wireBytes: Number.NaN,
+                    donorCpuS: Number.NaN,
+                    joinerCpuS: Number.NaN,
+                    checksumsEqual: false,
+                    error: (error as Error).message.split('\n')[0] ?? 'failed',
+                  };
+                }
+                records.push(record);
+                opts.onRun(record);
+              }
             }
-            joiner.chownForServer();
-            chownTree(joiner);
-            flushDirtyPages();
-            warmTree(donor.paths.datadir);
-            const sampler = new TreeCpuSampler(() => [donor.pid(), joiner.pid()]);
-            const wire0 = shaped.wireBytes();
-            sampler.start();
-            const base = { rateMbit: rate, scenario, variant: v.id, round };
-            let record: WanRecord;
-            try {
-              await cluster.join(joiner, 3_600_000);
-              const [d, j] = sampler.stop() as [ClassSeconds, ClassSeconds];
-              const timing = sstTimingFromLog(joiner.errorLog());
-              if (timing === undefined) throw new Error('no SST timing in the joiner log');
-              const [a, b] = [await cluster.checksums(donor), await cluster.checksums(joiner)];
-              record = {
-                ...base,
-                wallS: timing.durationMs / 1000,
-                dataBytes: treeBytes(joiner.paths.datadir).bytes,
-                wireBytes: shaped.wireBytes() - wire0,
-                donorCpuS: d.tunnel + d.rsync,
-                joinerCpuS: j.tunnel + j.rsync,
-                checksumsEqual: JSON.stringify([...a]) === JSON.stringify([...b]),
-              };
-            } catch (error) {
-              sampler.stop();
-              opts.progress(`[wan] ${v.id} ${scenario} failed: ${(error as Error).message.slice(0, 2000)}`);
-              record = {
-                ...base,
-                wallS: Number.NaN,
-                dataBytes: 0,
-                wireBytes: Number.NaN,
-                donorCpuS: Number.NaN,
-                joinerCpuS: Number.NaN,
-                checksumsEqual: false,
-                error: (error as Error).message.split('\n')[0] ?? 'failed',
-              };
-            }
-            records.push(record);
-            opts.onRun(record);
           }
         }
-      }
-    }
+        return records;
+      },
+    );
   } finally {
-    await cluster?.stopAll().catch(() => undefined);
     shaped.close();
-    rmSync(dir, { recursive: true, force: true });
   }
-  return records;
 }
 
 /** A restored datadir belongs to the server's user, every file of it. */
@@ -253,16 +232,6 @@ function chownTree(node: GaleraNode): void {
     return out;
   };
   node.chownForServer(walk(node.paths.datadir));
-}
-
-/** Median of the finite values. */
-function median(values: number[]): number {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** The suite's table: median per rate, scenario and variant; speed-up against plain rsync's full SST. */
