@@ -3,17 +3,9 @@
  * send the data set with rsync through the TLS connector, `continue`, send the magic file last, and print
  * `done` only after every connection is closed.
  */
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ConfigError,
-  describeError,
-  DonorFlushError,
-  MysqldAuthError,
-  SstTimeoutError,
-  TransferError,
-  UsageError,
-} from '../errors.js';
+import { ConfigError, describeError, TransferError, UsageError } from '../errors.js';
 import { idleTimeoutFor } from '../config/settings.js';
 import { logger } from '../log.js';
 import { connectorRsh } from '../tunnel/connectorRsh.js';
@@ -40,11 +32,11 @@ import {
 } from './passes.js';
 import { ProgressTicker } from './progress.js';
 import { copyWhileWritable, refreshUnderLock, type CopyRunner, type Plan } from './twoPhaseCopy.js';
-import { MysqldAuthParseError, userCreationFailed, type MysqldAuth } from './mysqldAuth.js';
+import { checkMysqldAuth } from './mysqldAuth.js';
+import { SST_ERROR, TABLES_FLUSHED, waitForFlush } from './flushWait.js';
 import { parseState, type SstState } from './protocol.js';
 import { runPass, runPool, type PassRunner } from './rsyncPass.js';
 import { announce, renderTotalFile } from './spaceCheck.js';
-import { wakeOnEntries, Wakeup } from './wakeup.js';
 import {
   chooseCompression,
   chooseTransfer,
@@ -62,100 +54,6 @@ import {
 } from './roleContext.js';
 
 const log = logger('donor');
-
-/** The names mysqld uses to answer `flush tables` (contract 2.2.2, 2.2.3). */
-export const TABLES_FLUSHED = 'tables_flushed';
-export const SST_ERROR = 'sst_error';
-
-/**
- * Waits for mysqld's answer to `flush tables`: the state it wrote, or `sst_error` (exit 255); after `timeoutMs`
- * ([sst] flush-timeout) an SstTimeoutError (exit 110): a mysqld that gave up without answering (11.6+ SST-user
- * failure, a lost stdout) must not keep the script, its lock and its children for ever.
- */
-export async function waitForFlush(
-  datadir: string,
-  signal: AbortSignal,
-  timeoutMs: number,
-  pollMs = 200,
-): Promise<SstState> {
-  const wakeup = new Wakeup();
-  // mysqld's answer wakes the poll at once (it lies on the SST's critical path); the poll stays the fallback.
-  const unwatch = wakeOnEntries(datadir, [TABLES_FLUSHED, SST_ERROR], wakeup);
-  const expired = new AbortController();
-  const timer = setTimeout(() => expired.abort(), timeoutMs);
-  try {
-    return await pollFlush(datadir, AbortSignal.any([signal, expired.signal]), pollMs, wakeup);
-  } catch (error) {
-    if (expired.signal.aborted && !signal.aborted) {
-      throw new SstTimeoutError(
-        `mysqld did not answer "flush tables" within ${Math.round(timeoutMs / 1000)} s ([sst] flush-timeout): ` +
-          'either FLUSH TABLES WITH READ LOCK waited on long statements (raise flush-timeout), or mysqld gave up ' +
-          'on this SST (see its error log)',
-      );
-    }
-    throw error;
-  } finally {
-    clearTimeout(timer);
-    unwatch();
-  }
-}
-
-/**
- * Fails the donor before anything is locked or sent when mysqld's credentials say it gave up: an 11.6+ mysqld
- * whose temporary SST user could not be created closes our stdin with no `sst_user=` line and never reads our
- * stdout, so `flush tables` would go unanswered (contract-drift.md, MDEV-31809).
- */
-export async function checkMysqldAuth(pending: Promise<MysqldAuth> | undefined): Promise<MysqldAuth> {
-  if (pending === undefined) return { source: 'none' };
-  let auth: MysqldAuth;
-  try {
-    auth = await pending;
-  } catch (error) {
-    if (error instanceof MysqldAuthParseError)
-      throw new MysqldAuthError(`Cannot use the credentials mysqld passed: ${error.message}`);
-    throw error;
-  }
-  log.debug(
-    `mysqld credentials: ${auth.source}${auth.remoteUser !== undefined ? " (with the joiner's)" : ''}`,
-  );
-  if (userCreationFailed(auth)) {
-    throw new MysqldAuthError(
-      'mysqld closed the SST credentials pipe without an sst_user line: it could not create its temporary SST ' +
-        'user (MariaDB 11.6+ with an empty wsrep_sst_auth; see its error log) and has abandoned this SST. ' +
-        'rsync_tunnel needs no database account: set wsrep_sst_auth to any placeholder, e.g. ' +
-        'wsrep_sst_auth = rsync_tunnel:none, on this donor',
-    );
-  }
-  return auth;
-}
-
-async function pollFlush(
-  datadir: string,
-  signal: AbortSignal,
-  pollMs: number,
-  wakeup: Wakeup,
-): Promise<SstState> {
-  const flushed = join(datadir, TABLES_FLUSHED);
-  const error = join(datadir, SST_ERROR);
-  for (;;) {
-    if (existsSync(error)) throw new DonorFlushError('mysqld could not flush tables for the SST (sst_error)');
-    let text: string | undefined;
-    try {
-      text = readFileSync(flushed, 'utf8');
-    } catch {
-      text = undefined;
-    }
-    // "readable and contains ':'" (contract 6.10): never act on a partly written file.
-    if (text !== undefined && text.includes(':')) {
-      const state = parseState(text.split('\n')[0] ?? '');
-      if (state === undefined)
-        throw new DonorFlushError(`Cannot parse "${text.trim()}" in ${TABLES_FLUSHED}`);
-      rmSync(flushed, { force: true });
-      return state;
-    }
-    await wakeup.sleep(pollMs, signal);
-  }
-}
 
 /** The state to send with `--bypass` (IST): the position mysqld passed. */
 export function bypassState(gtid: string | undefined, domainId: number | undefined): SstState {
