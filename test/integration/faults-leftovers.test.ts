@@ -181,8 +181,10 @@ describe('one SST per datadir', () => {
 
   it('a previous joiner still listening on the port is waited for, then the new one takes over and completes', async () => {
     const port = 14548;
+    // The old joiner must still be running when the next one checks for it: its own start takes more than 1 s on a
+    // loaded machine (a connect-timeout of 1 s once let the old one end first, and nothing was waited for).
     const old = await startJoiner(pair, port, {
-      defaultsFile: joinerCnf('short', { 'connect-timeout': '1' }),
+      defaultsFile: joinerCnf('short', { 'connect-timeout': '5' }),
     });
     const next = new StandinMysqld(
       joinerCmd(pair, port, { defaultsFile: joinerCnf('patient', { 'previous-sst-timeout': '15' }) }),
