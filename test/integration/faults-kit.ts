@@ -98,6 +98,15 @@ export function fillSmallDatadir(datadir: string, dirs = 4, bytesPerFile = 64 * 
   writeFileSync(join(datadir, 'grastate.dat'), 'donor grastate\n');
 }
 
+/**
+ * Adds database `big` (one 192 MiB table) to a donor datadir: a pass big enough to be still running when a test
+ * acts on it, and the one holdPassMidTransfer holds by default.
+ */
+export function addBigDatabase(datadir: string): void {
+  mkdirSync(join(datadir, 'big'));
+  writeFileSync(join(datadir, 'big', 'big.ibd'), Buffer.alloc(192 << 20, 7));
+}
+
 /** The joiner command of `pair` on `port`, parent = this test process unless given. */
 export function joinerCmd(
   pair: Pair,

@@ -11,7 +11,7 @@
  * test or host traffic. Root only (CI runs as root); skipped, saying so, elsewhere.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StandinMysqld, relayedAuth } from '../helpers/mysqld-standin.js';
@@ -36,6 +36,7 @@ import {
   waitUntil,
   type HeldPass,
   type Pair,
+  addBigDatabase,
 } from './faults-kit.js';
 
 const BOUND_MS = 4000;
@@ -77,8 +78,7 @@ beforeAll(() => {
     { 'liveness-timeout': String(BOUND_MS / 1000), 'connect-timeout': '60', 'backup-threads': '1' },
   );
   fillSmallDatadir(pair.donor.datadir, 2);
-  mkdirSync(join(pair.donor.datadir, 'big'));
-  writeFileSync(join(pair.donor.datadir, 'big', 'big.ibd'), Buffer.alloc(192 << 20, 7));
+  addBigDatabase(pair.donor.datadir);
 });
 
 afterEach(async () => {

@@ -3,8 +3,6 @@
  * roles, and mysqld killed under either role (the joiner watches --parent, the donor its ancestors). Each ends
  * within seconds with every child gone, the port free and no transient file left (contract 6.5, 6.6).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   UUID,
@@ -21,6 +19,7 @@ import {
   startJoiner,
   type Pair,
   killLeftovers,
+  addBigDatabase,
 } from './faults-kit.js';
 
 const JOINER = '127.0.0.52';
@@ -33,8 +32,7 @@ beforeAll(() => {
     { 'connect-timeout': '4', 'idle-timeout': '4', 'backup-threads': '1' },
   );
   fillSmallDatadir(pair.donor.datadir, 2);
-  mkdirSync(join(pair.donor.datadir, 'big'));
-  writeFileSync(join(pair.donor.datadir, 'big', 'big.ibd'), Buffer.alloc(192 << 20, 7));
+  addBigDatabase(pair.donor.datadir);
 });
 
 afterEach(() => killLeftovers(pair));
