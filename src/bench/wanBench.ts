@@ -47,6 +47,7 @@ export const WAN_VARIANTS = [
   { id: 'ours-compress', method: 'rsync_tunnel', tls: true, sst: { transfer: 'whole', compress: 'zstd' } },
   { id: 'ours-lz4', method: 'rsync_tunnel', tls: true, sst: { transfer: 'whole', compress: 'lz4' } },
   { id: 'ours-delta', method: 'rsync_tunnel', tls: true, sst: { transfer: 'delta' } },
+  { id: 'ours-delta-zstd', method: 'rsync_tunnel', tls: true, sst: { transfer: 'delta', compress: 'zstd' } },
   { id: 'ours-auto', method: 'rsync_tunnel', tls: true, sst: { transfer: 'auto' } },
 ] as const;
 
