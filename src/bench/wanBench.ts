@@ -48,6 +48,12 @@ export const WAN_VARIANTS = [
   { id: 'ours-lz4', method: 'rsync_tunnel', tls: true, sst: { transfer: 'whole', compress: 'lz4' } },
   { id: 'ours-delta', method: 'rsync_tunnel', tls: true, sst: { transfer: 'delta' } },
   { id: 'ours-delta-zstd', method: 'rsync_tunnel', tls: true, sst: { transfer: 'delta', compress: 'zstd' } },
+  {
+    id: 'ours-delta-zstd-4k',
+    method: 'rsync_tunnel',
+    tls: true,
+    sst: { transfer: 'delta', compress: 'zstd', 'delta-block': '4K' },
+  },
   { id: 'ours-auto', method: 'rsync_tunnel', tls: true, sst: { transfer: 'auto' } },
 ] as const;
 

@@ -355,6 +355,7 @@ async function donate(ctx: RoleContext, onLink: (link: LivenessLink) => void): P
         dirs: now.dirs,
         binlogTarBytes: now.binlogTarBytes,
         transfer,
+        ...(settings.deltaBlock !== undefined && { deltaBlock: settings.deltaBlock }),
       });
     // The sizes do not depend on the mode; auto needs the total (a small data set is not worth a probe).
     const sized = planFor({ delta: false, compress: undefined, reason: '' });
@@ -418,7 +419,8 @@ async function donate(ctx: RoleContext, onLink: (link: LivenessLink) => void): P
       stages.push(`${stage} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     };
     const rootStart = { at: Date.now(), wire: wire() };
-    // auto: the root pass was the link's sample; the passes after it compress if the link is slow.
+    // auto without a probe (an original joiner has no progress module to probe into): the root pass, whole and
+    // uncompressed, was the link's sample; the passes after it compress if the link is slow.
     const afterRoot = (): Plan | undefined => {
       if (!choice.measureLink) return undefined;
       const next = chooseCompression(

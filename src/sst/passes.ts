@@ -72,6 +72,8 @@ export interface PassInputs {
   binlogTarBytes: number;
   /** Whole files or deltas, compressed or not (transferMode.ts). */
   transfer: Pick<TransferChoice, 'delta' | 'compress'>;
+  /** `[sst] delta-block`: the smallest delta block; unset = transferMode.ts DELTA_BLOCK_MIN. */
+  deltaBlock?: number;
 }
 
 /** Flags every data pass uses (contract 3.4.4); the rest comes from the transfer mode (transferMode.ts). */

@@ -44,12 +44,12 @@
  *   zstd (rsync's lz4 works in small blocks: at 1 Gbit/s it took 5.0 s to zstd's 3.9 s), so auto uses it only as
  *   the fallback when a side's rsync lacks zstd.
  * - Deltas when the joiner holds a datadir of this cluster (its grastate.dat uuid, from its module comment) and
- *   the link is slow: then deltas (with compression) cut the bytes on the wire 2-3x against whole files +
- *   compression even when changes are spread over every page. On a fast link the donor's rolling checksums and
- *   the joiner's reads of its old files cost more than the link time they save (unshaped: whole files 2.7 s,
- *   16 KiB deltas 6.5 s). The joiner's seqno is logged, but not used: how many transactions came after it says
- *   little about how many pages changed (the bench's 12 UPDATEs touched 79% of the pages), and a crashed
- *   joiner's seqno is -1 anyway.
+ *   the link is slower than deltaBelow(cores): deltas + zstd cut the bytes on the wire 2x against whole files +
+ *   zstd even when changes are spread over every page (0.105 vs 0.21 of the data), but the donor's rsync spends
+ *   ~15 s of CPU a GiB on rolling checksums, so they pay only where the link, not that CPU, is the bottleneck
+ *   (DELTA_RATE_PER_CORE: ~120 Mbit/s on the 2-core bench host; at 200 Mbit/s there whole files + zstd won).
+ *   The joiner's seqno is logged, but not used: how many transactions came after it says little about how many
+ *   pages changed (the bench's 12 UPDATEs touched 79% of the pages), and a crashed joiner's seqno is -1 anyway.
  * - Compression: zstd on a slow link, none on a fast one; `[sst] compress` (an algorithm, or off) overrides it.
  *   The algorithm must be in both sides' rsync: our joiner lists its rsync's in its module comment; when a side
  *   lacks zstd auto falls back to lz4, zlibx, zlib in that order (logged); when the joiner does not say (an
@@ -68,9 +68,12 @@ export const DELTA_BLOCK_MAX = 128 * 1024;
 /** Blocks per pass before they grow: ~1M checksums, ~40 MiB in the donor's rsync and ~10 MiB on the wire. */
 export const DELTA_MAX_BLOCKS = 2 ** 20;
 
-/** The delta block size for a pass of `bytes`: 1 KiB, doubled until the pass has at most DELTA_MAX_BLOCKS. */
-export function deltaBlockSize(bytes: number): number {
-  let size = DELTA_BLOCK_MIN;
+/**
+ * The delta block size for a pass of `bytes`: `min` (1 KiB, or `[sst] delta-block`), doubled until the pass has
+ * at most DELTA_MAX_BLOCKS.
+ */
+export function deltaBlockSize(bytes: number, min = DELTA_BLOCK_MIN): number {
+  let size = min;
   while (size < DELTA_BLOCK_MAX && bytes / size > DELTA_MAX_BLOCKS) size *= 2;
   return size;
 }
@@ -87,11 +90,26 @@ export function compressBelow(cores: number): number {
 }
 
 /**
+ * What rsync's delta algorithm (1 KiB blocks) plus zstd lets the link carry per donor core before the donor's
+ * CPU, not the link, is the bottleneck, bytes/s of wire. Measured on the 2-core bench host (issue #17, second
+ * run): deltas + zstd sent 0.105 of the data but the donor spent ~15 s of CPU a GiB on rsync's rolling
+ * checksums (~70 MB/s of data a core, shared with the joiner), so they beat whole files + zstd (0.21 of the
+ * data, link-bound) only where link / 0.21 < ~70 MB/s x the donor's share of the cores: ~7 MiB/s of wire a
+ * core, ~120 Mbit/s on 2 cores. At 200 Mbit/s on that host deltas + zstd took 19.3 s, whole files + zstd 12.2 s.
+ */
+export const DELTA_RATE_PER_CORE = 7 * 1024 * 1024;
+
+/** Below this wire rate deltas (with compression) pay against a datadir of this cluster. */
+export function deltaBelow(cores: number): number {
+  return DELTA_RATE_PER_CORE * Math.max(1, cores);
+}
+
+/**
  * The probe sizes auto sends, in order, until one took at least PROBE_MIN_MS net of the connection set-up; only
  * those at most 1/PROBE_SHARE of the data set (the probe must not cost more than a wrong choice could).
  */
 export const PROBE_SIZES = [4 * 1024 * 1024, 64 * 1024 * 1024];
-export const PROBE_MIN_MS = 150;
+export const PROBE_MIN_MS = 100;
 export const PROBE_SHARE = 8;
 
 /** The probes worth sending for a data set of `dataBytes`; none for a small one. */
@@ -130,9 +148,13 @@ export function describeChoice(choice: Pick<TransferChoice, 'delta' | 'compress'
 }
 
 /** rsync's flags for a pass of this choice moving `bytes` of data, added to the base flags of passes.ts. */
-export function transferFlags(choice: Pick<TransferChoice, 'delta' | 'compress'>, bytes = 0): string[] {
+export function transferFlags(
+  choice: Pick<TransferChoice, 'delta' | 'compress'>,
+  bytes = 0,
+  blockMin = DELTA_BLOCK_MIN,
+): string[] {
   return [
-    ...(choice.delta ? [`--block-size=${deltaBlockSize(bytes)}`] : ['--whole-file']),
+    ...(choice.delta ? [`--block-size=${deltaBlockSize(bytes, blockMin)}`] : ['--whole-file']),
     ...compressFlags(choice.compress),
   ];
 }
@@ -263,24 +285,24 @@ export function chooseTransfer(facts: TransferFacts): TransferChoice & { measure
   else reasons.push(`the joiner's datadir is of another cluster (${facts.joiner.uuid})`);
   const compressSettled = explicitCompress !== undefined || facts.compressOff;
   const below = compressBelow(facts.cores);
-  // Slow, fast, or not known yet: the link decides both deltas and compression.
-  let slow: boolean | undefined;
+  // The link's rate (bytes/s), when known: a slow [sst] rlimit caps it, or the probe measured it.
+  let rate: number | undefined;
+  let small = false;
   if (facts.rateLimit !== undefined && facts.rateLimit < below) {
-    slow = true;
+    rate = facts.rateLimit;
     reasons.push(`[sst] rlimit ${formatBytes(facts.rateLimit)}/s is below ${formatBytes(below)}/s`);
   } else if (facts.dataBytes !== undefined && probeSizes(facts.dataBytes).length === 0) {
-    slow = false;
+    small = true;
     reasons.push(
       `${formatBytes(facts.dataBytes)} of data is too little for the link's speed to matter (probing it would cost more)`,
     );
   } else if (facts.link !== undefined) {
-    const rate = facts.link.ms > 0 ? (facts.link.wireBytes * 1000) / facts.link.ms : Number.POSITIVE_INFINITY;
-    slow = rate < below;
+    rate = facts.link.ms > 0 ? (facts.link.wireBytes * 1000) / facts.link.ms : Number.POSITIVE_INFINITY;
     reasons.push(
-      `the link moved ${formatBytes(rate)}/s, ${slow ? 'below' : 'at least'} the ${formatBytes(below)}/s zstd feeds on ${facts.cores} core(s)`,
+      `the link moved ${formatBytes(rate)}/s, ${rate < below ? 'below' : 'at least'} the ${formatBytes(below)}/s zstd feeds on ${facts.cores} core(s)`,
     );
   }
-  if (slow === undefined && (same || !compressSettled)) {
+  if (rate === undefined && !small && (same || !compressSettled)) {
     const choice = { delta: false, compress: explicitCompress };
     return {
       ...choice,
@@ -288,12 +310,19 @@ export function chooseTransfer(facts: TransferFacts): TransferChoice & { measure
       reason: `${describeChoice(choice)} (auto: ${reasons.join('; ')}; the link's speed decides the rest)`,
     };
   }
-  const delta = same && slow === true;
-  if (same) reasons.push(delta ? 'deltas pay on a slow link' : 'deltas cost more CPU than a fast link saves');
+  const slow = rate !== undefined && rate < below;
+  const deltaLimit = deltaBelow(facts.cores);
+  const delta = same && rate !== undefined && rate < deltaLimit;
+  if (same)
+    reasons.push(
+      delta
+        ? `deltas pay below ${formatBytes(deltaLimit)}/s`
+        : `deltas pay only below ${formatBytes(deltaLimit)}/s (the donor's checksums cost more than the link saves)`,
+    );
   let compress = explicitCompress;
   if (explicitCompress !== undefined) reasons.push('[sst] compress is set');
   else if (facts.compressOff) reasons.push('[sst] compress = off');
-  else if (slow === true) {
+  else if (slow) {
     const both = compressionBothHave(AUTO_COMPRESS, facts.donorCompressions, facts.joinerCompressions);
     compress = both.compress;
     reasons.push(both.note ?? 'zstd pays on a slow link');

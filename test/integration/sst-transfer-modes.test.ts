@@ -6,8 +6,9 @@
  * not on the machine's load.
  *
  * auto runs once per rule (transferMode.ts chooseTransfer), each asserted through the donor's one `Transfer:`
- * line: a data set too small to probe the link for (whole files); a slow link known from `[sst] rlimit` (whole
- * files + zstd to the empty joiner, deltas + zstd to the one holding this cluster's datadir); the link probe (a
+ * line: a data set too small to probe the link for (whole files); a very slow link known from `[sst] rlimit`
+ * (whole files + zstd to the empty joiner, deltas + zstd to the one holding this cluster's datadir); a link slow
+ * enough for zstd but not for the donor's delta checksums (whole files + zstd to that joiner); the link probe (a
  * data set large enough to probe for: which way it goes depends on this machine's loopback under load, so only
  * the probe's line and the data are asserted); and a joiner whose rsync does not list zstd (a wrapper that hides
  * it from `rsync --version`): lz4 instead, logged.
@@ -23,7 +24,7 @@ import {
   statSync,
 } from 'node:fs';
 import { chmodSync, openSync, writeSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { treeDigest } from '../helpers/sst-fixture.js';
@@ -178,31 +179,40 @@ const MODES: Mode[] = [
     firstWireAtMost: 1.2,
   },
   {
-    name: 'auto-slow',
-    sst: { transfer: 'auto', rlimit: '40M' },
+    name: 'auto-very-slow',
+    sst: { transfer: 'auto', rlimit: '4M' },
     first:
-      /Transfer: whole files \+ zstd \(auto: the joiner holds no datadir of a cluster it names; \[sst\] rlimit 40\.0 MiB\/s is below .*; zstd pays on a slow link\)/,
+      /Transfer: whole files \+ zstd \(auto: the joiner holds no datadir of a cluster it names; \[sst\] rlimit 4\.0 MiB\/s is below .*; zstd pays on a slow link\)/,
     second:
-      /Transfer: delta \+ zstd \(auto: the joiner holds a datadir of this cluster \(seqno 42\); \[sst\] rlimit 40\.0 MiB\/s is below .*; deltas pay on a slow link; zstd pays on a slow link\)/,
+      /Transfer: delta \+ zstd \(auto: the joiner holds a datadir of this cluster \(seqno 42\); \[sst\] rlimit 4\.0 MiB\/s is below .*; deltas pay below [\d.]+ MiB\/s; zstd pays on a slow link\)/,
     secondWireAtMost: 0.25,
+    firstWireAtMost: 0.8,
+  },
+  {
+    name: 'auto-slow',
+    // Between the two thresholds on any number of cores (deltaBelow 7 MiB/s a core, compressBelow 120).
+    sst: { transfer: 'auto', rlimit: `${10 * availableParallelism()}M` },
+    second:
+      /Transfer: whole files \+ zstd \(auto: the joiner holds a datadir of this cluster \(seqno 42\); \[sst\] rlimit [\d.]+ MiB\/s is below .*; deltas pay only below [\d.]+ MiB\/s .*; zstd pays on a slow link\)/,
+    secondWireAtMost: 0.8,
     firstWireAtMost: 0.8,
   },
   {
     name: 'auto-probe',
     sst: { transfer: 'auto' },
     bigMiB: 40,
-    // Either way, by what the probe measured: deltas + zstd (slow) or whole files (fast).
+    // Any way, by what the probe measured: deltas + zstd, whole files + zstd, or whole files (fast).
     second:
-      /Transfer: (delta \+ zstd|whole files) \(auto: the joiner holds a datadir of this cluster \(seqno 42\); the link moved [\d.]+ [KMG]?i?B\/s, (below|at least) the [\d.]+ MiB\/s zstd feeds on \d+ core\(s\)/,
+      /Transfer: (delta \+ zstd|whole files \+ zstd|whole files) \(auto: the joiner holds a datadir of this cluster \(seqno 42\); the link moved [\d.]+ [KMG]?i?B\/s, (below|at least) the [\d.]+ MiB\/s zstd feeds on \d+ core\(s\)/,
     secondWireAtMost: 1.6,
     firstWireAtMost: 1.6,
   },
   {
     name: 'auto-no-zstd',
-    sst: { transfer: 'auto', rlimit: '40M' },
+    sst: { transfer: 'auto', rlimit: '4M' },
     joiner: (base) => ({ rsync: rsyncWithoutZstd(base) }),
     second:
-      /Transfer: delta \+ lz4 \(auto: .*deltas pay on a slow link; the joiner's rsync lacks zstd: lz4 instead\)/,
+      /Transfer: delta \+ lz4 \(auto: .*deltas pay below [\d.]+ MiB\/s; the joiner's rsync lacks zstd: lz4 instead\)/,
     secondWireAtMost: 0.4,
     firstWireAtMost: 0.8,
   },

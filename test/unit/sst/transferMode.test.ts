@@ -4,6 +4,7 @@ import {
   chooseTransfer,
   compressBelow,
   compressionBothHave,
+  deltaBelow,
   deltaBlockSize,
   parseJoinerCompressions,
   probeSizes,
@@ -54,6 +55,7 @@ describe('grastate and the datadir comment', () => {
 describe('chooseTransfer()', () => {
   const FAST = 400 * MiB; // ~3.4 Gbit/s: above compressBelow(2) = 240 MiB/s
   const SLOW = 24 * MiB; // ~200 Mbit/s
+  const VERY_SLOW = 8 * MiB; // ~70 Mbit/s
   const probe = (rate: number): { wireBytes: number; ms: number } => ({
     wireBytes: 4 * MiB,
     ms: (4 * MiB * 1000) / rate,
@@ -85,22 +87,31 @@ describe('chooseTransfer()', () => {
     });
   });
 
-  it('auto, slow link: deltas + zstd against a datadir of this cluster, whatever its seqno', () => {
+  it('auto, very slow link: deltas + zstd against a datadir of this cluster, whatever its seqno', () => {
     for (const seqno of [1200n, -1n]) {
-      const c = chooseTransfer({ ...ours, joiner: { uuid: CLUSTER, seqno }, link: probe(SLOW) });
+      const c = chooseTransfer({ ...ours, joiner: { uuid: CLUSTER, seqno }, link: probe(VERY_SLOW) });
       expect(c).toMatchObject({ delta: true, compress: 'auto', measureLink: false });
       expect(c.reason).toMatch(
-        /^delta \+ compression \(auto: the joiner holds a datadir of this cluster \(seqno -?\d+\); the link moved 24\.0 MiB\/s, below the 240\.0 MiB\/s zstd feeds on 2 core\(s\); deltas pay on a slow link;/,
+        /^delta \+ compression \(auto: the joiner holds a datadir of this cluster \(seqno -?\d+\); the link moved 8\.0 MiB\/s, below the 240\.0 MiB\/s zstd feeds on 2 core\(s\); deltas pay below 14\.0 MiB\/s;/,
       );
     }
     const listed = chooseTransfer({
       ...ours,
-      link: probe(SLOW),
+      link: probe(VERY_SLOW),
       donorCompressions: both,
       joinerCompressions: both,
     });
     expect(listed).toMatchObject({ delta: true, compress: 'zstd' });
     expect(listed.reason).toContain('zstd pays on a slow link');
+  });
+
+  it("auto, slow link (not slow enough for the donor's checksums): whole files + zstd, even to this cluster", () => {
+    const c = chooseTransfer({ ...ours, link: probe(SLOW), joinerCompressions: both });
+    expect(c).toMatchObject({ delta: false, compress: 'zstd' });
+    expect(c.reason).toContain(
+      "deltas pay only below 14.0 MiB/s (the donor's checksums cost more than the link saves)",
+    );
+    expect(deltaBelow(2)).toBe(14 * MiB);
   });
 
   it('auto, slow link, no datadir of this cluster: whole files + zstd', () => {
@@ -117,20 +128,26 @@ describe('chooseTransfer()', () => {
   it('auto, fast link: whole files, uncompressed, even against a datadir of this cluster', () => {
     const c = chooseTransfer({ ...ours, link: probe(FAST), joinerCompressions: both });
     expect(c).toMatchObject({ delta: false, compress: undefined });
-    expect(c.reason).toContain('deltas cost more CPU than a fast link saves');
+    expect(c.reason).toContain('deltas pay only below');
     expect(c.reason).toContain('compression would cost more CPU time than the link saves');
   });
 
-  it('auto: the threshold scales with the cores', () => {
-    const rate = 300 * MiB;
+  it('auto: the thresholds scale with the cores', () => {
     expect(compressBelow(2)).toBe(240 * MiB);
-    expect(chooseTransfer({ ...ours, link: probe(rate) }).delta).toBe(false);
-    expect(chooseTransfer({ ...ours, cores: 4, link: probe(rate) }).delta).toBe(true);
+    expect(chooseTransfer({ ...ours, link: probe(300 * MiB) }).compress).toBeUndefined();
+    expect(chooseTransfer({ ...ours, cores: 4, link: probe(300 * MiB) }).compress).toBe('auto');
+    expect(chooseTransfer({ ...ours, link: probe(20 * MiB) }).delta).toBe(false);
+    expect(chooseTransfer({ ...ours, cores: 4, link: probe(20 * MiB) }).delta).toBe(true);
   });
 
   it('auto: a slow [sst] rlimit settles it without a probe; a data set too small to probe goes whole', () => {
     expect(chooseTransfer({ ...ours, rateLimit: 10 * MiB })).toMatchObject({
       delta: true,
+      measureLink: false,
+    });
+    expect(chooseTransfer({ ...ours, rateLimit: 40 * MiB })).toMatchObject({
+      delta: false,
+      compress: 'auto',
       measureLink: false,
     });
     expect(chooseTransfer({ ...ours, rateLimit: 10 * GiB })).toMatchObject({ measureLink: true });
@@ -143,11 +160,11 @@ describe('chooseTransfer()', () => {
   });
 
   it('auto: [sst] compress overrides the compression, not the deltas', () => {
-    expect(chooseTransfer({ ...ours, compress: 'lz4', link: probe(SLOW) })).toMatchObject({
+    expect(chooseTransfer({ ...ours, compress: 'lz4', link: probe(VERY_SLOW) })).toMatchObject({
       delta: true,
       compress: 'lz4',
     });
-    const off = chooseTransfer({ ...ours, compressOff: true, link: probe(SLOW) });
+    const off = chooseTransfer({ ...ours, compressOff: true, link: probe(VERY_SLOW) });
     expect(off).toMatchObject({ delta: true, compress: undefined });
     expect(off.reason).toContain('[sst] compress = off');
   });
@@ -155,7 +172,7 @@ describe('chooseTransfer()', () => {
   it("auto: falls back, logged, when a side's rsync lacks zstd", () => {
     const c = chooseTransfer({
       ...ours,
-      link: probe(SLOW),
+      link: probe(VERY_SLOW),
       donorCompressions: both,
       joinerCompressions: ['lz4', 'zlibx', 'zlib'],
     });
@@ -194,6 +211,8 @@ describe('delta blocks', () => {
     expect(deltaBlockSize(GiB + 1)).toBe(2048);
     expect(deltaBlockSize(10 * GiB)).toBe(16 * 1024);
     expect(deltaBlockSize(1024 * GiB)).toBe(128 * 1024);
+    expect(deltaBlockSize(GiB, 4096)).toBe(4096);
+    expect(transferFlags({ delta: true, compress: undefined }, GiB, 16384)).toEqual(['--block-size=16384']);
   });
 });
 
