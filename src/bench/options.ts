@@ -16,4 +16,5 @@ export interface BenchCliOptions {
   datasets?: string;
   wanRates?: string;
   wanVariants?: string;
+  wanScenarios?: string;
 }
