@@ -377,16 +377,10 @@ async function donate(ctx: RoleContext, onLink: (link: LivenessLink) => void): P
         join(tmpdir, TOTAL_FILE),
         renderTotalFile(total, twoPhase ? { ...announcement, twoPhase: true } : announcement),
       );
-      const setup = await runPass(runnerFor(), totalPass(tmpdir, module), signal);
+      await runPass(runnerFor(), totalPass(tmpdir, module), signal);
       if (choice.measureLink) {
-        // auto: the link's speed, net of the connection set-up the total pass just took (it moved ~100 bytes).
-        const link = await probeLink(
-          (pass) => runPass(runnerFor(), pass, signal),
-          tmpdir,
-          module,
-          setup.durationMs,
-          total,
-        );
+        // auto: the link's speed, from probes of two sizes (linkProbe.ts).
+        const link = await probeLink((pass) => runPass(runnerFor(), pass, signal), tmpdir, module, total);
         choice = chooseTransfer({ ...facts, link });
         log.info(`Transfer: ${choice.reason}`);
         plan = planFor(choice);

@@ -1,10 +1,10 @@
 /**
- * auto's link probe (transferMode.ts): before the first data pass the donor sends a file of zeros, whole and
- * uncompressed, into our joiner's private progress module (never its datadir), and times it. The time is taken
- * net of the connection set-up (rsync's start, TLS, the daemon's greeting), which the byte-total pass just before
- * measured: a 4 MiB probe takes 0.17 s at 200 Mbit/s but 10 ms on a fast veth, where set-up dominates. When the
- * first probe is too quick to judge, a 64 MiB one follows (0.5 s at 1 Gbit/s): a slow link pays ~0.2 s for the
- * probe, a fast one ~0.5 s, against the seconds a wrong choice costs (BENCHMARKS.md, issue #17).
+ * auto's link probe (transferMode.ts): before the first data pass the donor sends files of zeros, whole and
+ * uncompressed, into our joiner's private progress module (never its datadir), and times them: 1 MiB, then 8 MiB
+ * (then 64 MiB when the difference took less than PROBE_MIN_MS). The rate is the difference in bytes over the
+ * difference in time: both rsync connections cost the same to set up, ~50-150 ms under load, which a single
+ * probe's time could not tell from the link (the first version subtracted the byte-total pass's time and read a
+ * 200 Mbit/s link as 12 MiB/s in the bench). A slow link pays ~0.4 s for the probes, a fast one ~0.6 s.
  *
  * Zeros: nothing compresses them on the way (no --compress here, TLS does not compress), and a sparse file costs
  * the donor no disk.
@@ -29,27 +29,33 @@ export function probePass(dir: string, module: string): Pass {
   };
 }
 
-/** The sample a probe gives: its bytes over its time net of the set-up, at least 1 ms. */
-export function probeSample(bytes: number, ms: number, setupMs: number): LinkSample {
-  return { wireBytes: bytes, ms: Math.max(1, ms - setupMs) };
+/** The sample two probes give: the difference in bytes over the difference in time, at least 1 ms. */
+export function probeSample(
+  first: { bytes: number; ms: number },
+  last: { bytes: number; ms: number },
+): LinkSample {
+  return { wireBytes: last.bytes - first.bytes, ms: Math.max(1, last.ms - first.ms) };
 }
 
-/** Sends the probes in order until one took PROBE_MIN_MS net; returns the last sample. */
+/** Sends the probes in order until the last took PROBE_MIN_MS longer than the first; returns the sample. */
 export async function probeLink(
   run: (pass: Pass) => Promise<PassResult>,
   dir: string,
   module: string,
-  setupMs: number,
   dataBytes: number,
 ): Promise<LinkSample> {
   const path = join(dir, PROBE_FILE);
+  const timed: { bytes: number; ms: number }[] = [];
   let sample: LinkSample = { wireBytes: 0, ms: 1 };
   try {
     for (const size of probeSizes(dataBytes)) {
       writeFileSync(path, '');
       truncateSync(path, size);
       const result = await run(probePass(dir, module));
-      sample = probeSample(size, result.durationMs, setupMs);
+      timed.push({ bytes: size, ms: result.durationMs });
+      const [first] = timed;
+      if (first === undefined || timed.length < 2) continue;
+      sample = probeSample(first, { bytes: size, ms: result.durationMs });
       if (sample.ms >= PROBE_MIN_MS) break;
     }
   } finally {

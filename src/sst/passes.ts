@@ -105,7 +105,7 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
   // Per pass: the delta block size grows with the pass's data (transferMode.ts deltaBlockSize).
   const flagsFor = (bytes: number): string[] => [
     ...baseFlags(false),
-    ...transferFlags(inputs.transfer, bytes),
+    ...transferFlags(inputs.transfer, bytes, inputs.deltaBlock),
   ];
   const classes: Pass[] = [];
   const inRoot: { name: string; size: number }[] = [];

@@ -105,16 +105,20 @@ export function deltaBelow(cores: number): number {
 }
 
 /**
- * The probe sizes auto sends, in order, until one took at least PROBE_MIN_MS net of the connection set-up; only
- * those at most 1/PROBE_SHARE of the data set (the probe must not cost more than a wrong choice could).
+ * The probes auto sends (linkProbe.ts): PROBE_SIZES[0] first, then each larger one until the difference between
+ * it and the first took at least PROBE_MIN_MS. The rate is the difference in bytes over the difference in time,
+ * which cancels what both connections cost to set up (rsync's start, TLS, the daemon's greeting: ~50-150 ms under
+ * load, as long as a 4 MiB probe takes at 200 Mbit/s). Only probes of at most 1/PROBE_SHARE of the data set are
+ * sent (the probe must cost less than a wrong choice could), and at least two are needed.
  */
-export const PROBE_SIZES = [4 * 1024 * 1024, 64 * 1024 * 1024];
+export const PROBE_SIZES = [1024 * 1024, 8 * 1024 * 1024, 64 * 1024 * 1024];
 export const PROBE_MIN_MS = 100;
 export const PROBE_SHARE = 8;
 
-/** The probes worth sending for a data set of `dataBytes`; none for a small one. */
+/** The probes worth sending for a data set of `dataBytes`; none for one too small to need two. */
 export function probeSizes(dataBytes: number): number[] {
-  return PROBE_SIZES.filter((size) => size * PROBE_SHARE <= dataBytes);
+  const sizes = PROBE_SIZES.filter((size) => size * PROBE_SHARE <= dataBytes);
+  return sizes.length >= 2 ? sizes : [];
 }
 
 /** The sample a link rate needs before auto trusts it (the root-pass fallback): long and large enough. */

@@ -200,7 +200,7 @@ const MODES: Mode[] = [
   {
     name: 'auto-probe',
     sst: { transfer: 'auto' },
-    bigMiB: 40,
+    bigMiB: 72,
     // Any way, by what the probe measured: deltas + zstd, whole files + zstd, or whole files (fast).
     second:
       /Transfer: (delta \+ zstd|whole files \+ zstd|whole files) \(auto: the joiner holds a datadir of this cluster \(seqno 42\); the link moved [\d.]+ [KMG]?i?B\/s, (below|at least) the [\d.]+ MiB\/s zstd feeds on \d+ core\(s\)/,

@@ -14,8 +14,15 @@ describe('link probe', () => {
     expect(pass.bytes).toBe(0);
   });
 
-  it("times the probe net of the connection's set-up, never below 1 ms", () => {
-    expect(probeSample(4 << 20, 300, 100)).toEqual({ wireBytes: 4 << 20, ms: 200 });
-    expect(probeSample(4 << 20, 80, 100)).toEqual({ wireBytes: 4 << 20, ms: 1 });
+  it('rates the link by the difference of two probes, which cancels their set-up, never below 1 ms', () => {
+    // 1 MiB in 150 ms and 8 MiB in 444 ms: 100 ms of set-up each, 7 MiB in 294 ms = ~23.8 MiB/s (200 Mbit/s).
+    expect(probeSample({ bytes: 1 << 20, ms: 142 }, { bytes: 8 << 20, ms: 436 })).toEqual({
+      wireBytes: 7 << 20,
+      ms: 294,
+    });
+    expect(probeSample({ bytes: 1 << 20, ms: 90 }, { bytes: 8 << 20, ms: 80 })).toEqual({
+      wireBytes: 7 << 20,
+      ms: 1,
+    });
   });
 });

@@ -188,6 +188,14 @@ describe('planPasses()', () => {
     });
     expect(huge.dirs[0]?.args).toContain('--block-size=8192');
     expect(huge.root.args).toContain('--block-size=1024');
+    // [sst] delta-block sets the smallest block.
+    const four = planPasses({
+      ...baseline,
+      transfer: { delta: true, compress: undefined },
+      deltaBlock: 4096,
+    });
+    for (const pass of [four.root, ...four.classes, ...four.dirs])
+      expect(pass.args).toContain('--block-size=4096');
   });
 
   it('compresses every data pass only when [sst] compress asks, with the algorithm when one is named', () => {

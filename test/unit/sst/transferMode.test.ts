@@ -155,8 +155,9 @@ describe('chooseTransfer()', () => {
     expect(small).toMatchObject({ delta: false, compress: undefined, measureLink: false });
     expect(small.reason).toContain('too little for the link');
     expect(probeSizes(20 * MiB)).toEqual([]);
-    expect(probeSizes(100 * MiB)).toEqual([4 * MiB]);
-    expect(probeSizes(GiB)).toEqual([4 * MiB, 64 * MiB]);
+    expect(probeSizes(63 * MiB)).toEqual([]);
+    expect(probeSizes(100 * MiB)).toEqual([MiB, 8 * MiB]);
+    expect(probeSizes(GiB)).toEqual([MiB, 8 * MiB, 64 * MiB]);
   });
 
   it('auto: [sst] compress overrides the compression, not the deltas', () => {
