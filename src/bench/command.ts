@@ -37,7 +37,11 @@ export function registerBenchCommand(program: Command): void {
     )
     .option(
       '--wan-variants <ids>',
-      'wan suite: rsync, rsync_wan-stunnel, ours-whole, ours-compress (zstd), ours-lz4, ours-delta, ours-auto (default all)',
+      'wan suite: rsync, rsync_wan-stunnel, ours-whole, ours-compress (zstd), ours-lz4, ours-delta, ours-delta-zstd, ours-delta-zstd-4k, ours-auto (default all)',
+    )
+    .option(
+      '--wan-scenarios <ids>',
+      'wan suite: full, rejoin (one row in 20 UPDATEd, spread), append (rows added, 1 in 20 more); rejoin and append exclude each other (default full,rejoin)',
     )
     .option('--readonly-loads <ids>', 'readonly suite: quiet, write (default both)')
     .option(

@@ -8,6 +8,8 @@
  * - rejoin: the joiner gets back its copy from before ~5% of the rows changed on the donor (a snapshot taken once
  *   when it was synced; the changes are UPDATEs spread over every table, as a day of writes is), with
  *   grastate.dat's seqno set to -1 (a crash: IST cannot serve it), and joins by SST.
+ * - append (instead of rejoin, `--wan-scenarios`): the same, but the changes are rows added at the end of every
+ *   table (5% more, new ids): clustered changes, where deltas should pay.
  * Every run records the SST's wall time (joiner log), the bytes that crossed the veth both ways, the CPU of the
  * SST's processes on each side, and whether CHECKSUM TABLE agrees on both nodes afterwards.
  */
@@ -32,13 +34,24 @@ export const WAN_VARIANTS = [
   { id: 'ours-compress', method: 'rsync_tunnel', tls: true, sst: { transfer: 'whole', compress: 'zstd' } },
   { id: 'ours-lz4', method: 'rsync_tunnel', tls: true, sst: { transfer: 'whole', compress: 'lz4' } },
   { id: 'ours-delta', method: 'rsync_tunnel', tls: true, sst: { transfer: 'delta' } },
+  { id: 'ours-delta-zstd', method: 'rsync_tunnel', tls: true, sst: { transfer: 'delta', compress: 'zstd' } },
+  {
+    id: 'ours-delta-zstd-4k',
+    method: 'rsync_tunnel',
+    tls: true,
+    sst: { transfer: 'delta', compress: 'zstd', 'delta-block': '4K' },
+  },
   { id: 'ours-auto', method: 'rsync_tunnel', tls: true, sst: { transfer: 'auto' } },
 ] as const;
+
+/** The scenarios: an empty joiner, or one holding a copy from before spread UPDATEs or appended rows. */
+export const WAN_SCENARIOS = ['full', 'rejoin', 'append'] as const;
+export type WanScenario = (typeof WAN_SCENARIOS)[number];
 
 /** One wan run. */
 export interface WanRecord {
   rateMbit: number;
-  scenario: 'full' | 'rejoin';
+  scenario: WanScenario;
   variant: string;
   round: number;
   wallS: number;
@@ -65,15 +78,29 @@ function word(): string {
   return `ELT(1 + FLOOR(RAND() * ${WORDS.length}), ${WORDS.map((w) => `'${w}'`).join(', ')})`;
 }
 
+/** A note of about 100 random words with numbers among them, as SQL. */
+function note(): string {
+  return `CONCAT_WS(' ', ${Array.from({ length: 12 }, () => `${word()}, ${word()}, ${word()}, ${word()}, ${word()}, ${word()}, ${word()}, FLOOR(RAND() * 100000)`).join(', ')})`;
+}
+
+/** One INSERT of `rows` new rows into `table` (ids from its AUTO_INCREMENT: appended at the end). */
+function insertRows(table: string, db: string, rows: number): string {
+  return `INSERT INTO ${table} (customer, qty, price, created, note) SELECT CONCAT(${word()}, '-', FLOOR(RAND() * 1000000)), FLOOR(RAND() * 100), ROUND(RAND() * 1000, 2), NOW() - INTERVAL FLOOR(RAND() * 1000000) MINUTE, ${note()} FROM ${db}.seq_1_to_${rows}`;
+}
+
+/** Rows per table for `mib` MiB over `tables` tables (about 1 KiB a row on disk). */
+function rowsPerTableFor(mib: number, tables: number): number {
+  return Math.max(1, Math.ceil((mib * 2 ** 20) / 1000 / tables));
+}
+
 /**
  * SQL that loads `mib` MiB of rows of text and numbers into `tables` tables of `databases` databases: a name,
  * numbers, a price and a note of about 100 random words with numbers among them (about 1 KiB a row on disk).
  */
 export function wanRows(mib: number, databases = 3, tablesPerDb = 4): string[] {
   const tables = databases * tablesPerDb;
-  const rowsPerTable = Math.max(1, Math.ceil((mib * 2 ** 20) / 1000 / tables));
+  const rowsPerTable = rowsPerTableFor(mib, tables);
   const chunk = 20_000;
-  const note = `CONCAT_WS(' ', ${Array.from({ length: 12 }, () => `${word()}, ${word()}, ${word()}, ${word()}, ${word()}, ${word()}, ${word()}, FLOOR(RAND() * 100000)`).join(', ')})`;
   const batches: string[] = [];
   for (let d = 1; d <= databases; d++) {
     const db = `wan_db${d}`;
@@ -83,12 +110,8 @@ export function wanRows(mib: number, databases = 3, tablesPerDb = 4): string[] {
       const statements = [
         `CREATE TABLE ${table} (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer VARCHAR(64) NOT NULL, qty INT NOT NULL, price DECIMAL(10,2) NOT NULL, created DATETIME NOT NULL, note TEXT NOT NULL) ENGINE=InnoDB`,
       ];
-      for (let done = 0; done < rowsPerTable; done += chunk) {
-        const rows = Math.min(chunk, rowsPerTable - done);
-        statements.push(
-          `INSERT INTO ${table} (customer, qty, price, created, note) SELECT CONCAT(${word()}, '-', FLOOR(RAND() * 1000000)), FLOOR(RAND() * 100), ROUND(RAND() * 1000, 2), NOW() - INTERVAL FLOOR(RAND() * 1000000) MINUTE, ${note} FROM ${db}.seq_1_to_${rows}`,
-        );
-      }
+      for (let done = 0; done < rowsPerTable; done += chunk)
+        statements.push(insertRows(table, db, Math.min(chunk, rowsPerTable - done)));
       batches.push(statements.join(';\n'));
     }
   }
@@ -112,6 +135,15 @@ export function wanChanges(databases = 3, tablesPerDb = 4, every = 20): string[]
   return out;
 }
 
+/** SQL that appends one row in `every` more to each wan table of a `mib` MiB load: clustered changes. */
+export function wanAppends(mib: number, databases = 3, tablesPerDb = 4, every = 20): string[] {
+  const rows = Math.max(1, Math.ceil(rowsPerTableFor(mib, databases * tablesPerDb) / every));
+  const out: string[] = [];
+  for (let d = 1; d <= databases; d++)
+    for (let t = 1; t <= tablesPerDb; t++) out.push(insertRows(`wan_db${d}.t${t}`, `wan_db${d}`, rows));
+  return out;
+}
+
 /** Runs the suite; returns no records (with a note on stderr) when MariaDB, Galera or `ip netns` is missing. */
 export async function runWanSuite(opts: {
   cli: string;
@@ -119,6 +151,7 @@ export async function runWanSuite(opts: {
   mib: number;
   rates: number[];
   variants?: string[];
+  scenarios?: WanScenario[];
   onRun: (r: WanRecord) => void;
   progress: (text: string) => void;
 }): Promise<WanRecord[]> {
@@ -146,12 +179,15 @@ export async function runWanSuite(opts: {
         await joiner.stop();
         const snapshot = join(made.dir, 'joiner-snapshot');
         cpSync(joiner.paths.datadir, snapshot, { recursive: true, preserveTimestamps: true });
-        opts.progress('[wan] changing ~5% of the rows on the donor');
-        for (const sql of wanChanges()) await donor.query(sql, { timeoutMs: 3_600_000 });
+        const scenarios = opts.scenarios ?? ['full', 'rejoin'];
+        const appending = scenarios.includes('append');
+        opts.progress(`[wan] ${appending ? 'adding 5% more rows' : 'changing ~5% of the rows'} on the donor`);
+        for (const sql of appending ? wanAppends(opts.mib) : wanChanges())
+          await donor.query(sql, { timeoutMs: 3_600_000 });
         for (let round = 1; round <= opts.rounds; round++) {
           for (const rate of opts.rates) {
             for (const side of link.sides) shaped.shape(side, rate === 0 ? undefined : rate);
-            for (const scenario of ['full', 'rejoin'] as const) {
+            for (const scenario of scenarios) {
               for (const v of rotate(variants, round - 1)) {
                 configure(v);
                 await joiner.stop();
@@ -272,6 +308,14 @@ export async function runWanCommand(opts: BenchCliOptions): Promise<void> {
     throw new UsageError(
       `Invalid value for --wan-variants: "${unknown.join(',')}" (use ${WAN_VARIANTS.map((v) => v.id).join(', ')})`,
     );
+  const scenarios = (opts.wanScenarios ?? 'full,rejoin').split(',').map((v) => v.trim()) as WanScenario[];
+  if (
+    scenarios.some((v) => !WAN_SCENARIOS.includes(v)) ||
+    (scenarios.includes('rejoin') && scenarios.includes('append'))
+  )
+    throw new UsageError(
+      `Invalid value for --wan-scenarios: "${opts.wanScenarios ?? ''}" (use full, and rejoin or append)`,
+    );
   const rounds = opts.rounds === undefined ? 1 : number(opts.rounds, '--rounds');
   const mib = opts.sstMib === undefined ? 1024 : number(opts.sstMib, '--sst-mib');
   const progress = (text: string): void => void process.stderr.write(`${text}\n`);
@@ -282,6 +326,7 @@ export async function runWanCommand(opts: BenchCliOptions): Promise<void> {
     mib,
     rates,
     ...(variants !== undefined && { variants }),
+    scenarios,
     onRun: (r) =>
       progress(
         `[wan] round ${r.round} ${r.rateMbit === 0 ? 'unshaped' : `${r.rateMbit} Mbit/s`} ${r.scenario} ${r.variant}: ${r.error ?? `${r.wallS.toFixed(1)} s, ${(r.wireBytes / 2 ** 20).toFixed(0)} MiB on the wire for ${(r.dataBytes / 2 ** 20).toFixed(0)} MiB, CPU donor ${r.donorCpuS.toFixed(1)} s joiner ${r.joinerCpuS.toFixed(1)} s, checksums ${r.checksumsEqual ? 'equal' : 'DIFFERENT'}`}`,

@@ -7,6 +7,7 @@
  * the role around it (donor.ts) only sets up, hands over the position and says `done`.
  */
 import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, TransferError } from '../errors.js';
 import { logger } from '../log.js';
@@ -37,8 +38,11 @@ import {
   chooseTransfer,
   describeChoice,
   parseDatadirComment,
+  parseJoinerCompressions,
   type TransferChoice,
+  type TransferFacts,
 } from './transferMode.js';
+import { probeLink } from './linkProbe.js';
 
 const log = logger('donor');
 
@@ -115,15 +119,18 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
   const tarBytes = (): number => (existsSync(tarPath) ? statSync(tarPath).size : 0);
   const dirs = databaseDirs(args.datadir);
   const binlogTarBytes = tarBytes();
-  let choice = chooseTransfer({
+  const facts: TransferFacts = {
     setting: settings.transfer,
     compress: settings.compress,
     compressOff: settings.compressOff === true,
     clusterUuid,
     joiner: parseDatadirComment(offered.get(module)),
+    cores: availableParallelism(),
+    ...(prepared.rsyncCompressions !== undefined && { donorCompressions: prepared.rsyncCompressions }),
     ...(settings.rateLimit !== undefined && { rateLimit: settings.rateLimit }),
-  });
-  log.info(`Transfer: ${choice.reason}`);
+  };
+  const joinerCompressions = parseJoinerCompressions(offered.get(module));
+  if (joinerCompressions !== undefined) facts.joinerCompressions = joinerCompressions;
   const planFor = (transfer: TransferChoice, now = { dirs, binlogTarBytes }): Plan =>
     planPasses({
       layout,
@@ -133,12 +140,20 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
       dirs: now.dirs,
       binlogTarBytes: now.binlogTarBytes,
       transfer,
+      ...(settings.deltaBlock !== undefined && { deltaBlock: settings.deltaBlock }),
     });
-  let plan = planFor(choice);
-  const total = [plan.root, ...plan.classes, ...plan.dirs].reduce((sum, pass) => sum + pass.bytes, 0);
+  // The sizes do not depend on the mode; auto needs the total (a small data set is not worth a probe).
+  const sized = planFor({ delta: false, compress: undefined, reason: '' });
+  const total = [sized.root, ...sized.classes, ...sized.dirs].reduce((sum, pass) => sum + pass.bytes, 0);
   dataBytes = total;
+  facts.dataBytes = total;
+  let choice = chooseTransfer(facts);
+  const canProbe = offered.has(`${module}${PROGRESS_MODULE_SUFFIX}`);
+  // auto with a probe ahead logs once, after it; otherwise now.
+  if (!(choice.measureLink && canProbe)) log.info(`Transfer: ${choice.reason}`);
+  let plan = planFor(choice);
   log.info(`Sending ${formatBytes(total)}: ${describePlan(plan)}`);
-  if (offered.has(`${module}${PROGRESS_MODULE_SUFFIX}`)) {
+  if (canProbe) {
     // Our joiner takes the total into a private directory, for mysqld's `total` line; nothing lands in its
     // datadir. Sent before the first data pass: the joiner checks each file system's share against its free
     // space and refuses through its modules' gate before a data byte is written (spaceCheck.ts).
@@ -148,6 +163,13 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
       renderTotalFile(total, twoPhase ? { ...announcement, twoPhase: true } : announcement),
     );
     await runPass(runnerFor(), totalPass(tmpdir, module), signal);
+    if (choice.measureLink) {
+      // auto: the link's speed, from probes of two sizes (linkProbe.ts).
+      const link = await probeLink((pass) => runPass(runnerFor(), pass, signal), tmpdir, module, total);
+      choice = chooseTransfer({ ...facts, link });
+      log.info(`Transfer: ${choice.reason}`);
+      plan = planFor(choice);
+    }
   }
   let done = 0;
   // Whole files: the wire is the measure of progress. Deltas or compression: the data of finished passes is,
@@ -176,13 +198,15 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
     stages.push(`${stage} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   };
   const rootStart = { at: Date.now(), wire: wire() };
-  // auto: the root pass was the link's sample; the passes after it compress if the link is slow.
+  // auto without a probe (an original joiner has no progress module to probe into): the root pass, whole and
+  // uncompressed, was the link's sample; the passes after it compress if the link is slow.
   const afterRoot = (): Plan | undefined => {
     if (!choice.measureLink) return undefined;
-    const next = chooseCompression(choice, {
-      wireBytes: wire() - rootStart.wire,
-      ms: Date.now() - rootStart.at,
-    });
+    const next = chooseCompression(
+      choice,
+      { wireBytes: wire() - rootStart.wire, ms: Date.now() - rootStart.at },
+      facts.cores,
+    );
     log.info(`Transfer: ${next.reason}`);
     choice = { ...next, measureLink: false };
     if (next.changed) plan = planFor(next);
