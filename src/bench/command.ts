@@ -17,11 +17,14 @@ export function registerBenchCommand(program: Command): void {
     .option('--rounds <n>', 'interleaved rounds (default 3; 1 with --quick)')
     .option(
       '--only <suite>',
-      'run one suite: tunnel, rsync, sst, or wan (Galera over a shaped veth between two namespaces; never run by default)',
+      "run one suite: tunnel, rsync, sst, wan (Galera over a shaped veth between two namespaces) or readonly (the donor's read-only window: plain rsync, copy = single, copy = two-phase, quiet and under a write load); wan and readonly never run by default",
     )
     .option('--json <file>', 'write every run and the summaries as JSON')
     .option('--quick', 'small sizes, one round, no SST: a smoke test under a minute')
-    .option('--sst-mib <MiB>', 'payload loaded into the Galera donor for the sst suite (default 1024)')
+    .option(
+      '--sst-mib <MiB>',
+      'payload loaded into the Galera donor for the sst and wan suites (default 1024) and readonly (default 1700: a joiner datadir of about 1.6 GiB)',
+    )
     .option('--profile', 'run our tunnel under node --cpu-prof (profiles land in the working directory)')
     .option(
       '--variants <ids>',
@@ -34,7 +37,16 @@ export function registerBenchCommand(program: Command): void {
     )
     .option(
       '--wan-variants <ids>',
-      'wan suite: rsync, rsync_wan-stunnel, ours-whole, ours-compress (zstd), ours-lz4, ours-delta, ours-auto (default all)',
+      'wan suite: rsync, rsync_wan-stunnel, ours-whole, ours-compress (zstd), ours-lz4, ours-delta, ours-delta-zstd, ours-delta-zstd-4k, ours-auto (default all)',
+    )
+    .option(
+      '--wan-scenarios <ids>',
+      'wan suite: full, rejoin (one row in 20 UPDATEd, spread), append (rows added, 1 in 20 more); rejoin and append exclude each other (default full,rejoin)',
+    )
+    .option('--readonly-loads <ids>', 'readonly suite: quiet, write (default both)')
+    .option(
+      '--readonly-variants <ids>',
+      'readonly suite: rsync, single, two-phase (default all; single always runs, the ratios are against it)',
     )
     .action(async (opts: BenchCliOptions) => {
       const { runBench } = await import('./run.js');

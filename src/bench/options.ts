@@ -16,4 +16,7 @@ export interface BenchCliOptions {
   datasets?: string;
   wanRates?: string;
   wanVariants?: string;
+  wanScenarios?: string;
+  readonlyLoads?: string;
+  readonlyVariants?: string;
 }

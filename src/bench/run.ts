@@ -69,7 +69,9 @@ export function benchPlan(opts: BenchCliOptions): BenchPlan {
   const quick = opts.quick === true;
   const suites: Suite[] = quick ? ['tunnel', 'rsync'] : ['tunnel', 'rsync', 'sst'];
   if (opts.only !== undefined && !['tunnel', 'rsync', 'sst'].includes(opts.only))
-    throw new UsageError(`Invalid value for --only: "${opts.only}" (use tunnel, rsync or sst)`);
+    throw new UsageError(
+      `Invalid value for --only: "${opts.only}" (use tunnel, rsync, sst, wan or readonly)`,
+    );
   const rounds = positive(opts.rounds, '--rounds', quick ? 1 : 3);
   if (!Number.isInteger(rounds))
     throw new UsageError(`Invalid value for --rounds: "${opts.rounds ?? ''}" is not a whole number`);
@@ -108,6 +110,8 @@ function describeRun(r: RunRecord): string {
 export async function runBench(opts: BenchCliOptions): Promise<void> {
   // The wan suite builds its own hosts (network namespaces) and table: wanBench.ts.
   if (opts.only === 'wan') return (await import('./wanBench.js')).runWanCommand(opts);
+  // So does the readonly suite (issue #22): readonlyBench.ts.
+  if (opts.only === 'readonly') return (await import('./readonlyBench.js')).runReadonlyCommand(opts);
   const plan = benchPlan(opts);
   const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
   const dir = mkdtempSync(join(base, 'sst-bench-'));

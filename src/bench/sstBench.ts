@@ -6,19 +6,9 @@
  * joiner's datadir and joins it again. SST wall time comes from the joiner's error log (sstTimingFromLog).
  * Before every join the disk is settled (pageCache.ts) and the order of the methods rotates from round to round.
  */
-import { chmodSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { treeBytes } from '../sst/datadirScan.js';
-import {
-  GaleraCluster,
-  mariadbAvailable,
-  renderNodeConfig,
-  sstTimingFromLog,
-  renderSstSides,
-} from '../demo/galera.js';
-import { createBenchCluster } from './benchCluster.js';
+import { sstTimingFromLog, renderSstSides } from '../demo/galera.js';
+import { configureSst, withBenchCluster } from './benchCluster.js';
 import { flushDirtyPages, rotate, warmTree } from './pageCache.js';
 import type { RunRecord } from './record.js';
 import { TreeCpuSampler, type ClassSeconds } from './treeSampler.js';
@@ -46,24 +36,10 @@ export async function runSstSuite(opts: {
   onRun: (r: RunRecord) => void;
   progress: (text: string) => void;
 }): Promise<RunRecord[]> {
-  const available = mariadbAvailable();
-  if (!available.ok) {
-    opts.progress(`[sst] skipped: ${available.reason ?? 'MariaDB is not available'}`);
-    return [];
-  }
-  // Not tmpfs: InnoDB wants O_DIRECT; the page cache keeps the datadirs warm, as in galera-on-one-host.md.
-  const dir = mkdtempSync(join(tmpdir(), 'sst-bench-galera-'));
-  chmodSync(dir, 0o755);
-  const records: RunRecord[] = [];
-  let cluster: GaleraCluster | undefined;
-  try {
-    const made = await createBenchCluster(
-      dir,
-      opts.cli,
-      ADDRESSES.map((address) => ({ address })),
-    );
-    cluster = made.cluster;
-    const { donor, joiner, tls: sst } = made;
+  const sides = ADDRESSES.map((address) => ({ address }));
+  return withBenchCluster({ suite: 'sst', cli: opts.cli, sides, progress: opts.progress }, async (made) => {
+    const records: RunRecord[] = [];
+    const { cluster, donor, joiner } = made;
     opts.progress(`[sst] bootstrapping ${donor.name} on ${ADDRESSES[0]} and loading ${opts.mib} MiB`);
     await cluster.bootstrap();
     const tables = 12;
@@ -72,14 +48,7 @@ export async function runSstSuite(opts: {
     for (let round = 1; round <= opts.rounds; round++) {
       // Each round starts with another method, so none is always the one after a pause or after the load.
       for (const v of rotate(SST_VARIANTS, round - 1)) {
-        for (const [i, node] of cluster.nodes.entries()) {
-          const sstGroup: Record<string, string> = v.tls ? { ...sst[i] } : {};
-          if (v.sslMode) sstGroup['ssl-mode'] = 'VERIFY_CA';
-          writeFileSync(
-            node.paths.config,
-            renderNodeConfig({ ...node.spec, sstMethod: v.method, sst: sstGroup }, [...ADDRESSES]),
-          );
-        }
+        configureSst(made, { ...v, ...(v.sslMode && { sst: { 'ssl-mode': 'VERIFY_CA' } }) });
         await joiner.stop();
         joiner.resetDatadir();
         // Same start for every method: the last join's writes on disk, the donor's files in the page cache.
@@ -129,9 +98,6 @@ export async function runSstSuite(opts: {
     const [a, b] = [await cluster.checksums(donor), await cluster.checksums(joiner)];
     if (JSON.stringify([...a]) !== JSON.stringify([...b]))
       opts.progress('[sst] WARNING: the last join has different checksums');
-  } finally {
-    await cluster?.stopAll().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  }
-  return records;
+    return records;
+  });
 }

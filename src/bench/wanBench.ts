@@ -8,35 +8,22 @@
  * - rejoin: the joiner gets back its copy from before ~5% of the rows changed on the donor (a snapshot taken once
  *   when it was synced; the changes are UPDATEs spread over every table, as a day of writes is), with
  *   grastate.dat's seqno set to -1 (a crash: IST cannot serve it), and joins by SST.
+ * - append (instead of rejoin, `--wan-scenarios`): the same, but the changes are rows added at the end of every
+ *   table (5% more, new ids): clustered changes, where deltas should pay.
  * Every run records the SST's wall time (joiner log), the bytes that crossed the veth both ways, the CPU of the
  * SST's processes on each side, and whether CHECKSUM TABLE agrees on both nodes afterwards.
  */
-import {
-  chmodSync,
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import type { BenchCliOptions } from './options.js';
 import { join } from 'node:path';
 import { treeBytes } from '../sst/datadirScan.js';
-import {
-  GaleraCluster,
-  mariadbAvailable,
-  renderNodeConfig,
-  sstTimingFromLog,
-  type GaleraNode,
-} from '../demo/galera.js';
-import { createBenchCluster } from './benchCluster.js';
+import { sstTimingFromLog, type GaleraNode } from '../demo/galera.js';
+import { configureSst, withBenchCluster } from './benchCluster.js';
 import { flushDirtyPages, rotate, warmTree } from './pageCache.js';
 import { openShapedLink, planLink } from './shapedLink.js';
+import { median } from './stats.js';
 import { TreeCpuSampler, type ClassSeconds } from './treeSampler.js';
 
 /** The compared methods: MariaDB's rsync and rsync_wan (with stunnel TLS), and ours in each transfer mode. */
@@ -47,13 +34,24 @@ export const WAN_VARIANTS = [
   { id: 'ours-compress', method: 'rsync_tunnel', tls: true, sst: { transfer: 'whole', compress: 'zstd' } },
   { id: 'ours-lz4', method: 'rsync_tunnel', tls: true, sst: { transfer: 'whole', compress: 'lz4' } },
   { id: 'ours-delta', method: 'rsync_tunnel', tls: true, sst: { transfer: 'delta' } },
+  { id: 'ours-delta-zstd', method: 'rsync_tunnel', tls: true, sst: { transfer: 'delta', compress: 'zstd' } },
+  {
+    id: 'ours-delta-zstd-4k',
+    method: 'rsync_tunnel',
+    tls: true,
+    sst: { transfer: 'delta', compress: 'zstd', 'delta-block': '4K' },
+  },
   { id: 'ours-auto', method: 'rsync_tunnel', tls: true, sst: { transfer: 'auto' } },
 ] as const;
+
+/** The scenarios: an empty joiner, or one holding a copy from before spread UPDATEs or appended rows. */
+export const WAN_SCENARIOS = ['full', 'rejoin', 'append'] as const;
+export type WanScenario = (typeof WAN_SCENARIOS)[number];
 
 /** One wan run. */
 export interface WanRecord {
   rateMbit: number;
-  scenario: 'full' | 'rejoin';
+  scenario: WanScenario;
   variant: string;
   round: number;
   wallS: number;
@@ -80,15 +78,29 @@ function word(): string {
   return `ELT(1 + FLOOR(RAND() * ${WORDS.length}), ${WORDS.map((w) => `'${w}'`).join(', ')})`;
 }
 
+/** A note of about 100 random words with numbers among them, as SQL. */
+function note(): string {
+  return `CONCAT_WS(' ', ${Array.from({ length: 12 }, () => `${word()}, ${word()}, ${word()}, ${word()}, ${word()}, ${word()}, ${word()}, FLOOR(RAND() * 100000)`).join(', ')})`;
+}
+
+/** One INSERT of `rows` new rows into `table` (ids from its AUTO_INCREMENT: appended at the end). */
+function insertRows(table: string, db: string, rows: number): string {
+  return `INSERT INTO ${table} (customer, qty, price, created, note) SELECT CONCAT(${word()}, '-', FLOOR(RAND() * 1000000)), FLOOR(RAND() * 100), ROUND(RAND() * 1000, 2), NOW() - INTERVAL FLOOR(RAND() * 1000000) MINUTE, ${note()} FROM ${db}.seq_1_to_${rows}`;
+}
+
+/** Rows per table for `mib` MiB over `tables` tables (about 1 KiB a row on disk). */
+function rowsPerTableFor(mib: number, tables: number): number {
+  return Math.max(1, Math.ceil((mib * 2 ** 20) / 1000 / tables));
+}
+
 /**
  * SQL that loads `mib` MiB of rows of text and numbers into `tables` tables of `databases` databases: a name,
  * numbers, a price and a note of about 100 random words with numbers among them (about 1 KiB a row on disk).
  */
 export function wanRows(mib: number, databases = 3, tablesPerDb = 4): string[] {
   const tables = databases * tablesPerDb;
-  const rowsPerTable = Math.max(1, Math.ceil((mib * 2 ** 20) / 1000 / tables));
+  const rowsPerTable = rowsPerTableFor(mib, tables);
   const chunk = 20_000;
-  const note = `CONCAT_WS(' ', ${Array.from({ length: 12 }, () => `${word()}, ${word()}, ${word()}, ${word()}, ${word()}, ${word()}, ${word()}, FLOOR(RAND() * 100000)`).join(', ')})`;
   const batches: string[] = [];
   for (let d = 1; d <= databases; d++) {
     const db = `wan_db${d}`;
@@ -98,16 +110,18 @@ export function wanRows(mib: number, databases = 3, tablesPerDb = 4): string[] {
       const statements = [
         `CREATE TABLE ${table} (id BIGINT AUTO_INCREMENT PRIMARY KEY, customer VARCHAR(64) NOT NULL, qty INT NOT NULL, price DECIMAL(10,2) NOT NULL, created DATETIME NOT NULL, note TEXT NOT NULL) ENGINE=InnoDB`,
       ];
-      for (let done = 0; done < rowsPerTable; done += chunk) {
-        const rows = Math.min(chunk, rowsPerTable - done);
-        statements.push(
-          `INSERT INTO ${table} (customer, qty, price, created, note) SELECT CONCAT(${word()}, '-', FLOOR(RAND() * 1000000)), FLOOR(RAND() * 100), ROUND(RAND() * 1000, 2), NOW() - INTERVAL FLOOR(RAND() * 1000000) MINUTE, ${note} FROM ${db}.seq_1_to_${rows}`,
-        );
-      }
+      for (let done = 0; done < rowsPerTable; done += chunk)
+        statements.push(insertRows(table, db, Math.min(chunk, rowsPerTable - done)));
       batches.push(statements.join(';\n'));
     }
   }
   return batches;
+}
+
+/** Loads wanRows(mib) into a node, one statement a call (its SQL is one argument: at most 128 KiB, MAX_ARG_STRLEN). */
+export async function loadWanRows(node: GaleraNode, mib: number): Promise<void> {
+  for (const batch of wanRows(mib))
+    for (const sql of batch.split(';\n')) await node.query(sql, { timeoutMs: 3_600_000 });
 }
 
 /** SQL that changes one row in `every` of each wan table, spread over the whole table. */
@@ -121,6 +135,15 @@ export function wanChanges(databases = 3, tablesPerDb = 4, every = 20): string[]
   return out;
 }
 
+/** SQL that appends one row in `every` more to each wan table of a `mib` MiB load: clustered changes. */
+export function wanAppends(mib: number, databases = 3, tablesPerDb = 4, every = 20): string[] {
+  const rows = Math.max(1, Math.ceil(rowsPerTableFor(mib, databases * tablesPerDb) / every));
+  const out: string[] = [];
+  for (let d = 1; d <= databases; d++)
+    for (let t = 1; t <= tablesPerDb; t++) out.push(insertRows(`wan_db${d}.t${t}`, `wan_db${d}`, rows));
+  return out;
+}
+
 /** Runs the suite; returns no records (with a note on stderr) when MariaDB, Galera or `ip netns` is missing. */
 export async function runWanSuite(opts: {
   cli: string;
@@ -128,117 +151,109 @@ export async function runWanSuite(opts: {
   mib: number;
   rates: number[];
   variants?: string[];
+  scenarios?: WanScenario[];
   onRun: (r: WanRecord) => void;
   progress: (text: string) => void;
 }): Promise<WanRecord[]> {
-  const available = mariadbAvailable();
-  if (!available.ok) {
-    opts.progress(`[wan] skipped: ${available.reason ?? 'MariaDB is not available'}`);
-    return [];
-  }
   const variants = WAN_VARIANTS.filter((v) => opts.variants === undefined || opts.variants.includes(v.id));
   const link = planLink(process.pid, undefined);
   const [sideA, sideB] = link.sides;
   const shaped = openShapedLink(link);
-  const dir = mkdtempSync(join(tmpdir(), 'sst-bench-wan-'));
-  chmodSync(dir, 0o755);
-  const records: WanRecord[] = [];
-  let cluster: GaleraCluster | undefined;
   try {
-    const made = await createBenchCluster(
-      dir,
-      opts.cli,
-      [sideA, sideB].map((side) => ({ address: side.address, launcher: ['ip', 'netns', 'exec', side.ns] })),
-    );
-    cluster = made.cluster;
-    const { donor, joiner, tls: sst } = made;
-    const configure = (v: (typeof WAN_VARIANTS)[number]): void => {
-      for (const [i, node] of cluster?.nodes.entries() ?? []) {
-        const group: Record<string, string> = { ...(v.tls ? sst[i] : {}), ...v.sst };
-        writeFileSync(
-          node.paths.config,
-          renderNodeConfig({ ...node.spec, sstMethod: v.method, sst: group }, [sideA.address, sideB.address]),
-        );
-      }
-    };
-    opts.progress(`[wan] bootstrapping ${donor.name} in ${sideA.ns} and loading ${opts.mib} MiB of rows`);
-    await cluster.bootstrap();
-    // One statement a call: the client gets its SQL as one argument, at most 128 KiB (MAX_ARG_STRLEN).
-    for (const batch of wanRows(opts.mib))
-      for (const sql of batch.split(';\n')) await donor.query(sql, { timeoutMs: 3_600_000 });
-    // The joiner's copy from before the changes: one SST (ours, unshaped), then a snapshot of its datadir.
-    configure(WAN_VARIANTS[2]);
-    await cluster.join(joiner, 3_600_000);
-    await joiner.stop();
-    const snapshot = join(dir, 'joiner-snapshot');
-    cpSync(joiner.paths.datadir, snapshot, { recursive: true, preserveTimestamps: true });
-    opts.progress('[wan] changing ~5% of the rows on the donor');
-    for (const sql of wanChanges()) await donor.query(sql, { timeoutMs: 3_600_000 });
-    for (let round = 1; round <= opts.rounds; round++) {
-      for (const rate of opts.rates) {
-        for (const side of link.sides) shaped.shape(side, rate === 0 ? undefined : rate);
-        for (const scenario of ['full', 'rejoin'] as const) {
-          for (const v of rotate(variants, round - 1)) {
-            configure(v);
-            await joiner.stop();
-            rmSync(joiner.paths.datadir, { recursive: true, force: true });
-            if (scenario === 'full') mkdirSync(joiner.paths.datadir);
-            else {
-              cpSync(snapshot, joiner.paths.datadir, { recursive: true, preserveTimestamps: true });
-              // A crash: the position is unknown, IST cannot serve it; the uuid still names the cluster.
-              const grastate = join(joiner.paths.datadir, 'grastate.dat');
-              writeFileSync(grastate, readFileSync(grastate, 'utf8').replace(/^seqno:.*$/m, 'seqno:   -1'));
+    const sides = [sideA, sideB].map((side) => ({
+      address: side.address,
+      launcher: ['ip', 'netns', 'exec', side.ns],
+    }));
+    return await withBenchCluster(
+      { suite: 'wan', cli: opts.cli, sides, progress: opts.progress },
+      async (made) => {
+        const records: WanRecord[] = [];
+        const { cluster, donor, joiner } = made;
+        const configure = (v: (typeof WAN_VARIANTS)[number]): void => configureSst(made, v);
+        opts.progress(`[wan] bootstrapping ${donor.name} in ${sideA.ns} and loading ${opts.mib} MiB of rows`);
+        await cluster.bootstrap();
+        await loadWanRows(donor, opts.mib);
+        // The joiner's copy from before the changes: one SST (ours, unshaped), then a snapshot of its datadir.
+        configure(WAN_VARIANTS[2]);
+        await cluster.join(joiner, 3_600_000);
+        await joiner.stop();
+        const snapshot = join(made.dir, 'joiner-snapshot');
+        cpSync(joiner.paths.datadir, snapshot, { recursive: true, preserveTimestamps: true });
+        const scenarios = opts.scenarios ?? ['full', 'rejoin'];
+        const appending = scenarios.includes('append');
+        opts.progress(`[wan] ${appending ? 'adding 5% more rows' : 'changing ~5% of the rows'} on the donor`);
+        for (const sql of appending ? wanAppends(opts.mib) : wanChanges())
+          await donor.query(sql, { timeoutMs: 3_600_000 });
+        for (let round = 1; round <= opts.rounds; round++) {
+          for (const rate of opts.rates) {
+            for (const side of link.sides) shaped.shape(side, rate === 0 ? undefined : rate);
+            for (const scenario of scenarios) {
+              for (const v of rotate(variants, round - 1)) {
+                configure(v);
+                await joiner.stop();
+                rmSync(joiner.paths.datadir, { recursive: true, force: true });
+                if (scenario === 'full') mkdirSync(joiner.paths.datadir);
+                else {
+                  cpSync(snapshot, joiner.paths.datadir, { recursive: true, preserveTimestamps: true });
+                  // A crash: the position is unknown, IST cannot serve it; the uuid still names the cluster.
+                  const grastate = join(joiner.paths.datadir, 'grastate.dat');
+                  writeFileSync(
+                    grastate,
+                    readFileSync(grastate, 'utf8').replace(/^seqno:.*$/m, 'seqno:   -1'),
+                  );
+                }
+                joiner.chownForServer();
+                chownTree(joiner);
+                flushDirtyPages();
+                warmTree(donor.paths.datadir);
+                const sampler = new TreeCpuSampler(() => [donor.pid(), joiner.pid()]);
+                const wire0 = shaped.wireBytes();
+                sampler.start();
+                const base = { rateMbit: rate, scenario, variant: v.id, round };
+                let record: WanRecord;
+                try {
+                  await cluster.join(joiner, 3_600_000);
+                  const [d, j] = sampler.stop() as [ClassSeconds, ClassSeconds];
+                  const timing = sstTimingFromLog(joiner.errorLog());
+                  if (timing === undefined) throw new Error('no SST timing in the joiner log');
+                  const [a, b] = [await cluster.checksums(donor), await cluster.checksums(joiner)];
+                  record = {
+                    ...base,
+                    wallS: timing.durationMs / 1000,
+                    dataBytes: treeBytes(joiner.paths.datadir).bytes,
+                    wireBytes: shaped.wireBytes() - wire0,
+                    donorCpuS: d.tunnel + d.rsync,
+                    joinerCpuS: j.tunnel + j.rsync,
+                    checksumsEqual: JSON.stringify([...a]) === JSON.stringify([...b]),
+                  };
+                } catch (error) {
+                  sampler.stop();
+                  opts.progress(
+                    `[wan] ${v.id} ${scenario} failed: ${(error as Error).message.slice(0, 2000)}`,
+                  );
+                  record = {
+                    ...base,
+                    wallS: Number.NaN,
+                    dataBytes: 0,
+                    wireBytes: Number.NaN,
+                    donorCpuS: Number.NaN,
+                    joinerCpuS: Number.NaN,
+                    checksumsEqual: false,
+                    error: (error as Error).message.split('\n')[0] ?? 'failed',
+                  };
+                }
+                records.push(record);
+                opts.onRun(record);
+              }
             }
-            joiner.chownForServer();
-            chownTree(joiner);
-            flushDirtyPages();
-            warmTree(donor.paths.datadir);
-            const sampler = new TreeCpuSampler(() => [donor.pid(), joiner.pid()]);
-            const wire0 = shaped.wireBytes();
-            sampler.start();
-            const base = { rateMbit: rate, scenario, variant: v.id, round };
-            let record: WanRecord;
-            try {
-              await cluster.join(joiner, 3_600_000);
-              const [d, j] = sampler.stop() as [ClassSeconds, ClassSeconds];
-              const timing = sstTimingFromLog(joiner.errorLog());
-              if (timing === undefined) throw new Error('no SST timing in the joiner log');
-              const [a, b] = [await cluster.checksums(donor), await cluster.checksums(joiner)];
-              record = {
-                ...base,
-                wallS: timing.durationMs / 1000,
-                dataBytes: treeBytes(joiner.paths.datadir).bytes,
-                wireBytes: shaped.wireBytes() - wire0,
-                donorCpuS: d.tunnel + d.rsync,
-                joinerCpuS: j.tunnel + j.rsync,
-                checksumsEqual: JSON.stringify([...a]) === JSON.stringify([...b]),
-              };
-            } catch (error) {
-              sampler.stop();
-              opts.progress(`[wan] ${v.id} ${scenario} failed: ${(error as Error).message.slice(0, 2000)}`);
-              record = {
-                ...base,
-                wallS: Number.NaN,
-                dataBytes: 0,
-                wireBytes: Number.NaN,
-                donorCpuS: Number.NaN,
-                joinerCpuS: Number.NaN,
-                checksumsEqual: false,
-                error: (error as Error).message.split('\n')[0] ?? 'failed',
-              };
-            }
-            records.push(record);
-            opts.onRun(record);
           }
         }
-      }
-    }
+        return records;
+      },
+    );
   } finally {
-    await cluster?.stopAll().catch(() => undefined);
     shaped.close();
-    rmSync(dir, { recursive: true, force: true });
   }
-  return records;
 }
 
 /** A restored datadir belongs to the server's user, every file of it. */
@@ -253,16 +268,6 @@ function chownTree(node: GaleraNode): void {
     return out;
   };
   node.chownForServer(walk(node.paths.datadir));
-}
-
-/** Median of the finite values. */
-function median(values: number[]): number {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** The suite's table: median per rate, scenario and variant; speed-up against plain rsync's full SST. */
@@ -303,6 +308,14 @@ export async function runWanCommand(opts: BenchCliOptions): Promise<void> {
     throw new UsageError(
       `Invalid value for --wan-variants: "${unknown.join(',')}" (use ${WAN_VARIANTS.map((v) => v.id).join(', ')})`,
     );
+  const scenarios = (opts.wanScenarios ?? 'full,rejoin').split(',').map((v) => v.trim()) as WanScenario[];
+  if (
+    scenarios.some((v) => !WAN_SCENARIOS.includes(v)) ||
+    (scenarios.includes('rejoin') && scenarios.includes('append'))
+  )
+    throw new UsageError(
+      `Invalid value for --wan-scenarios: "${opts.wanScenarios ?? ''}" (use full, and rejoin or append)`,
+    );
   const rounds = opts.rounds === undefined ? 1 : number(opts.rounds, '--rounds');
   const mib = opts.sstMib === undefined ? 1024 : number(opts.sstMib, '--sst-mib');
   const progress = (text: string): void => void process.stderr.write(`${text}\n`);
@@ -313,6 +326,7 @@ export async function runWanCommand(opts: BenchCliOptions): Promise<void> {
     mib,
     rates,
     ...(variants !== undefined && { variants }),
+    scenarios,
     onRun: (r) =>
       progress(
         `[wan] round ${r.round} ${r.rateMbit === 0 ? 'unshaped' : `${r.rateMbit} Mbit/s`} ${r.scenario} ${r.variant}: ${r.error ?? `${r.wallS.toFixed(1)} s, ${(r.wireBytes / 2 ** 20).toFixed(0)} MiB on the wire for ${(r.dataBytes / 2 ** 20).toFixed(0)} MiB, CPU donor ${r.donorCpuS.toFixed(1)} s joiner ${r.joinerCpuS.toFixed(1)} s, checksums ${r.checksumsEqual ? 'equal' : 'DIFFERENT'}`}`,

@@ -13,7 +13,17 @@ import { isAbsolute } from 'node:path';
 import type { OptionEntry, OptionSet } from './optionSet.js';
 import { defaultTransfer, TRANSFER_SETTINGS, type TransferSetting } from './transferSetting.js';
 import { parseSockopt, SockoptError, type SockoptSettings } from './sockopt.js';
-import { badValue, boolean, editDistance, integer, pick, rate, seconds, text } from './settingValues.js';
+import {
+  badValue,
+  boolean,
+  editDistance,
+  integer,
+  parseRate,
+  pick,
+  rate,
+  seconds,
+  text,
+} from './settingValues.js';
 
 /** Everything an SST run reads from option files, validated. */
 export interface SstSettings {
@@ -84,6 +94,11 @@ export interface SstSettings {
    */
   transfer: TransferSetting;
   /**
+   * `[sst] delta-block`: the smallest rsync block of a delta pass, bytes (512 to 128K); unset = 1 KiB
+   * (transferMode.ts DELTA_BLOCK_MIN). Larger blocks cost the donor less CPU and send more literal data.
+   */
+  deltaBlock?: number;
+  /**
    * `[sst] copy`: `single` sends the data set inside the donor's read-only window (FLUSH TABLES WITH READ LOCK);
    * `two-phase` sends it while the donor stays writable, then re-sends under the lock only what changed
    * (src/sst/changeSelect.ts). Default two-phase.
@@ -127,7 +142,7 @@ const OWN_SST_NAMES = [
   'tca', 'tcert', 'tkey', 'sockopt', 'allowed-donors', 'strict-identity', 'connect-timeout', 'handshake-timeout',
   'idle-timeout', 'previous-sst-timeout', 'backup-threads', 'sst-max-binlogs', 'progress-interval', 'tmpdir', 'rsync',
   'joiner-workers', 'rlimit', 'compress', 'require-donor-binding', 'flush-timeout', 'transfer', 'liveness-timeout',
-  'copy',
+  'copy', 'delta-block',
 ]; // prettier-ignore
 
 /** A path setting from `[sst]` that sockopt may also give (socat `cafile=`); both set and different is ambiguous. */
@@ -251,6 +266,7 @@ export function settingsFrom(
     ...optional('compress', compression(pick('compress', sst))),
     ...optional('compressOff', compressionOff(pick('compress', sst))),
     transfer: transferSetting(pick('transfer', sst), env.SST_TUNNEL_SCRIPT),
+    ...optional('deltaBlock', deltaBlock(pick('delta-block', sst))),
     copy: copySetting(pick('copy', sst)),
     ...optional('innodbDataHomeDir', fromServer('innodb-data-home-dir')),
     ...optional('innodbLogGroupHomeDir', fromServer('innodb-log-group-home-dir')),
@@ -287,6 +303,15 @@ function compression(entry: OptionEntry | undefined): string | undefined {
 /** `[sst] compress = off` (or 0, no...) given: true; else undefined. */
 function compressionOff(entry: OptionEntry | undefined): true | undefined {
   return entry !== undefined && compression(entry) === undefined ? true : undefined;
+}
+
+/** `[sst] delta-block`: bytes with an optional K suffix, 512 to 128K (rsync's largest block). */
+function deltaBlock(entry: OptionEntry | undefined): number | undefined {
+  if (entry === undefined) return undefined;
+  const bytes = entry.value === undefined ? undefined : parseRate(entry.value);
+  if (bytes === undefined || !Number.isInteger(bytes) || bytes < 512 || bytes > 128 * 1024)
+    throw badValue(entry, 'expected a block size from 512 to 128K bytes, e.g. 4K');
+  return bytes;
 }
 
 /** `[sst] transfer`: whole, delta or auto; unset = the script name's default. */

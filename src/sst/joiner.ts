@@ -49,13 +49,15 @@ export function joinerModules(
   progressDir: string,
   gate?: string,
   grastate?: JoinerDatadir,
+  compressions: string[] = [],
 ): RsyncModule[] {
   // The space gate (spaceCheck.ts) guards every module that receives data, never the progress module.
   const guarded = gate === undefined ? {} : { preXferExec: gate };
   return [
-    // The cluster and position of the datadir this joiner holds: the donor's `[sst] transfer = auto` sends
-    // deltas only against a datadir of its own cluster (transferMode.ts).
-    { name: module, path: layout.datadir, comment: datadirComment(grastate), ...guarded },
+    // The cluster and position of the datadir this joiner holds, and what its rsync can decompress: the donor's
+    // `[sst] transfer = auto` sends deltas only against a datadir of its own cluster, and picks a compression
+    // both sides' rsync offer (transferMode.ts).
+    { name: module, path: layout.datadir, comment: datadirComment(grastate, compressions), ...guarded },
     ...FILE_CLASSES.map((fileClass) => ({
       name: `${module}${fileClass.moduleSuffix}`,
       path: fileClass.dirOf(layout),
@@ -131,6 +133,7 @@ export async function runJoiner(ctx: RoleContext): Promise<void> {
     progressDir,
     `/bin/sh ${gatePath}`,
     readGrastate(args.datadir),
+    ctx.prepared.rsyncCompressions,
   );
   writeFileSync(
     configPath,

@@ -10,6 +10,10 @@
  * joiner's `user:secret@` (issue #18). No value is ever logged: errors name the key, never the value.
  */
 import { fstatSync } from 'node:fs';
+import { MysqldAuthError } from '../errors.js';
+import { logger } from '../log.js';
+
+const log = logger('donor');
 
 export interface MysqldAuth {
   /** 10.x environment, 11.6+ stdin pipe, or nothing. */
@@ -159,4 +163,33 @@ export async function readMysqldAuth(opts: {
   // that only mysqld's own "EOF with nothing" reads as the 11.6+ user-creation failure.
   if (!ended && Object.keys(parsed).length === 0) return { source: 'none' };
   return { source: 'stdin', ...parsed };
+}
+
+/**
+ * Fails the donor before anything is locked or sent when mysqld's credentials say it gave up: an 11.6+ mysqld
+ * whose temporary SST user could not be created closes our stdin with no `sst_user=` line and never reads our
+ * stdout, so `flush tables` would go unanswered (contract-drift.md, MDEV-31809).
+ */
+export async function checkMysqldAuth(pending: Promise<MysqldAuth> | undefined): Promise<MysqldAuth> {
+  if (pending === undefined) return { source: 'none' };
+  let auth: MysqldAuth;
+  try {
+    auth = await pending;
+  } catch (error) {
+    if (error instanceof MysqldAuthParseError)
+      throw new MysqldAuthError(`Cannot use the credentials mysqld passed: ${error.message}`);
+    throw error;
+  }
+  log.debug(
+    `mysqld credentials: ${auth.source}${auth.remoteUser !== undefined ? " (with the joiner's)" : ''}`,
+  );
+  if (userCreationFailed(auth)) {
+    throw new MysqldAuthError(
+      'mysqld closed the SST credentials pipe without an sst_user line: it could not create its temporary SST ' +
+        'user (MariaDB 11.6+ with an empty wsrep_sst_auth; see its error log) and has abandoned this SST. ' +
+        'rsync_tunnel needs no database account: set wsrep_sst_auth to any placeholder, e.g. ' +
+        'wsrep_sst_auth = rsync_tunnel:none, on this donor',
+    );
+  }
+  return auth;
 }

@@ -72,6 +72,8 @@ export interface PassInputs {
   binlogTarBytes: number;
   /** Whole files or deltas, compressed or not (transferMode.ts). */
   transfer: Pick<TransferChoice, 'delta' | 'compress'>;
+  /** `[sst] delta-block`: the smallest delta block; unset = transferMode.ts DELTA_BLOCK_MIN. */
+  deltaBlock?: number;
 }
 
 /** Flags every data pass uses (contract 3.4.4); the rest comes from the transfer mode (transferMode.ts). */
@@ -100,7 +102,11 @@ export const IN_DATADIR = 'in-datadir';
 /** Plans every data pass; run `root` first, then `classes` in order, then `dirs` in parallel. */
 export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; dirs: Pass[] } {
   const { layout, module } = inputs;
-  const flags = [...baseFlags(false), ...transferFlags(inputs.transfer)];
+  // Per pass: the delta block size grows with the pass's data (transferMode.ts deltaBlockSize).
+  const flagsFor = (bytes: number): string[] => [
+    ...baseFlags(false),
+    ...transferFlags(inputs.transfer, bytes, inputs.deltaBlock),
+  ];
   const classes: Pass[] = [];
   const inRoot: { name: string; size: number }[] = [];
   for (const fileClass of FILE_CLASSES) {
@@ -116,6 +122,7 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
     }
     const target = joinerInDatadir ? module : own;
     const dest = `${RSH_HOST}::${target}/`;
+    const flags = flagsFor(files.reduce((sum, f) => sum + f.size, 0));
     classes.push({
       name: `${fileClass.key} files to ${target}`,
       cwd: fileClass.dirOf(layout),
@@ -144,6 +151,8 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
     '--filter=- /*',
   ];
   const rootNames = [...inRoot.map((f) => f.name), ...(inputs.binlogTarBytes > 0 ? [BINLOG_TAR] : [])];
+  const rootBytes = inputs.binlogTarBytes + inRoot.reduce((sum, f) => sum + f.size, 0);
+  const flags = flagsFor(rootBytes);
   const root: Pass = {
     name: 'datadir root',
     cwd: layout.datadir,
@@ -159,37 +168,40 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
       dest: `${RSH_HOST}::${module}/`,
     },
     first: true,
-    bytes: inputs.binlogTarBytes + inRoot.reduce((sum, f) => sum + f.size, 0),
+    bytes: rootBytes,
     files: inRoot.length + (inputs.binlogTarBytes > 0 ? 1 : 0),
     target: { module, names: rootNames },
   };
-  const dirs = inputs.dirs.map((dir): Pass => ({
-    name: `directory ${dir.name}`,
-    cwd: layout.datadir,
-    // Trailing slashes: copy the contents, and follow a top-level symlink to a directory (as `find -L` does).
-    // `./` in the remote path: the daemon would take a name starting with a dash for an option.
-    args: [
-      ...flags,
-      '--recursive',
-      '--delete',
-      `${local(dir.name)}/`,
-      `${RSH_HOST}::${module}/./${dir.name}/`,
-    ],
-    first: false,
-    bytes: dir.size,
-    ...(dir.files !== undefined && { files: dir.files }),
-    target: { module, names: [dir.name] },
-    scope: {
-      key: `dir:${dir.name}`,
-      kind: 'tree',
-      dir: join(layout.datadir, dir.name),
-      names: [],
-      flags,
-      filters: [],
-      source: `${local(dir.name)}/`,
-      dest: `${RSH_HOST}::${module}/./${dir.name}/`,
-    },
-  }));
+  const dirs = inputs.dirs.map((dir): Pass => {
+    const flags = flagsFor(dir.size);
+    return {
+      name: `directory ${dir.name}`,
+      cwd: layout.datadir,
+      // Trailing slashes: copy the contents, and follow a top-level symlink to a directory (as `find -L` does).
+      // `./` in the remote path: the daemon would take a name starting with a dash for an option.
+      args: [
+        ...flags,
+        '--recursive',
+        '--delete',
+        `${local(dir.name)}/`,
+        `${RSH_HOST}::${module}/./${dir.name}/`,
+      ],
+      first: false,
+      bytes: dir.size,
+      ...(dir.files !== undefined && { files: dir.files }),
+      target: { module, names: [dir.name] },
+      scope: {
+        key: `dir:${dir.name}`,
+        kind: 'tree',
+        dir: join(layout.datadir, dir.name),
+        names: [],
+        flags,
+        filters: [],
+        source: `${local(dir.name)}/`,
+        dest: `${RSH_HOST}::${module}/./${dir.name}/`,
+      },
+    };
+  });
   return { root, classes, dirs };
 }
 

@@ -27,6 +27,8 @@ export interface Prepared {
   policy: TlsPolicy;
   layout: DataLayout;
   rsyncVersion: string;
+  /** The compressions this node's rsync offers (`rsync --version`), for auto and the joiner's module comment. */
+  rsyncCompressions?: string[];
   optionFiles: string[];
 }
 
@@ -162,6 +164,7 @@ export function prepare(args: SstArgs, env: NodeJS.ProcessEnv = process.env): Pr
     policy: policyFrom(settings),
     layout,
     rsyncVersion: rsync.version,
+    rsyncCompressions: offeredCompressions(rsync.text),
     optionFiles: options.files,
   };
 }

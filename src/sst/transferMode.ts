@@ -10,52 +10,124 @@
  * - `--ignore-times` is kept (never size+mtime): every file goes through the delta algorithm, and rsync checks
  *   each rebuilt file against the donor's whole-file checksum (and re-sends it on a mismatch). A joiner file that
  *   happens to have the donor's size and mtime but other bytes (a crash mid-write, a restored copy) is therefore
- *   never skipped. `--checksum` would also be safe, but reads every unchanged file twice on each side (once for
- *   the file list, once more when it differs): for InnoDB, where nearly every file changes a little, that is
- *   pure cost.
+ *   never skipped. Skipping by rsync's quick check would save nothing here anyway: the joiner's mariadbd wrote
+ *   its own files after its last SST, so their mtimes never match the donor's. `--checksum` would also be safe,
+ *   but reads every unchanged file twice on each side: for InnoDB, where nearly every file changes a little,
+ *   that is pure cost.
  * - `--inplace` is kept: the joiner rewrites only the blocks that changed, needs no temporary copy of a 10 GiB
- *   tablespace (the disk space it may not have), and InnoDB changes pages where they are, so matching data never
- *   moves backwards (the one case --inplace cannot use). A pass cut short leaves a half-updated file, like a
- *   whole-file pass cut short does: the joiner reports success only when the completion marker arrives, which
- *   the donor sends after every pass succeeded, and the next SST compares every file again (--ignore-times).
- * - `--block-size=16384`: one rsync block per InnoDB page (innodb_page_size's default). rsync's own choice, the
- *   square root of the file size (32 KiB for 1 GiB, up to 128 KiB), would let one changed page re-send up to 8
- *   pages' worth; per block the joiner sends about 20 bytes of checksums, 0.1% of the data.
+ *   tablespace (the disk space it may not have), and InnoDB changes pages where they are. A pass cut short
+ *   leaves a half-updated file, like a whole-file pass cut short does: the joiner reports success only when the
+ *   completion marker arrives, which the donor sends after every pass succeeded, and the next SST compares every
+ *   file again (--ignore-times).
+ * - blocks of 1 KiB (deltaBlockSize), smaller than an InnoDB page: an UPDATE rewrites a page's header, trailer,
+ *   directory and the row, not the whole 16 KiB, and a page split moves rows, which rsync's rolling checksum
+ *   finds at any offset. Measured on the bench's rows after one row in 20 changed (BENCHMARKS.md, issue #17
+ *   second run): literal data 66% of the tables with 16 KiB blocks (one a page), 53% with 4 KiB, 36% with 2 KiB,
+ *   27% with 1 KiB, 17% with 512 B; rsync's CPU grew ~20% from 16 KiB to 1 KiB. The joiner sends ~10 bytes of
+ *   checksums per block (1% of the data at 1 KiB, the other way on the link) and the donor's rsync holds them
+ *   in memory, so a pass with more than DELTA_MAX_BLOCKS blocks' worth of data gets larger blocks.
  *
  * Compression (`[sst] compress`): rsync's own, per connection, on the literal data only (matched blocks are not
- * re-sent, so delta and compression add up). zstd at level 1 by default: see README "Slow links".
+ * re-sent, so delta and compression add up: 1 KiB deltas + zstd sent 0.07 of those tables, whole files + zstd
+ * 0.18). zstd at level 1: level 3 made 3-5% fewer bytes (on whole tables and on delta literals alike) for 2.2x
+ * the CPU (`zstd -b1 -e6` on the bench's rows: 262 MB/s at level 1, 118 at 3), which a 2-core donor does not
+ * have at 1 Gbit/s; at 200 Mbit/s the 5% are ~0.2 s of a 10 s SST.
  *
- * auto:
- * - delta when the joiner says (its datadir module's comment, joinerModules) it holds a datadir of this
- *   cluster: its grastate.dat uuid is the donor's. Otherwise whole files: a foreign or empty datadir gives no
- *   basis worth reading.
- * - compression, unless `[sst] compress` says otherwise: lz4 or zstd, by how fast the link is. The donor times
- *   its first pass (the datadir root: the redo log, ibdata1, the binlog tarball, sent uncompressed as the probe)
- *   and compresses the passes after it with zstd (level 1) when that pass moved less than COMPRESS_BELOW bytes
- *   per second on the wire, with lz4 otherwise: lz4 compresses at GB/s, so on a fast link it costs less CPU than
- *   the TLS and socket work it saves (InnoDB files hold free space, and text rows compress 3x or more), and it
- *   gives up quickly on incompressible data. Without a usable sample (a root pass too small, or sent as deltas)
- *   lz4 as well; an `[sst] rlimit` below COMPRESS_BELOW means zstd from the start. Both sides' rsync must offer
- *   the algorithm (rsync 3.2 or later, built with lz4 and zstd, as Debian's and RHEL's are).
+ * auto: one decision before the first data pass, logged in one line with its reason (chooseTransfer).
+ * - The link: the donor times a probe (linkProbe: 4 MiB, then 64 MiB if that was too quick to judge, whole and
+ *   uncompressed, into our joiner's private progress module), net of the connection set-up the byte-total pass
+ *   just took. The link is "slow" below compressBelow(cores): what rsync's zstd (level 1) plus TLS can feed per
+ *   core of this CPU times the cores. Measured on the 2-core bench host (issue #17): zstd beat whole files 2.6x
+ *   at 1 Gbit/s (125 MB/s) and lost 1.4x on the unshaped veth (whole files moved ~470 MB/s, zstd ~320 MB/s of
+ *   data, CPU-bound): the crossover sits near the zstd data rate, and the threshold at 120 MB/s a core (240 MB/s,
+ *   ~1.9 Gbit/s here) leaves room for the probe's error on both sides. lz4 never won a measured link against
+ *   zstd (rsync's lz4 works in small blocks: at 1 Gbit/s it took 5.0 s to zstd's 3.9 s), so auto uses it only as
+ *   the fallback when a side's rsync lacks zstd.
+ * - Deltas when the joiner holds a datadir of this cluster (its grastate.dat uuid, from its module comment) and
+ *   the link is slower than deltaBelow(cores): deltas + zstd cut the bytes on the wire 2x against whole files +
+ *   zstd even when changes are spread over every page (0.105 vs 0.21 of the data), but the donor's rsync spends
+ *   ~15 s of CPU a GiB on rolling checksums, so they pay only where the link, not that CPU, is the bottleneck
+ *   (DELTA_RATE_PER_CORE: ~120 Mbit/s on the 2-core bench host; at 200 Mbit/s there whole files + zstd won).
+ *   The joiner's seqno is logged, but not used: how many transactions came after it says little about how many
+ *   pages changed (the bench's 12 UPDATEs touched 79% of the pages), and a crashed joiner's seqno is -1 anyway.
+ * - Compression: zstd on a slow link, none on a fast one; `[sst] compress` (an algorithm, or off) overrides it.
+ *   The algorithm must be in both sides' rsync: our joiner lists its rsync's in its module comment; when a side
+ *   lacks zstd auto falls back to lz4, zlibx, zlib in that order (logged); when the joiner does not say (an
+ *   original joiner), rsync negotiates (`--compress`).
+ * - `[sst] rlimit` below compressBelow: the link is slow without a probe. An original joiner (no progress module
+ *   to probe into): the first pass (the datadir root) is the sample, sent whole and uncompressed, and
+ *   chooseCompression decides for the passes after it.
  */
 import type { TransferSetting } from '../config/transferSetting.js';
 import { formatBytes } from './roleContext.js';
 
-/** InnoDB's default page size: one rsync block each. */
-export const DELTA_BLOCK_SIZE = 16 * 1024;
+/** The smallest delta block: see the header (1 KiB found 2.5x less literal data than one block a page). */
+export const DELTA_BLOCK_MIN = 1024;
+/** rsync's largest block (MAX_BLOCK_SIZE). */
+export const DELTA_BLOCK_MAX = 128 * 1024;
+/** Blocks per pass before they grow: ~1M checksums, ~40 MiB in the donor's rsync and ~10 MiB on the wire. */
+export const DELTA_MAX_BLOCKS = 2 ** 20;
 
 /**
- * Below this wire rate (about 500 Mbit/s) zstd level 1 compresses faster than the link drains, with one rsync
- * per core: measured in BENCHMARKS.md "Slow links".
+ * The delta block size for a pass of `bytes`: `min` (1 KiB, or `[sst] delta-block`), doubled until the pass has
+ * at most DELTA_MAX_BLOCKS.
  */
-export const COMPRESS_BELOW = 60 * 1024 * 1024;
+export function deltaBlockSize(bytes: number, min = DELTA_BLOCK_MIN): number {
+  let size = min;
+  while (size < DELTA_BLOCK_MAX && bytes / size > DELTA_MAX_BLOCKS) size *= 2;
+  return size;
+}
 
-/** The sample a link rate needs before auto trusts it: long and large enough not to be a burst. */
+/**
+ * What rsync's zstd (level 1) plus TLS feeds per core, in bytes of data per second: the bench host's ~320 MB/s
+ * on 2 cores (issue #17, unshaped veth), with a margin for the probe's error (see the header).
+ */
+export const ZSTD_RATE_PER_CORE = 120 * 1024 * 1024;
+
+/** Below this wire rate auto calls the link slow: compression and deltas pay. */
+export function compressBelow(cores: number): number {
+  return ZSTD_RATE_PER_CORE * Math.max(1, cores);
+}
+
+/**
+ * What rsync's delta algorithm (1 KiB blocks) plus zstd lets the link carry per donor core before the donor's
+ * CPU, not the link, is the bottleneck, bytes/s of wire. Measured on the 2-core bench host (issue #17, second
+ * run): deltas + zstd sent 0.105 of the data but the donor spent ~15 s of CPU a GiB on rsync's rolling
+ * checksums (~70 MB/s of data a core, shared with the joiner), so they beat whole files + zstd (0.21 of the
+ * data, link-bound) only where link / 0.21 < ~70 MB/s x the donor's share of the cores: ~7 MiB/s of wire a
+ * core, ~120 Mbit/s on 2 cores. At 200 Mbit/s on that host deltas + zstd took 19.3 s, whole files + zstd 12.2 s.
+ */
+export const DELTA_RATE_PER_CORE = 7 * 1024 * 1024;
+
+/** Below this wire rate deltas (with compression) pay against a datadir of this cluster. */
+export function deltaBelow(cores: number): number {
+  return DELTA_RATE_PER_CORE * Math.max(1, cores);
+}
+
+/**
+ * The probes auto sends (linkProbe.ts): PROBE_SIZES[0] first, then each larger one until the difference between
+ * it and the first took at least PROBE_MIN_MS. The rate is the difference in bytes over the difference in time,
+ * which cancels what both connections cost to set up (rsync's start, TLS, the daemon's greeting: ~50-150 ms under
+ * load, as long as a 4 MiB probe takes at 200 Mbit/s). Only probes of at most 1/PROBE_SHARE of the data set are
+ * sent (the probe must cost less than a wrong choice could), and at least two are needed.
+ */
+export const PROBE_SIZES = [1024 * 1024, 8 * 1024 * 1024, 64 * 1024 * 1024];
+export const PROBE_MIN_MS = 100;
+export const PROBE_SHARE = 8;
+
+/** The probes worth sending for a data set of `dataBytes`; none for one too small to need two. */
+export function probeSizes(dataBytes: number): number[] {
+  const sizes = PROBE_SIZES.filter((size) => size * PROBE_SHARE <= dataBytes);
+  return sizes.length >= 2 ? sizes : [];
+}
+
+/** The sample a link rate needs before auto trusts it (the root-pass fallback): long and large enough. */
 export const MIN_SAMPLE = { bytes: 8 * 1024 * 1024, ms: 200 };
 
-/** What auto compresses with on a slow link (level chosen in compressFlags), and on a fast or unknown one. */
+/** What auto compresses with, and the fallbacks in order when a side's rsync lacks it. */
 export const AUTO_COMPRESS = 'zstd';
 export const AUTO_COMPRESS_FAST = 'lz4';
+export const COMPRESS_PREFERENCE = ['zstd', 'lz4', 'zlibx', 'zlib'];
 
 /** What the joiner says about its datadir (the main module's comment), when it says anything. */
 export interface JoinerDatadir {
@@ -79,10 +151,14 @@ export function describeChoice(choice: Pick<TransferChoice, 'delta' | 'compress'
   return `${base} + ${choice.compress === 'auto' ? 'compression' : choice.compress}`;
 }
 
-/** rsync's flags for a pass of this choice, added to the base flags of passes.ts. */
-export function transferFlags(choice: Pick<TransferChoice, 'delta' | 'compress'>): string[] {
+/** rsync's flags for a pass of this choice moving `bytes` of data, added to the base flags of passes.ts. */
+export function transferFlags(
+  choice: Pick<TransferChoice, 'delta' | 'compress'>,
+  bytes = 0,
+  blockMin = DELTA_BLOCK_MIN,
+): string[] {
   return [
-    ...(choice.delta ? [`--block-size=${DELTA_BLOCK_SIZE}`] : ['--whole-file']),
+    ...(choice.delta ? [`--block-size=${deltaBlockSize(bytes, blockMin)}`] : ['--whole-file']),
     ...compressFlags(choice.compress),
   ];
 }
@@ -90,7 +166,7 @@ export function transferFlags(choice: Pick<TransferChoice, 'delta' | 'compress'>
 /**
  * rsync's flags for a compression: `--compress`, and the algorithm unless rsync may negotiate it with the
  * joiner's rsync (zstd, lz4, zlibx, zlib in that order of preference since rsync 3.2). zstd runs at level 1:
- * its default (3) costs about twice the CPU for a few percent fewer bytes (README "Slow links").
+ * its default (3) costs about twice the CPU for 3-5% fewer bytes (see the header).
  */
 export function compressFlags(compress: string | undefined): string[] {
   if (compress === undefined) return [];
@@ -102,16 +178,29 @@ export function compressFlags(compress: string | undefined): string[] {
   ];
 }
 
-/** The joiner's datadir facts in its module comment: `datadir uuid=<uuid> seqno=<n>`. */
-export function datadirComment(grastate: JoinerDatadir | undefined): string {
-  return grastate === undefined ? 'datadir' : `datadir uuid=${grastate.uuid} seqno=${grastate.seqno}`;
+/**
+ * The joiner's module comment: `datadir uuid=<uuid> seqno=<n> compress=zstd,lz4,...` (the cluster and position
+ * of the datadir it holds, and the compressions its rsync offers; each part only when known).
+ */
+export function datadirComment(grastate: JoinerDatadir | undefined, compressions: string[] = []): string {
+  return [
+    'datadir',
+    ...(grastate === undefined ? [] : [`uuid=${grastate.uuid} seqno=${grastate.seqno}`]),
+    ...(compressions.length === 0 ? [] : [`compress=${compressions.join(',')}`]),
+  ].join(' ');
 }
 
-/** Reads the comment datadirComment wrote (an original joiner's listing has none). */
+/** Reads the datadir part of the comment datadirComment wrote (an original joiner's listing has none). */
 export function parseDatadirComment(comment: string | undefined): JoinerDatadir | undefined {
   const m = /\buuid=([0-9a-f-]{36})\s+seqno=(-?\d+)\b/i.exec(comment ?? '');
   if (m === null) return undefined;
   return { uuid: (m[1] ?? '').toLowerCase(), seqno: BigInt(m[2] ?? '-1') };
+}
+
+/** The compressions the joiner's rsync offers, from its comment; undefined when it does not say. */
+export function parseJoinerCompressions(comment: string | undefined): string[] | undefined {
+  const m = /\bcompress=([a-z0-9,]+)/i.exec(comment ?? '');
+  return m === null ? undefined : (m[1] ?? '').split(',').filter((name) => name !== '');
 }
 
 /** grastate.dat's uuid and seqno (`uuid:    <uuid>`, `seqno:   <n>`); undefined when absent or all zeros. */
@@ -120,6 +209,12 @@ export function parseGrastate(text: string): JoinerDatadir | undefined {
   const seqno = /^seqno:\s*(-?\d+)\s*$/im.exec(text)?.[1];
   if (uuid === undefined || /^[0-]+$/.test(uuid)) return undefined;
   return { uuid, seqno: BigInt(seqno ?? '-1') };
+}
+
+/** A link sample: bytes on the wire over some time (for the probe: net of the connection's set-up). */
+export interface LinkSample {
+  wireBytes: number;
+  ms: number;
 }
 
 /** What the donor knows when it chooses. */
@@ -135,9 +230,48 @@ export interface TransferFacts {
   joiner: JoinerDatadir | undefined;
   /** `[sst] rlimit`, bytes per second. */
   rateLimit?: number;
+  /** The donor's cores (os.availableParallelism()): what compression can do here. */
+  cores: number;
+  /** The compressions the donor's rsync offers (`rsync --version`); undefined = not known. */
+  donorCompressions?: string[];
+  /** The compressions the joiner's rsync offers (its module comment); undefined = it did not say. */
+  joinerCompressions?: string[];
+  /** The link probe's result, once taken. */
+  link?: LinkSample;
+  /** The bytes of data to send: a data set too small to probe for goes whole, uncompressed. */
+  dataBytes?: number;
 }
 
-/** The first choice, before any pass: delta or not, and compression unless auto waits for a link sample. */
+/**
+ * The algorithm to use for `wanted` given what each side's rsync offers: `wanted` when both have it, else the
+ * first of COMPRESS_PREFERENCE both have (with a note), else none; 'auto' (rsync negotiates) when the joiner
+ * did not say what it has.
+ */
+export function compressionBothHave(
+  wanted: string,
+  donor: string[] | undefined,
+  joiner: string[] | undefined,
+): { compress: string | undefined; note?: string } {
+  if (joiner === undefined)
+    return donor === undefined || donor.includes(wanted)
+      ? { compress: 'auto', note: "the joiner does not list its rsync's compressions: rsync negotiates" }
+      : { compress: 'auto', note: `the donor's rsync lacks ${wanted}: rsync negotiates` };
+  const both = (name: string): boolean =>
+    joiner.includes(name) && (donor === undefined || donor.includes(name));
+  if (both(wanted)) return { compress: wanted };
+  const lacking = joiner.includes(wanted) ? "the donor's rsync" : "the joiner's rsync";
+  const next = COMPRESS_PREFERENCE.find(both);
+  return next === undefined
+    ? { compress: undefined, note: `${lacking} lacks ${wanted} and the two share no compression: none` }
+    : { compress: next, note: `${lacking} lacks ${wanted}: ${next} instead` };
+}
+
+/**
+ * The choice: a fixed `[sst] transfer` as it says; auto by the rules in the header. `measureLink` = auto
+ * cannot choose yet (no link sample, no rlimit, and compression or deltas depend on it): the caller probes
+ * the link and asks again with `link` set, or (no probe possible) sends the first pass whole and lets
+ * chooseCompression decide the rest.
+ */
 export function chooseTransfer(facts: TransferFacts): TransferChoice & { measureLink: boolean } {
   const explicitCompress = facts.compress;
   if (facts.setting !== 'auto') {
@@ -150,53 +284,82 @@ export function chooseTransfer(facts: TransferFacts): TransferChoice & { measure
   }
   const reasons: string[] = [];
   const same = facts.joiner !== undefined && facts.joiner.uuid === facts.clusterUuid.toLowerCase();
-  if (same) {
-    reasons.push(`the joiner holds a datadir of this cluster (seqno ${facts.joiner?.seqno ?? '?'})`);
-  } else if (facts.joiner === undefined) {
-    reasons.push('the joiner holds no datadir of a cluster it names');
-  } else {
-    reasons.push(`the joiner's datadir is of another cluster (${facts.joiner.uuid})`);
+  if (same) reasons.push(`the joiner holds a datadir of this cluster (seqno ${facts.joiner?.seqno ?? '?'})`);
+  else if (facts.joiner === undefined) reasons.push('the joiner holds no datadir of a cluster it names');
+  else reasons.push(`the joiner's datadir is of another cluster (${facts.joiner.uuid})`);
+  const compressSettled = explicitCompress !== undefined || facts.compressOff;
+  const below = compressBelow(facts.cores);
+  // The link's rate (bytes/s), when known: a slow [sst] rlimit caps it, or the probe measured it.
+  let rate: number | undefined;
+  let small = false;
+  if (facts.rateLimit !== undefined && facts.rateLimit < below) {
+    rate = facts.rateLimit;
+    reasons.push(`[sst] rlimit ${formatBytes(facts.rateLimit)}/s is below ${formatBytes(below)}/s`);
+  } else if (facts.dataBytes !== undefined && probeSizes(facts.dataBytes).length === 0) {
+    small = true;
+    reasons.push(
+      `${formatBytes(facts.dataBytes)} of data is too little for the link's speed to matter (probing it would cost more)`,
+    );
+  } else if (facts.link !== undefined) {
+    rate = facts.link.ms > 0 ? (facts.link.wireBytes * 1000) / facts.link.ms : Number.POSITIVE_INFINITY;
+    reasons.push(
+      `the link moved ${formatBytes(rate)}/s, ${rate < below ? 'below' : 'at least'} the ${formatBytes(below)}/s zstd feeds on ${facts.cores} core(s)`,
+    );
   }
+  if (rate === undefined && !small && (same || !compressSettled)) {
+    const choice = { delta: false, compress: explicitCompress };
+    return {
+      ...choice,
+      measureLink: true,
+      reason: `${describeChoice(choice)} (auto: ${reasons.join('; ')}; the link's speed decides the rest)`,
+    };
+  }
+  const slow = rate !== undefined && rate < below;
+  const deltaLimit = deltaBelow(facts.cores);
+  const delta = same && rate !== undefined && rate < deltaLimit;
+  if (same)
+    reasons.push(
+      delta
+        ? `deltas pay below ${formatBytes(deltaLimit)}/s`
+        : `deltas pay only below ${formatBytes(deltaLimit)}/s (the donor's checksums cost more than the link saves)`,
+    );
   let compress = explicitCompress;
-  let measureLink = false;
   if (explicitCompress !== undefined) reasons.push('[sst] compress is set');
   else if (facts.compressOff) reasons.push('[sst] compress = off');
-  else if (facts.rateLimit !== undefined && facts.rateLimit < COMPRESS_BELOW) {
-    compress = AUTO_COMPRESS;
-    reasons.push(`[sst] rlimit ${formatBytes(facts.rateLimit)}/s is below ${formatBytes(COMPRESS_BELOW)}/s`);
-  } else {
-    measureLink = true;
-    reasons.push('compression decided from the first pass');
-  }
-  const choice = { delta: same, compress };
-  return { ...choice, measureLink, reason: `${describeChoice(choice)} (auto: ${reasons.join('; ')})` };
+  else if (slow) {
+    const both = compressionBothHave(AUTO_COMPRESS, facts.donorCompressions, facts.joinerCompressions);
+    compress = both.compress;
+    reasons.push(both.note ?? 'zstd pays on a slow link');
+  } else reasons.push('compression would cost more CPU time than the link saves');
+  const choice = { delta, compress };
+  return { ...choice, measureLink: false, reason: `${describeChoice(choice)} (auto: ${reasons.join('; ')})` };
 }
 
-/** A link sample: bytes on the wire over a pass, and what that pass was. */
-export interface LinkSample {
-  wireBytes: number;
-  ms: number;
-}
-
-/** auto's second step: compress the remaining passes if the sampled link is slower than compression. */
+/**
+ * auto without a probe (an original joiner): the first pass, whole and uncompressed, was the sample; compress
+ * the remaining passes if the link is slower than compression. lz4 when the sample is too small to judge.
+ */
 export function chooseCompression(
   first: TransferChoice,
   sample: LinkSample,
+  cores = 1,
 ): TransferChoice & { changed: boolean } {
   const rate = sample.ms > 0 ? (sample.wireBytes * 1000) / sample.ms : 0;
+  const below = compressBelow(cores);
   if (sample.wireBytes < MIN_SAMPLE.bytes || sample.ms < MIN_SAMPLE.ms) {
     const choice = { delta: first.delta, compress: AUTO_COMPRESS_FAST };
     const reason = `${describeChoice(choice)} for the remaining passes (auto: the first pass moved only ${formatBytes(sample.wireBytes)} on the wire, too little to judge the link: the cheap compression)`;
     return { ...choice, reason, changed: true };
   }
-  const slow = rate < COMPRESS_BELOW;
-  const choice = { delta: first.delta, compress: slow ? AUTO_COMPRESS : AUTO_COMPRESS_FAST };
+  const slow = rate < below;
+  // An original joiner does not list its rsync's compressions: rsync negotiates (zstd first when both have it).
+  const choice = { delta: first.delta, compress: slow ? 'auto' : undefined };
   const verdict = slow
-    ? `below ${formatBytes(COMPRESS_BELOW)}/s: the link is the bottleneck, the stronger compression pays`
-    : `at least ${formatBytes(COMPRESS_BELOW)}/s: only the cheap compression pays`;
+    ? `below ${formatBytes(below)}/s: the link is the bottleneck, compression pays`
+    : `at least ${formatBytes(below)}/s: compression would cost more than it saves`;
   return {
     ...choice,
-    changed: true,
+    changed: slow,
     reason: `${describeChoice(choice)} for the remaining passes (auto: the first pass moved ${formatBytes(rate)}/s on the wire, ${verdict})`,
   };
 }

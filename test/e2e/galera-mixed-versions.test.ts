@@ -112,6 +112,22 @@ async function nodeSpec(name: string, address: string, version: Version, extra: 
 }
 
 /**
+ * A cluster mid-upgrade: node1 on 10.11, node2 on 11.8, and node3 on 10.11 taking its SST from the 11.8 node (a
+ * physical downgrade, as in a rolled-back upgrade). `extra` goes to every node.
+ */
+async function upgradeTrio(addresses: [string, string, string], extra: Partial<NodeSpec> = {}) {
+  const [first, second, third] = addresses;
+  return [
+    await nodeSpec('node1', first, '10.11', extra),
+    await nodeSpec('node2', second, '11.8', extra),
+    await nodeSpec('node3', third, '10.11', {
+      ...extra,
+      mysqld: { ...extra.mysqld, wsrep_sst_donor: 'node2' },
+    }),
+  ];
+}
+
+/**
  * PATH for every node: the host's nodes find the checkout's scripts/ first; inside the root that path does not
  * exist and the bound checkout's scripts/ is found instead.
  */
@@ -263,12 +279,7 @@ describe.skipIf(skip !== undefined)('real Galera SSTs between MariaDB 10.11 and 
   }, 300_000);
 
   it('10.11 donor -> 11.8 joiner, then 11.8 donor -> 10.11 joiner', async () => {
-    const nodes = [
-      await nodeSpec('node1', '127.0.0.113', '10.11'),
-      await nodeSpec('node2', '127.0.0.114', '11.8'),
-      // The 10.11 joiner takes its SST from the 11.8 node: a physical downgrade, as in a rolled-back upgrade.
-      await nodeSpec('node3', '127.0.0.115', '10.11', { mysqld: { wsrep_sst_donor: 'node2' } }),
-    ];
+    const nodes = await upgradeTrio(['127.0.0.113', '127.0.0.114', '127.0.0.115']);
     await withCluster(
       nodes,
       async (cluster, dir) => {
@@ -298,14 +309,7 @@ describe.skipIf(skip !== undefined)('real Galera SSTs between MariaDB 10.11 and 
       );
       chmodSync(join(originalBin, 'wsrep_sst_rsync_tunnel'), 0o755);
       // No binary logs: the original-shape script does not carry them (its joiner would leave the tarball).
-      const nodes = [
-        await nodeSpec('node1', '127.0.0.118', '10.11', { binlog: false }),
-        await nodeSpec('node2', '127.0.0.119', '11.8', { binlog: false }),
-        await nodeSpec('node3', '127.0.0.120', '10.11', {
-          binlog: false,
-          mysqld: { wsrep_sst_donor: 'node2' },
-        }),
-      ];
+      const nodes = await upgradeTrio(['127.0.0.118', '127.0.0.119', '127.0.0.120'], { binlog: false });
       const opts = { pathPrepend: [originalBin, ...clusterOptions().pathPrepend] };
       await withCluster(
         nodes,

@@ -145,6 +145,11 @@ export async function startListenCli(
   return { proc, port: Number(match[1]) };
 }
 
+/** `sst-tunnel listen`'s TLS options: the CA, the certificate, and its key unless the certificate file holds it. */
+export function listenTls(ca: string, cert: string, key?: string): string[] {
+  return ['--ca', ca, '--cert', cert, ...(key === undefined ? [] : ['--key', key])];
+}
+
 /** Runs rsync with the donor connector as its remote shell (exactly what the donor role passes). */
 export async function rsyncViaConnector(
   rsh: { rsh: string; env: Record<string, string> },

@@ -52,6 +52,37 @@ export function makeNodes(
   return { caCert: ca.cert, nodes };
 }
 
+/**
+ * The node-local files fillDonorDatadir writes (and a Galera node keeps): each node keeps its own and an SST never
+ * sends them, so every comparison of a donor's tree with a joiner's leaves them out.
+ */
+export const NODE_LOCAL = [
+  'grastate.dat',
+  'galera.cache',
+  'gvwstate.dat',
+  'ib_buffer_pool',
+  'mysqld.pid',
+  'node.err',
+];
+
+/**
+ * A datadir entry of the node's own rather than the data set: a node-local file, or a binlog (binlogs travel in
+ * the tarball, never as files).
+ */
+export function isNodeOwn(rel: string): boolean {
+  return NODE_LOCAL.includes(rel) || rel.startsWith('mysql-bin.');
+}
+
+/** Files our SST creates in a datadir and must remove on every exit path. */
+export const TRANSIENT = [
+  'wsrep_sst.pid',
+  'sst_in_progress',
+  'rsync_tunnel_sst_complete',
+  'wsrep_sst_binlog.tar',
+  'tables_flushed',
+  'tables_flushed.tmp',
+];
+
 /** Fills a donor datadir with the files of a 10.11 datadir, odd names included. Returns the external dir. */
 export function fillDonorDatadir(datadir: string, external: string): void {
   const file = (path: string, content: Buffer | string): void => {

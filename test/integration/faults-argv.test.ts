@@ -3,12 +3,12 @@
  * --address, bad addresses, bad option values, a key that cannot be read. Each is one message naming what is
  * wrong, the contract's exit code (2.6), nothing on stdout, and nothing started: no lock file, no marker, no port.
  */
-import { chmodSync, copyFileSync, appendFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StandinMysqld } from '../helpers/mysqld-standin.js';
 import { portIsFree, processesMentioning } from '../helpers/sst-fixture.js';
-import { joinerCmd, makePair, show, tryRun, type Pair } from './faults-kit.js';
+import { cnfWithSst, joinerCmd, makePair, show, tryRun, type Pair } from './faults-kit.js';
 
 const JOINER = '127.0.0.59';
 const PORT = 14591;
@@ -20,17 +20,7 @@ beforeAll(() => {
 
 afterAll(() => pair.cleanup());
 
-function cnfWith(name: string, sst: Record<string, string>): string {
-  const cnf = join(pair.base, `${name}.cnf`);
-  copyFileSync(pair.joiner.cnf, cnf);
-  appendFileSync(
-    cnf,
-    `[sst]\n${Object.entries(sst)
-      .map(([k, v]) => `${k}=${v}`)
-      .join('\n')}\n`,
-  );
-  return cnf;
-}
+const cnfWith = (name: string, sst: Record<string, string>): string => cnfWithSst(pair, 'joiner', name, sst);
 
 async function runScript(
   command: string,

@@ -10,7 +10,13 @@ import { rm } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fillDonorDatadir, processesMentioning, readyLineFor, treeDigest } from '../helpers/sst-fixture.js';
+import {
+  fillDonorDatadir,
+  isNodeOwn,
+  processesMentioning,
+  readyLineFor,
+  treeDigest,
+} from '../helpers/sst-fixture.js';
 import {
   UUID,
   exceptLoopbackHelpers,
@@ -37,16 +43,6 @@ afterAll(async () => {
   }
 }, 600_000);
 
-const NODE_LOCAL = [
-  'grastate.dat',
-  'galera.cache',
-  'gvwstate.dat',
-  'ib_buffer_pool',
-  'mysqld.pid',
-  'node.err',
-];
-const skipLocal = (rel: string): boolean => NODE_LOCAL.includes(rel) || rel.startsWith('mysql-bin.');
-
 /** `host:port` with IPv6 in the compact form the kit's /proc decoder does not produce: normalise both. */
 function norm(hostPort: string): string {
   const i = hostPort.lastIndexOf(':');
@@ -72,13 +68,13 @@ async function sstWithSampling(pair: Pair, port: number, address: string) {
 }
 
 function expectSameTree(pair: Pair, external?: string): void {
-  const sent = treeDigest(pair.donor.datadir, skipLocal);
+  const sent = treeDigest(pair.donor.datadir, isNodeOwn);
   if (external !== undefined && sent.get('linkeddb')?.startsWith('link:') === true) {
     // A symlinked database directory arrives as a directory with the linked content (as `find -L` sends it).
     sent.set('linkeddb', 'dir');
     for (const [rel, digest] of treeDigest(join(external, 'linkeddb'))) sent.set(`linkeddb/${rel}`, digest);
   }
-  expect(treeDigest(pair.joiner.datadir, skipLocal)).toEqual(sent);
+  expect(treeDigest(pair.joiner.datadir, isNodeOwn)).toEqual(sent);
 }
 
 describe('IPv6 end to end', () => {
@@ -160,7 +156,7 @@ describe('big and many', () => {
     expect(statSync(got).size).toBe(size);
     const cmp = spawnSync('cmp', [big, got]);
     expect(cmp.status, cmp.stdout.toString() + cmp.stderr.toString()).toBe(0);
-    const skip = (rel: string): boolean => skipLocal(rel) || rel === join('bigdb', 'huge table.ibd');
+    const skip = (rel: string): boolean => isNodeOwn(rel) || rel === join('bigdb', 'huge table.ibd');
     expect(treeDigest(pair.joiner.datadir, skip)).toEqual(treeDigest(dd, skip));
     expect(readdirSync(join(pair.joiner.datadir, '-dash db')).length).toBe(25_000);
     expect(r.samples).toBeGreaterThan(10);

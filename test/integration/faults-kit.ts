@@ -5,7 +5,16 @@
  * test ends with. Addresses 127.0.0.50-69 only (others belong to other suites); every test uses its own port.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import {
@@ -17,20 +26,17 @@ import {
 } from '../helpers/mysqld-standin.js';
 import { childrenOf } from '../../src/bench/treeSampler.js';
 import { tempDir } from '../helpers/pki.js';
-import { makeNodes, portIsFree, processesMentioning, type TestNode } from '../helpers/sst-fixture.js';
+import {
+  TRANSIENT,
+  makeNodes,
+  portIsFree,
+  processesMentioning,
+  type TestNode,
+} from '../helpers/sst-fixture.js';
 import { killAll, start, waitFor, type Proc } from '../helpers/procs.js';
 import { cmdlineOf } from '../../src/bench/procStat.js';
 
 export const UUID = '6a1c7e2e-9b1f-11ef-8a11-0242ac120002';
-/** Files our SST creates in a datadir and must remove on every exit path. */
-export const TRANSIENT = [
-  'wsrep_sst.pid',
-  'sst_in_progress',
-  'rsync_tunnel_sst_complete',
-  'wsrep_sst_binlog.tar',
-  'tables_flushed',
-  'tables_flushed.tmp',
-];
 
 /** A joiner and a donor sharing one CA, each with its own option file, datadir and [sst] tmpdir. */
 export interface Pair {
@@ -60,6 +66,24 @@ export function makePair(
   return { base: dir.path, tmp, caCert: made.caCert, joiner, donor, cleanup: dir.cleanup };
 }
 
+/** A copy of `role`'s option file, `<name>.cnf` in the pair's directory, with `[sst]` overrides (later values win). */
+export function cnfWithSst(
+  pair: Pair,
+  role: 'joiner' | 'donor',
+  name: string,
+  sst: Record<string, string>,
+): string {
+  const cnf = join(pair.base, `${name}.cnf`);
+  copyFileSync(pair[role].cnf, cnf);
+  appendFileSync(
+    cnf,
+    `[sst]\n${Object.entries(sst)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`,
+  );
+  return cnf;
+}
+
 /** A small donor datadir: `dirs` database directories of a few files, InnoDB system files, one binlog. */
 export function fillSmallDatadir(datadir: string, dirs = 4, bytesPerFile = 64 * 1024): void {
   const put = (rel: string, size: number): void => {
@@ -72,6 +96,15 @@ export function fillSmallDatadir(datadir: string, dirs = 4, bytesPerFile = 64 * 
   put('mysql-bin.000001', 4096);
   writeFileSync(join(datadir, 'mysql-bin.index'), './mysql-bin.000001\n');
   writeFileSync(join(datadir, 'grastate.dat'), 'donor grastate\n');
+}
+
+/**
+ * Adds database `big` (one 192 MiB table) to a donor datadir: a pass big enough to be still running when a test
+ * acts on it, and the one holdPassMidTransfer holds by default.
+ */
+export function addBigDatabase(datadir: string): void {
+  mkdirSync(join(datadir, 'big'));
+  writeFileSync(join(datadir, 'big', 'big.ibd'), Buffer.alloc(192 << 20, 7));
 }
 
 /** The joiner command of `pair` on `port`, parent = this test process unless given. */
@@ -462,6 +495,50 @@ child.on('close', (code) => { process.stdout.write('exit ' + code + '\\n'); proc
     stderr: () => (existsSync(log) ? readFileSync(log, 'utf8') : ''),
     scriptPid: async () => Number((await waitFor(proc, /^script (\d+)$/m, 15_000, 'stdout'))[1]),
   };
+}
+
+/**
+ * A joiner under an external stand-in mysqld whose pid is its --parent (so killing "mysqld" is seen, contract
+ * 6.5), started and waited for up to its `ready` line. `wrap` adjusts the command (e.g. into a network namespace).
+ */
+export async function startExternalJoiner(
+  pair: Pair,
+  name: string,
+  port: number,
+  wrap: (command: string) => string = (command) => command,
+): Promise<{ mysqld: ExternalStandin; payload: string }> {
+  const command = wrap(joinerCmd(pair, port).replace(`--parent ${process.pid}`, '--parent __PARENT__'));
+  const mysqld = externalStandin(pair.base, name, command, pair.joiner.datadir);
+  await waitUntil(() => mysqld.lines().length > 0, 'the joiner ready line', 20_000);
+  const payload = (mysqld.lines()[0] ?? '').replace(/^ready /, '');
+  return { mysqld, payload };
+}
+
+/**
+ * Kills the stand-in mysqld (SIGKILL) while a donor pass below `hold` is frozen mid-transfer, then waits until the
+ * SST script `script` and every process below it at the kill are gone. `release` says when the frozen pass may run
+ * again: 'at-kill' (the dying role's own pass: its end must not wait on it) or 'after-end' (the other role's
+ * pass, so that role cannot finish the SST before the dying one is gone). Returns when the kill was sent and when
+ * the script's tree was seen gone.
+ */
+export async function killMysqldMidTransfer(
+  mysqld: ExternalStandin,
+  script: number,
+  hold: () => number[],
+  release: 'at-kill' | 'after-end',
+  what: string,
+): Promise<{ killedAt: number; endedAt: number }> {
+  const held = await holdPassMidTransfer(hold);
+  const tree = processTree(script);
+  process.kill(mysqld.pid, 'SIGKILL');
+  const killedAt = Date.now();
+  if (release === 'at-kill') held.release();
+  try {
+    await waitUntil(() => tree.every((pid) => cmdlineOf(pid) === ''), what, 10_000);
+    return { killedAt, endedAt: Date.now() };
+  } finally {
+    if (release === 'after-end') held.release();
+  }
 }
 
 /** Result lines of the stand-in, for messages. */

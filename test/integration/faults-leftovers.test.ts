@@ -5,16 +5,7 @@
  * (3.2.3-3.2.5, 3.3.7) and never silently reused: a stale completion marker never makes a joiner report success.
  */
 import { spawnSync } from 'node:child_process';
-import {
-  copyFileSync,
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StandinMysqld } from '../helpers/mysqld-standin.js';
@@ -33,6 +24,7 @@ import {
   waitUntil,
   type Pair,
   killLeftovers,
+  cnfWithSst,
 } from './faults-kit.js';
 
 const JOINER = '127.0.0.54';
@@ -60,18 +52,8 @@ function deadPid(): number {
   return Number(r.stdout.toString().trim());
 }
 
-/** A copy of the joiner's option file with `[sst]` overrides (later values win). */
-function joinerCnf(name: string, sst: Record<string, string>): string {
-  const cnf = join(pair.base, `${name}.cnf`);
-  copyFileSync(pair.joiner.cnf, cnf);
-  appendFileSync(
-    cnf,
-    `[sst]\n${Object.entries(sst)
-      .map(([k, v]) => `${k}=${v}`)
-      .join('\n')}\n`,
-  );
-  return cnf;
-}
+const joinerCnf = (name: string, sst: Record<string, string>): string =>
+  cnfWithSst(pair, 'joiner', name, sst);
 
 const skipLocal = (rel: string): boolean => rel === 'grastate.dat' || rel.startsWith('mysql-bin.');
 
@@ -202,8 +184,10 @@ describe('one SST per datadir', () => {
 
   it('a previous joiner still listening on the port is waited for, then the new one takes over and completes', async () => {
     const port = 14548;
+    // The old joiner must still be running when the next one checks for it: its own start takes more than 1 s on a
+    // loaded machine (a connect-timeout of 1 s once let the old one end first, and nothing was waited for).
     const old = await startJoiner(pair, port, {
-      defaultsFile: joinerCnf('short', { 'connect-timeout': '1' }),
+      defaultsFile: joinerCnf('short', { 'connect-timeout': '5' }),
     });
     const next = new StandinMysqld(
       joinerCmd(pair, port, { defaultsFile: joinerCnf('patient', { 'previous-sst-timeout': '15' }) }),

@@ -11,7 +11,7 @@
  * test or host traffic. Root only (CI runs as root); skipped, saying so, elsewhere.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { StandinMysqld, relayedAuth } from '../helpers/mysqld-standin.js';
@@ -27,13 +27,16 @@ import {
   holdPassMidTransfer,
   joinerCmd,
   killLeftovers,
+  killMysqldMidTransfer,
   makePair,
   processTree,
   show,
   signalAll,
+  startExternalJoiner,
   waitUntil,
   type HeldPass,
   type Pair,
+  addBigDatabase,
 } from './faults-kit.js';
 
 const BOUND_MS = 4000;
@@ -78,8 +81,7 @@ beforeAll(() => {
     { donor: { copy: 'single' } },
   );
   fillSmallDatadir(pair.donor.datadir, 2);
-  mkdirSync(join(pair.donor.datadir, 'big'));
-  writeFileSync(join(pair.donor.datadir, 'big', 'big.ibd'), Buffer.alloc(192 << 20, 7));
+  addBigDatabase(pair.donor.datadir);
 });
 
 afterEach(async () => {
@@ -329,20 +331,17 @@ describe.skipIf(!isRoot)('liveness: a frozen peer, a dropped link, a dead mysqld
 
   it("joiner's mysqld killed during the data: the joiner ends, and the donor within 2 s of it, naming why", async () => {
     const port = 14569;
-    const command = inNs(joinerCmd(pair, port).replace(`--parent ${process.pid}`, '--parent __PARENT__'));
-    const mysqld = externalStandin(pair.base, 'joiner-live', command, pair.joiner.datadir);
-    await waitUntil(() => mysqld.lines().length > 0, 'the joiner ready line', 20_000);
-    const payload = (mysqld.lines()[0] ?? '').replace(/^ready /, '');
+    const { mysqld, payload } = await startExternalJoiner(pair, 'joiner-live', port, inNs);
     const script = await mysqld.scriptPid();
     const donor = startDonorNs(payload);
-    const held = await holdPassMidTransfer(() => [donor.pid as number]);
-    const tree = processTree(script);
-    process.kill(mysqld.pid, 'SIGKILL');
-    const killedAt = Date.now();
-    await waitUntil(() => tree.every((pid) => cmdlineOf(pid) === ''), 'the joiner to end', 10_000);
-    const joinerEndedAt = Date.now();
+    const { killedAt, endedAt: joinerEndedAt } = await killMysqldMidTransfer(
+      mysqld,
+      script,
+      () => [donor.pid as number],
+      'after-end',
+      'the joiner to end',
+    );
     note("joiner's mysqld killed -> joiner", joinerEndedAt - killedAt);
-    held.release();
     const { r: dr, ms } = await endOf('donor', donor, joinerEndedAt);
     note("joiner's mysqld killed -> donor, after the joiner ended", ms);
     expectFailed(dr, ['flush tables']);
@@ -369,13 +368,13 @@ describe.skipIf(!isRoot)('liveness: a frozen peer, a dropped link, a dead mysqld
       `${UUID}:42 0`,
     );
     const script = await mysqld.scriptPid();
-    const held = await holdPassMidTransfer(() => [script]);
-    const tree = processTree(script);
-    process.kill(mysqld.pid, 'SIGKILL');
-    const killedAt = Date.now();
-    held.release();
-    await waitUntil(() => tree.every((pid) => cmdlineOf(pid) === ''), 'the donor to end', 10_000);
-    const donorEndedAt = Date.now();
+    const { killedAt, endedAt: donorEndedAt } = await killMysqldMidTransfer(
+      mysqld,
+      script,
+      () => [script],
+      'at-kill',
+      'the donor to end',
+    );
     note("donor's mysqld killed -> donor", donorEndedAt - killedAt);
     const { r: jr, ms } = await endOf('joiner', joiner, donorEndedAt);
     note("donor's mysqld killed -> joiner, after the donor ended", ms);

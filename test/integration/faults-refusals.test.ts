@@ -6,7 +6,7 @@
  * every listening socket of ours, sampled throughout, is the TLS port.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -27,6 +27,7 @@ import {
   startJoiner,
   waitUntil,
   type Pair,
+  cnfWithSst,
 } from './faults-kit.js';
 
 const JOINER = '127.0.0.56';
@@ -94,17 +95,8 @@ function countOf(pattern: RegExp): number {
 }
 
 /** A donor option file: the pair's, with `[sst]` overrides. */
-function donorCnf(name: string, sst: Record<string, string>): string {
-  const cnf = join(pair.base, `donor-${name}.cnf`);
-  copyFileSync(pair.donor.cnf, cnf);
-  appendFileSync(
-    cnf,
-    `[sst]\n${Object.entries(sst)
-      .map(([k, v]) => `${k}=${v}`)
-      .join('\n')}\n`,
-  );
-  return cnf;
-}
+const donorCnf = (name: string, sst: Record<string, string>): string =>
+  cnfWithSst(pair, 'donor', `donor-${name}`, sst);
 
 function opensslClient(args: string[]): Promise<string> {
   return new Promise((resolve) => {

@@ -3,26 +3,23 @@
  * roles, and mysqld killed under either role (the joiner watches --parent, the donor its ancestors). Each ends
  * within seconds with every child gone, the port free and no transient file left (contract 6.5, 6.6).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   UUID,
-  holdPassMidTransfer,
-  cmdlineOf,
   donorCmd,
   expectNothingLeft,
   externalStandin,
   fillSmallDatadir,
-  joinerCmd,
+  holdPassMidTransfer,
+  killMysqldMidTransfer,
   makePair,
-  processTree,
   show,
   startDonor,
+  startExternalJoiner,
   startJoiner,
-  waitUntil,
   type Pair,
   killLeftovers,
+  addBigDatabase,
 } from './faults-kit.js';
 
 const JOINER = '127.0.0.52';
@@ -38,8 +35,7 @@ beforeAll(() => {
     { donor: { copy: 'single' } },
   );
   fillSmallDatadir(pair.donor.datadir, 2);
-  mkdirSync(join(pair.donor.datadir, 'big'));
-  writeFileSync(join(pair.donor.datadir, 'big', 'big.ibd'), Buffer.alloc(192 << 20, 7));
+  addBigDatabase(pair.donor.datadir);
 });
 
 afterEach(() => killLeftovers(pair));
@@ -75,26 +71,17 @@ describe('signals mid-transfer, both roles', () => {
 describe('mysqld killed', () => {
   it('joiner: the --parent watch ends the script within seconds, children gone, port free', async () => {
     const port = 14524;
-    const command = joinerCmd(pair, port).replace(`--parent ${process.pid}`, '--parent __PARENT__');
-    const mysqld = externalStandin(pair.base, 'joiner', command, pair.joiner.datadir);
-    await waitUntil(() => mysqld.lines().length > 0, 'the joiner ready line', 20_000);
-    const payload = (mysqld.lines()[0] ?? '').replace(/^ready /, '');
+    const { mysqld, payload } = await startExternalJoiner(pair, 'joiner', port);
     const script = await mysqld.scriptPid();
     const donor = startDonor(pair, payload);
     // The donor's pass stays frozen until the joiner is gone, so the joiner cannot finish first.
-    const held = await holdPassMidTransfer(() => [donor.pid as number]);
-    const tree = processTree(script);
-    process.kill(mysqld.pid, 'SIGKILL');
-    const killedAt = Date.now();
-    try {
-      await waitUntil(
-        () => tree.every((pid) => cmdlineOf(pid) === ''),
-        'the joiner and its children to end',
-        10_000,
-      );
-    } finally {
-      held.release();
-    }
+    const { killedAt } = await killMysqldMidTransfer(
+      mysqld,
+      script,
+      () => [donor.pid as number],
+      'after-end',
+      'the joiner and its children to end',
+    );
     expect(Date.now() - killedAt).toBeLessThan(5000);
     expect(mysqld.stderr()).toContain(`Parent mysqld process (PID: ${mysqld.pid}) terminated unexpectedly`);
     expect(mysqld.lines()).toEqual([`ready ${payload}`]);
@@ -116,15 +103,12 @@ describe('mysqld killed', () => {
       `${UUID}:42 0`,
     );
     const script = await mysqld.scriptPid();
-    const held = await holdPassMidTransfer(() => [script]);
-    const tree = processTree(script);
-    process.kill(mysqld.pid, 'SIGKILL');
-    const killedAt = Date.now();
-    held.release();
-    await waitUntil(
-      () => tree.every((pid) => cmdlineOf(pid) === ''),
+    const { killedAt } = await killMysqldMidTransfer(
+      mysqld,
+      script,
+      () => [script],
+      'at-kill',
       'the donor and its children to end',
-      10_000,
     );
     expect(Date.now() - killedAt).toBeLessThan(5000);
     expect(mysqld.stderr()).toMatch(

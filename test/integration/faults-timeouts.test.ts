@@ -4,8 +4,6 @@
  * contract's exit code, and the joiner never prints a state line for data it did not fully receive. After a crash,
  * the next SST on the same datadirs recovers the leftovers and moves the data byte for byte.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { processesMentioning, readyLineFor, treeDigest } from '../helpers/sst-fixture.js';
 import {
@@ -20,6 +18,7 @@ import {
   startDonor,
   startJoiner,
   type Pair,
+  addBigDatabase,
 } from './faults-kit.js';
 
 const JOINER = '127.0.0.50';
@@ -35,9 +34,7 @@ beforeAll(() => {
     { donor: { copy: 'single' } },
   );
   fillSmallDatadir(pair.donor.datadir, 3);
-  // One database big enough that its pass is still running when the test acts on it.
-  mkdirSync(join(pair.donor.datadir, 'big'));
-  writeFileSync(join(pair.donor.datadir, 'big', 'big.ibd'), Buffer.alloc(192 << 20, 7));
+  addBigDatabase(pair.donor.datadir);
 });
 
 afterEach(() => {

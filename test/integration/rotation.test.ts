@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCa, createNodeCert } from '../../src/certs/index.js';
 import { connectorRsh } from '../../src/tunnel/connectorRsh.js';
 import { selfCommand } from '../../src/self.js';
-import { CLI, killAll, rsyncViaConnector, startListenCli, treeHash } from '../helpers/procs.js';
+import { CLI, killAll, listenTls, rsyncViaConnector, startListenCli, treeHash } from '../helpers/procs.js';
 import { TEST_POLICY } from '../helpers/policy.js';
 import { doctorAsync, freePort, requireBuiltCli, startListener, stop } from '../unit/doctor/processes.js';
 import { writeCnf } from '../unit/doctor/setup.js';
@@ -76,12 +76,7 @@ async function transfer(
   const dst = join(root, `dst-${++runs}`);
   mkdirSync(dst);
   const { proc, port } = await startListenCli([
-    '--ca',
-    joiner.tca,
-    '--cert',
-    joiner.tcert,
-    '--key',
-    joiner.tkey,
+    ...listenTls(joiner.tca, joiner.tcert, joiner.tkey),
     '--module',
     `datadir=${dst}`,
   ]);

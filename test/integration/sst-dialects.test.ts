@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   StandinMysqld,
   donorCommand,
-  joinerCommand,
+  startStandinJoiner,
   type StandinDialect,
 } from '../helpers/mysqld-standin.js';
 import { fillDonorDatadir, processesMentioning, treeDigest } from '../helpers/sst-fixture.js';
@@ -31,17 +31,8 @@ beforeAll(() => {
 afterAll(() => pair.cleanup());
 
 function startJoiner(): { j: StandinMysqld; payload: () => string } {
-  let payload = '';
-  const j = new StandinMysqld(
-    joinerCommand({
-      address: joiner.address,
-      datadir: joiner.datadir,
-      defaultsFile: joiner.cnf,
-      parent: process.pid,
-    }),
-    { datadir: joiner.datadir, onReady: (p) => (payload = p) },
-  );
-  return { j, payload: () => payload };
+  const { joiner: j, payload } = startStandinJoiner(joiner);
+  return { j, payload };
 }
 
 function startDonor(

@@ -20,9 +20,10 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { StandinMysqld, donorCommand, joinerCommand } from '../helpers/mysqld-standin.js';
+import { StandinMysqld, donorCommand, joinerCommand, startStandinJoiner } from '../helpers/mysqld-standin.js';
 import { tempDir } from '../helpers/pki.js';
 import {
+  NODE_LOCAL,
   fillDonorDatadir,
   makeNodes,
   isListening,
@@ -32,14 +33,6 @@ import {
 } from '../helpers/sst-fixture.js';
 
 const UUID = '3f0b5a8e-9c2d-11ef-b864-0242ac120002';
-const NODE_LOCAL = [
-  'grastate.dat',
-  'galera.cache',
-  'gvwstate.dat',
-  'ib_buffer_pool',
-  'mysqld.pid',
-  'node.err',
-];
 const haveSocat = spawnSync('socat', ['-V']).status === 0;
 if (!haveSocat)
   console.log('Skipping the interop tests with the original socat shapes: socat is not installed');
@@ -167,17 +160,9 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
   it('our joiner is filled by an original donor (socat forwarder + rsync://localhost)', async () => {
     const donorDir = original.datadir;
     fillDonorDatadir(donorDir, join(base.path, 'external1'));
-    let payload = '';
-    const joiner = new StandinMysqld(
-      joinerCommand({
-        address: ours.address,
-        datadir: ours.datadir,
-        defaultsFile: ours.cnf,
-        parent: process.pid,
-      }),
-      { datadir: ours.datadir, onReady: (p) => (payload = p) },
-    );
+    const { joiner, payload: readyPayload } = startStandinJoiner(ours);
     await joiner.firstLine();
+    const payload = readyPayload();
     // Our joiner advertises SST binding; the original donor ignores the auth part (its mysqld strips it).
     expect(payload).toMatch(/^ssttunnelbind1:[0-9a-f]{32}@127\.0\.0\.45:4444\/rsync_tunnel_sst$/);
 

@@ -5,10 +5,19 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StandinMysqld, donorCommand, joinerCommand, runStandinPair } from '../helpers/mysqld-standin.js';
+import {
+  StandinMysqld,
+  donorCommand,
+  joinerCommand,
+  runStandinPair,
+  startStandinJoiner,
+} from '../helpers/mysqld-standin.js';
 import { tempDir } from '../helpers/pki.js';
 import {
+  NODE_LOCAL,
+  TRANSIENT,
   fillDonorDatadir,
+  isNodeOwn,
   makeNodes,
   portIsFree,
   processesMentioning,
@@ -17,22 +26,6 @@ import {
 } from '../helpers/sst-fixture.js';
 
 const UUID = '6a1c7e2e-9b1f-11ef-8a11-0242ac120002';
-const NODE_LOCAL = [
-  'grastate.dat',
-  'galera.cache',
-  'gvwstate.dat',
-  'ib_buffer_pool',
-  'mysqld.pid',
-  'node.err',
-];
-const TRANSIENT = [
-  'wsrep_sst.pid',
-  'sst_in_progress',
-  'rsync_tunnel_sst_complete',
-  'wsrep_sst_binlog.tar',
-  'tables_flushed',
-  'tables_flushed.tmp',
-];
 
 let base: ReturnType<typeof tempDir>;
 let joiner: TestNode;
@@ -122,9 +115,8 @@ describe('SST through the wrapper, driven like mysqld', () => {
     expect(result.donor.lines).toEqual(['flush tables', 'continue', `done ${UUID}:42 0`]);
     expect(result.donor.exitCode).toBe(0);
 
-    const skip = (rel: string): boolean => NODE_LOCAL.includes(rel) || rel.startsWith('mysql-bin.');
-    const sent = treeDigest(donor.datadir, skip);
-    const got = treeDigest(joiner.datadir, skip);
+    const sent = treeDigest(donor.datadir, isNodeOwn);
+    const got = treeDigest(joiner.datadir, isNodeOwn);
     // The symlinked database directory arrives as a directory with the linked content.
     expect(sent.get('linkeddb')).toMatch(/^link:/);
     sent.set('linkeddb', 'dir');
@@ -195,17 +187,9 @@ describe('SST through the wrapper, driven like mysqld', () => {
   });
 
   it('fails the donor with exit 255 when mysqld reports sst_error, and the joiner never reports success', async () => {
-    let payload = '';
-    const j = new StandinMysqld(
-      joinerCommand({
-        address: joiner.address,
-        datadir: joiner.datadir,
-        defaultsFile: joiner.cnf,
-        parent: process.pid,
-      }),
-      { datadir: joiner.datadir, onReady: (p) => (payload = p) },
-    );
+    const { joiner: j, payload: readyPayload } = startStandinJoiner(joiner);
     await j.firstLine();
+    const payload = readyPayload();
     const d = new StandinMysqld(
       donorCommand({ address: payload, datadir: donor.datadir, defaultsFile: donor.cnf, gtid: `${UUID}:42` }),
       { datadir: donor.datadir, flushAnswer: 'error', relayFrom: { payload } },

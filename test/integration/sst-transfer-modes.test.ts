@@ -4,9 +4,18 @@
  * of the data set (files changed in place, grown, shrunk, deleted, new files and directories). Both must arrive
  * identical in every mode. Not timed: the only figures asserted are bytes on the wire, which depend on the mode,
  * not on the machine's load.
+ *
+ * auto runs once per rule (transferMode.ts chooseTransfer), each asserted through the donor's one `Transfer:`
+ * line: a data set too small to probe the link for (whole files); a very slow link known from `[sst] rlimit`
+ * (whole files + zstd to the empty joiner, deltas + zstd to the one holding this cluster's datadir); a link slow
+ * enough for zstd but not for the donor's delta checksums (whole files + zstd to that joiner); the link probe (a
+ * data set large enough to probe for: which way it goes depends on this machine's loopback under load, so only
+ * the probe's line and the data are asserted); and a joiner whose rsync does not list zstd (a wrapper that hides
+ * it from `rsync --version`): lz4 instead, logged.
  */
 import {
   mkdirSync,
+  mkdtempSync,
   rmSync,
   truncateSync,
   utimesSync,
@@ -14,7 +23,8 @@ import {
   appendFileSync,
   statSync,
 } from 'node:fs';
-import { openSync, writeSync, closeSync } from 'node:fs';
+import { chmodSync, openSync, writeSync, closeSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { treeDigest } from '../helpers/sst-fixture.js';
@@ -53,8 +63,11 @@ function rows(bytes: number, seed: number): Buffer {
   return Buffer.from(parts.join('')).subarray(0, bytes);
 }
 
-/** A donor datadir of three databases with 1 MiB tables, plus the small system files of fillSmallDatadir. */
-function fillDonor(datadir: string): void {
+/**
+ * A donor datadir of three databases with 1 MiB tables, plus the small system files of fillSmallDatadir; and
+ * `bigMiB` more in one table of its own database, for a data set large enough to probe the link for.
+ */
+function fillDonor(datadir: string, bigMiB = 0): void {
   fillSmallDatadir(datadir, 0);
   let seed = 1;
   for (const db of ['shop', 'crm', 'logs']) {
@@ -62,6 +75,21 @@ function fillDonor(datadir: string): void {
     for (const t of ['a', 'b', 'c']) writeFileSync(join(datadir, db, `${t}.ibd`), rows(MiB, seed++));
     writeFileSync(join(datadir, db, 'db.opt'), 'default-character-set=utf8mb4\n');
   }
+  if (bigMiB > 0) {
+    mkdirSync(join(datadir, 'big'));
+    writeFileSync(join(datadir, 'big', 't.ibd'), rows(bigMiB * MiB, 4242));
+  }
+}
+
+/** An rsync that hides zstd from `rsync --version` (as an rsync built without it would), else the real one. */
+function rsyncWithoutZstd(dir: string): string {
+  const path = join(dir, 'rsync-no-zstd');
+  writeFileSync(
+    path,
+    `#!/bin/sh\nif [ "$1" = --version ]; then rsync --version | sed '/^Compress list:/{n;s/zstd //g}'; exit 0; fi\nexec rsync "$@"\n`,
+  );
+  chmodSync(path, 0o755);
+  return path;
 }
 
 /**
@@ -107,6 +135,12 @@ function wire(stderr: string): { data: number; wire: number } {
 interface Mode {
   name: string;
   sst: Record<string, string>;
+  /** The joiner's own [sst] options (besides the mode's). */
+  joiner?: (base: string) => Record<string, string>;
+  /** MiB more data on the donor (a table of its own). */
+  bigMiB?: number;
+  /** The donor's `Transfer:` line on the first SST, when asserted. */
+  first?: RegExp;
   /** The donor's first `Transfer:` line, for the second SST. */
   second: RegExp;
   /** Upper bound of wire/data on the second SST: deltas send only what changed. */
@@ -137,16 +171,55 @@ const MODES: Mode[] = [
     firstWireAtMost: 0.8,
   },
   {
-    name: 'auto',
+    name: 'auto-small',
     sst: { transfer: 'auto' },
-    // The joiner now holds a datadir of this cluster (its grastate.dat names the donor's uuid).
     second:
-      /Transfer: delta \(auto: the joiner holds a datadir of this cluster \(seqno 42\); compression decided from the first pass\)/,
-    secondWireAtMost: 0.4,
+      /Transfer: whole files \(auto: the joiner holds a datadir of this cluster \(seqno 42\); [\d.]+ MiB of data is too little for the link's speed to matter/,
+    secondWireAtMost: 1.2,
     firstWireAtMost: 1.2,
+  },
+  {
+    name: 'auto-very-slow',
+    sst: { transfer: 'auto', rlimit: '4M' },
+    first:
+      /Transfer: whole files \+ zstd \(auto: the joiner holds no datadir of a cluster it names; \[sst\] rlimit 4\.0 MiB\/s is below .*; zstd pays on a slow link\)/,
+    second:
+      /Transfer: delta \+ zstd \(auto: the joiner holds a datadir of this cluster \(seqno 42\); \[sst\] rlimit 4\.0 MiB\/s is below .*; deltas pay below [\d.]+ MiB\/s; zstd pays on a slow link\)/,
+    secondWireAtMost: 0.25,
+    firstWireAtMost: 0.8,
+  },
+  {
+    name: 'auto-slow',
+    // Between the two thresholds on any number of cores (deltaBelow 7 MiB/s a core, compressBelow 120).
+    sst: { transfer: 'auto', rlimit: `${10 * availableParallelism()}M` },
+    second:
+      /Transfer: whole files \+ zstd \(auto: the joiner holds a datadir of this cluster \(seqno 42\); \[sst\] rlimit [\d.]+ MiB\/s is below .*; deltas pay only below [\d.]+ MiB\/s .*; zstd pays on a slow link\)/,
+    secondWireAtMost: 0.8,
+    firstWireAtMost: 0.8,
+  },
+  {
+    name: 'auto-probe',
+    sst: { transfer: 'auto' },
+    bigMiB: 72,
+    // Any way, by what the probe measured: deltas + zstd, whole files + zstd, or whole files (fast).
+    second:
+      /Transfer: (delta \+ zstd|whole files \+ zstd|whole files) \(auto: the joiner holds a datadir of this cluster \(seqno 42\); the link moved [\d.]+ [KMG]?i?B\/s, (below|at least) the [\d.]+ MiB\/s zstd feeds on \d+ core\(s\)/,
+    secondWireAtMost: 1.6,
+    firstWireAtMost: 1.6,
+  },
+  {
+    name: 'auto-no-zstd',
+    sst: { transfer: 'auto', rlimit: '4M' },
+    joiner: (base) => ({ rsync: rsyncWithoutZstd(base) }),
+    second:
+      /Transfer: delta \+ lz4 \(auto: .*deltas pay below [\d.]+ MiB\/s; the joiner's rsync lacks zstd: lz4 instead\)/,
+    secondWireAtMost: 0.4,
+    firstWireAtMost: 0.8,
   },
 ];
 
+// Programs a mode's joiner runs instead of the system's (the rsync without zstd).
+const tools = mkdtempSync(join(tmpdir(), 'sst-transfer-tools-'));
 const pairs: Pair[] = MODES.map((mode, i) =>
   makePair(
     `transfer-${mode.name}`,
@@ -156,12 +229,14 @@ const pairs: Pair[] = MODES.map((mode, i) =>
     // (this fixture's) re-sends them all in its second phase, which would double it.
     {
       donor: { ...mode.sst, 'backup-threads': '2', copy: 'single' },
+      ...(mode.joiner !== undefined && { joiner: mode.joiner(tools) }),
     },
   ),
 );
 afterEach(() => killLeftovers(...pairs));
 afterAll(() => {
   for (const pair of pairs) pair.cleanup();
+  rmSync(tools, { recursive: true, force: true });
 });
 
 async function sst(pair: Pair, port: number): Promise<{ joiner: string; donor: string }> {
@@ -179,8 +254,9 @@ describe.each(MODES.map((mode, i) => [mode.name, mode, i] as const))('[sst] tran
   it('fills an empty joiner, then brings a joiner holding an older copy up to date, identical both times', async () => {
     const pair = pairs[i] as Pair;
     const port = 14700 + i;
-    fillDonor(pair.donor.datadir);
+    fillDonor(pair.donor.datadir, mode.bigMiB);
     const first = await sst(pair, port);
+    if (mode.first !== undefined) expect(first.donor).toMatch(mode.first);
     expect(dataOf(pair.joiner.datadir)).toEqual(dataOf(pair.donor.datadir));
     const one = wire(first.joiner);
     expect(one.wire / one.data, first.joiner).toBeLessThan(mode.firstWireAtMost);

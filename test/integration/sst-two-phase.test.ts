@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RESEND_MARGIN_NS } from '../../src/sst/changeSelect.js';
-import { fillDonorDatadir, treeDigest } from '../helpers/sst-fixture.js';
+import { NODE_LOCAL, fillDonorDatadir, treeDigest } from '../helpers/sst-fixture.js';
 import { StandinMysqld } from '../helpers/mysqld-standin.js';
 import {
   UUID,
@@ -47,16 +47,7 @@ function rewritePage(path: string, page: number): void {
 
 /** Everything the SST must make identical (the node-local files and the binlogs are the joiner's own). */
 function dataOf(datadir: string): Map<string, string> {
-  const local = new Set([
-    'grastate.dat',
-    'galera.cache',
-    'gvwstate.dat',
-    'ib_buffer_pool',
-    'mysqld.pid',
-    'node.err',
-    'mysql-bin.index',
-    'wsrep_sst.pid',
-  ]);
+  const local = new Set([...NODE_LOCAL, 'mysql-bin.index', 'wsrep_sst.pid']);
   const tree = treeDigest(
     datadir,
     (rel) => local.has(rel) || rel.startsWith('mysql-bin.') || rel.startsWith('stand'),

@@ -23,6 +23,7 @@ import {
   startListenCli,
   treeHash,
   waitFor,
+  listenTls,
 } from '../helpers/procs.js';
 
 const dir = tempDir('tunnel-interop');
@@ -63,12 +64,7 @@ describe('interop with socat', () => {
     const target = join(dir.path, 'target-ours');
     mkdirSync(target);
     const { proc, port } = await startListenCli([
-      '--ca',
-      ca.cert,
-      '--cert',
-      joiner.cert,
-      '--key',
-      joiner.key,
+      ...listenTls(ca.cert, joiner.cert, joiner.key),
       '--module',
       `rsync_tunnel_sst=${target}`,
     ]);

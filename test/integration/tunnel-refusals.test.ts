@@ -23,6 +23,7 @@ import {
   startListenCli,
   waitFor,
   type Proc,
+  listenTls,
 } from '../helpers/procs.js';
 
 const dir = tempDir('tunnel refusals');
@@ -57,10 +58,7 @@ async function listener(
   const target = join(dir.path, `target${++n}`);
   mkdirSync(target);
   const started = await startListenCli([
-    '--ca',
-    ca.cert,
-    '--cert',
-    cert.combined,
+    ...listenTls(ca.cert, cert.combined),
     '--module',
     `m=${target}`,
     ...extra,

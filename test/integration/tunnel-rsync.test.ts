@@ -20,6 +20,7 @@ import {
   runningCount,
   startListenCli,
   treeHash,
+  listenTls,
 } from '../helpers/procs.js';
 
 const dir = tempDir('tunnel rsync');
@@ -61,12 +62,7 @@ describe('rsync through connector and listener', () => {
     const dst = join(dir.path, 'target dir');
     mkdirSync(dst);
     const { proc, port } = await startListenCli([
-      '--ca',
-      ca.cert,
-      '--cert',
-      joiner.cert,
-      '--key',
-      joiner.key,
+      ...listenTls(ca.cert, joiner.cert, joiner.key),
       '--module',
       `datadir=${dst}`,
       '--allow',
@@ -119,12 +115,7 @@ describe('rsync through connector and listener', () => {
     mkdirSync(odd);
     symlinkSync(CLI, join(odd, 'cli.js'));
     const { port } = await startListenCli([
-      '--ca',
-      ca.cert,
-      '--cert',
-      joiner.cert,
-      '--key',
-      joiner.key,
+      ...listenTls(ca.cert, joiner.cert, joiner.key),
       '--module',
       `m=${dir.path}`,
     ]);

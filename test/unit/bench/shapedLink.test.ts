@@ -6,7 +6,13 @@ import {
   tbfArgs,
   teardownCommands,
 } from '../../../src/bench/shapedLink.js';
-import { renderWanTable, wanChanges, wanRows, type WanRecord } from '../../../src/bench/wanBench.js';
+import {
+  renderWanTable,
+  wanAppends,
+  wanChanges,
+  wanRows,
+  type WanRecord,
+} from '../../../src/bench/wanBench.js';
 
 describe('shaped link', () => {
   it('plans two namespaces, a veth pair, addresses and a tbf on each end; removes both namespaces', () => {
@@ -52,6 +58,13 @@ describe('wan data and table', () => {
     expect(statements.join('\n')).not.toContain('RANDOM_BYTES');
     expect(wanChanges()).toHaveLength(12);
     expect(wanChanges()[0]).toContain('WHERE id % 20 = 7');
+    // Appends: one row in 20 more per table, new ids (clustered at the end), in statements of the same shape.
+    const appends = wanAppends(1024);
+    expect(appends).toHaveLength(12);
+    expect(appends[0]).toMatch(
+      /^INSERT INTO wan_db1\.t1 \(customer, qty, price, created, note\) SELECT .* FROM wan_db1\.seq_1_to_4474$/,
+    );
+    expect(Math.max(...appends.map((s) => s.length))).toBeLessThan(128 * 1024);
   });
 
   it('compares each variant with plain rsync full SST on the same link', () => {

@@ -116,7 +116,7 @@ describe('benchPlan()', () => {
 
   it('names the option that is wrong', () => {
     expect(() => benchPlan({ only: 'disk' })).toThrow(
-      'Invalid value for --only: "disk" (use tunnel, rsync or sst)',
+      'Invalid value for --only: "disk" (use tunnel, rsync, sst, wan or readonly)',
     );
     expect(() => benchPlan({ size: '-1' })).toThrow(
       'Invalid value for --size: "-1" is not a positive number',

@@ -156,6 +156,8 @@ describe('settingsFrom()', () => {
     ['transfer = AUTO', { transfer: 'auto' }],
     ['transfer = whole', { transfer: 'whole' }],
     ['copy = two-phase', { copy: 'two-phase' }],
+    ['delta-block = 4K', { deltaBlock: 4096 }],
+    ['delta-block = 512', { deltaBlock: 512 }],
     ['copy = Single', { copy: 'single' }],
     ['[mysqld]\nbackup_threads = 3', { backupThreads: 3 }],
     ['[mysqld]\nlog-bin', { logBin: '' }],
@@ -189,6 +191,12 @@ describe('settingsFrom()', () => {
     expect(settings('compress = off').compress).toBeUndefined();
     expect(settings('compress = off').compressOff).toBe(true);
     expect(settings('compress = on').compressOff).toBeUndefined();
+  });
+
+  it('refuses a delta-block rsync cannot use', () => {
+    expect(settings('').deltaBlock).toBeUndefined();
+    for (const bad of ['256', '256K', 'big', '0.1K'])
+      expect(() => settings(`delta-block = ${bad}`)).toThrow(/expected a block size from 512 to 128K bytes/);
   });
 
   it('sends deltas by default only when run as the _wan method, and refuses an unknown transfer', () => {

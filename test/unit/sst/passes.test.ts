@@ -171,15 +171,31 @@ describe('planPasses()', () => {
     ]);
   });
 
-  it('leaves --whole-file out only for delta transfer, with one rsync block per InnoDB page', () => {
+  it('leaves --whole-file out only for delta transfer, with 1 KiB blocks unless a pass is huge', () => {
     const delta = planPasses({ ...baseline, transfer: { delta: true, compress: undefined } });
     for (const pass of [delta.root, ...delta.classes, ...delta.dirs]) {
       expect(pass.args).not.toContain('--whole-file');
-      expect(pass.args).toContain('--block-size=16384');
+      expect(pass.args).toContain('--block-size=1024');
       // Never size+mtime: every file goes through the delta algorithm and rsync's whole-file check.
       expect(pass.args).toContain('--ignore-times');
     }
     expect(planPasses(baseline).root.args).toContain('--whole-file');
+    // A pass's blocks grow with its data: at most ~1M checksums in the donor's rsync.
+    const huge = planPasses({
+      ...baseline,
+      dirs: [{ name: 'big', size: 8 * 2 ** 30 }],
+      transfer: { delta: true, compress: undefined },
+    });
+    expect(huge.dirs[0]?.args).toContain('--block-size=8192');
+    expect(huge.root.args).toContain('--block-size=1024');
+    // [sst] delta-block sets the smallest block.
+    const four = planPasses({
+      ...baseline,
+      transfer: { delta: true, compress: undefined },
+      deltaBlock: 4096,
+    });
+    for (const pass of [four.root, ...four.classes, ...four.dirs])
+      expect(pass.args).toContain('--block-size=4096');
   });
 
   it('compresses every data pass only when [sst] compress asks, with the algorithm when one is named', () => {

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   chooseCompression,
   chooseTransfer,
-  COMPRESS_BELOW,
+  compressBelow,
+  compressionBothHave,
+  deltaBelow,
+  deltaBlockSize,
+  parseJoinerCompressions,
+  probeSizes,
   datadirComment,
   parseDatadirComment,
   parseGrastate,
@@ -14,12 +19,14 @@ import { defaultTransfer } from '../../../src/config/transferSetting.js';
 
 const CLUSTER = '6a2c0f7e-1b2d-11ef-8a55-0242ac120002';
 const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
 const auto: TransferFacts = {
   setting: 'auto',
   compress: undefined,
   compressOff: false,
   clusterUuid: CLUSTER,
   joiner: undefined,
+  cores: 2,
 };
 
 describe('grastate and the datadir comment', () => {
@@ -28,6 +35,12 @@ describe('grastate and the datadir comment', () => {
     const state = parseGrastate(text);
     expect(state).toEqual({ uuid: CLUSTER, seqno: -1n });
     expect(parseDatadirComment(datadirComment(state))).toEqual(state);
+    const comment = datadirComment(state, ['zstd', 'lz4']);
+    expect(comment).toBe(`datadir uuid=${CLUSTER} seqno=-1 compress=zstd,lz4`);
+    expect(parseDatadirComment(comment)).toEqual(state);
+    expect(parseJoinerCompressions(comment)).toEqual(['zstd', 'lz4']);
+    expect(parseJoinerCompressions(datadirComment(undefined, ['zlib']))).toEqual(['zlib']);
+    expect(parseJoinerCompressions('datadir')).toBeUndefined();
   });
 
   it('knows nothing from an empty or zero grastate, or from an original joiner comment-less listing', () => {
@@ -40,6 +53,16 @@ describe('grastate and the datadir comment', () => {
 });
 
 describe('chooseTransfer()', () => {
+  const FAST = 400 * MiB; // ~3.4 Gbit/s: above compressBelow(2) = 240 MiB/s
+  const SLOW = 24 * MiB; // ~200 Mbit/s
+  const VERY_SLOW = 8 * MiB; // ~70 Mbit/s
+  const probe = (rate: number): { wireBytes: number; ms: number } => ({
+    wireBytes: 4 * MiB,
+    ms: (4 * MiB * 1000) / rate,
+  });
+  const ours = { ...auto, joiner: { uuid: CLUSTER, seqno: 1200n }, dataBytes: GiB };
+  const both = ['zstd', 'lz4', 'zlibx', 'zlib'];
+
   it('does what a fixed [sst] transfer says, with the compression [sst] compress names', () => {
     expect(chooseTransfer({ ...auto, setting: 'whole' })).toMatchObject({
       delta: false,
@@ -54,46 +77,125 @@ describe('chooseTransfer()', () => {
     });
   });
 
-  it('auto: deltas only against a datadir of this cluster', () => {
-    const same = chooseTransfer({ ...auto, joiner: { uuid: CLUSTER, seqno: 1200n } });
-    expect(same.delta).toBe(true);
-    expect(same.reason).toContain('the joiner holds a datadir of this cluster (seqno 1200)');
-    const other = chooseTransfer({
-      ...auto,
-      joiner: { uuid: '11111111-2222-3333-4444-555555555555', seqno: 5n },
+  it('auto: waits for the link probe when the link decides anything', () => {
+    expect(chooseTransfer({ ...auto, dataBytes: GiB })).toMatchObject({ measureLink: true, delta: false });
+    expect(chooseTransfer(ours)).toMatchObject({ measureLink: true, delta: false });
+    expect(chooseTransfer(ours).reason).toContain("the link's speed decides the rest");
+    // Compression settled and no datadir of this cluster: nothing left for the link to decide.
+    expect(chooseTransfer({ ...auto, dataBytes: GiB, compressOff: true })).toMatchObject({
+      measureLink: false,
     });
-    expect(other.delta).toBe(false);
-    expect(other.reason).toContain("the joiner's datadir is of another cluster");
-    expect(chooseTransfer(auto).delta).toBe(false);
   });
 
-  it('auto: measures the link unless compression is settled by [sst] compress or a slow rlimit', () => {
-    expect(chooseTransfer(auto)).toMatchObject({ compress: undefined, measureLink: true });
-    expect(chooseTransfer({ ...auto, compressOff: true })).toMatchObject({
-      compress: undefined,
+  it('auto, very slow link: deltas + zstd against a datadir of this cluster, whatever its seqno', () => {
+    for (const seqno of [1200n, -1n]) {
+      const c = chooseTransfer({ ...ours, joiner: { uuid: CLUSTER, seqno }, link: probe(VERY_SLOW) });
+      expect(c).toMatchObject({ delta: true, compress: 'auto', measureLink: false });
+      expect(c.reason).toMatch(
+        /^delta \+ compression \(auto: the joiner holds a datadir of this cluster \(seqno -?\d+\); the link moved 8\.0 MiB\/s, below the 240\.0 MiB\/s zstd feeds on 2 core\(s\); deltas pay below 14\.0 MiB\/s;/,
+      );
+    }
+    const listed = chooseTransfer({
+      ...ours,
+      link: probe(VERY_SLOW),
+      donorCompressions: both,
+      joinerCompressions: both,
+    });
+    expect(listed).toMatchObject({ delta: true, compress: 'zstd' });
+    expect(listed.reason).toContain('zstd pays on a slow link');
+  });
+
+  it("auto, slow link (not slow enough for the donor's checksums): whole files + zstd, even to this cluster", () => {
+    const c = chooseTransfer({ ...ours, link: probe(SLOW), joinerCompressions: both });
+    expect(c).toMatchObject({ delta: false, compress: 'zstd' });
+    expect(c.reason).toContain(
+      "deltas pay only below 14.0 MiB/s (the donor's checksums cost more than the link saves)",
+    );
+    expect(deltaBelow(2)).toBe(14 * MiB);
+  });
+
+  it('auto, slow link, no datadir of this cluster: whole files + zstd', () => {
+    const other = { uuid: '11111111-2222-3333-4444-555555555555', seqno: 5n };
+    for (const joiner of [undefined, other]) {
+      const c = chooseTransfer({ ...ours, joiner, link: probe(SLOW), joinerCompressions: both });
+      expect(c).toMatchObject({ delta: false, compress: 'zstd' });
+    }
+    expect(chooseTransfer({ ...ours, joiner: other, link: probe(SLOW) }).reason).toContain(
+      "the joiner's datadir is of another cluster",
+    );
+  });
+
+  it('auto, fast link: whole files, uncompressed, even against a datadir of this cluster', () => {
+    const c = chooseTransfer({ ...ours, link: probe(FAST), joinerCompressions: both });
+    expect(c).toMatchObject({ delta: false, compress: undefined });
+    expect(c.reason).toContain('deltas pay only below');
+    expect(c.reason).toContain('compression would cost more CPU time than the link saves');
+  });
+
+  it('auto: the thresholds scale with the cores', () => {
+    expect(compressBelow(2)).toBe(240 * MiB);
+    expect(chooseTransfer({ ...ours, link: probe(300 * MiB) }).compress).toBeUndefined();
+    expect(chooseTransfer({ ...ours, cores: 4, link: probe(300 * MiB) }).compress).toBe('auto');
+    expect(chooseTransfer({ ...ours, link: probe(20 * MiB) }).delta).toBe(false);
+    expect(chooseTransfer({ ...ours, cores: 4, link: probe(20 * MiB) }).delta).toBe(true);
+  });
+
+  it('auto: a slow [sst] rlimit settles it without a probe; a data set too small to probe goes whole', () => {
+    expect(chooseTransfer({ ...ours, rateLimit: 10 * MiB })).toMatchObject({
+      delta: true,
       measureLink: false,
     });
-    expect(chooseTransfer({ ...auto, compress: 'lz4' })).toMatchObject({
+    expect(chooseTransfer({ ...ours, rateLimit: 40 * MiB })).toMatchObject({
+      delta: false,
+      compress: 'auto',
+      measureLink: false,
+    });
+    expect(chooseTransfer({ ...ours, rateLimit: 10 * GiB })).toMatchObject({ measureLink: true });
+    const small = chooseTransfer({ ...ours, dataBytes: 20 * MiB });
+    expect(small).toMatchObject({ delta: false, compress: undefined, measureLink: false });
+    expect(small.reason).toContain('too little for the link');
+    expect(probeSizes(20 * MiB)).toEqual([]);
+    expect(probeSizes(63 * MiB)).toEqual([]);
+    expect(probeSizes(100 * MiB)).toEqual([MiB, 8 * MiB]);
+    expect(probeSizes(GiB)).toEqual([MiB, 8 * MiB, 64 * MiB]);
+  });
+
+  it('auto: [sst] compress overrides the compression, not the deltas', () => {
+    expect(chooseTransfer({ ...ours, compress: 'lz4', link: probe(VERY_SLOW) })).toMatchObject({
+      delta: true,
       compress: 'lz4',
-      measureLink: false,
     });
-    expect(chooseTransfer({ ...auto, rateLimit: 10 * MiB })).toMatchObject({
-      compress: 'zstd',
-      measureLink: false,
+    const off = chooseTransfer({ ...ours, compressOff: true, link: probe(VERY_SLOW) });
+    expect(off).toMatchObject({ delta: true, compress: undefined });
+    expect(off.reason).toContain('[sst] compress = off');
+  });
+
+  it("auto: falls back, logged, when a side's rsync lacks zstd", () => {
+    const c = chooseTransfer({
+      ...ours,
+      link: probe(VERY_SLOW),
+      donorCompressions: both,
+      joinerCompressions: ['lz4', 'zlibx', 'zlib'],
     });
-    expect(chooseTransfer({ ...auto, rateLimit: 10 * COMPRESS_BELOW })).toMatchObject({ measureLink: true });
+    expect(c).toMatchObject({ compress: 'lz4' });
+    expect(c.reason).toContain("the joiner's rsync lacks zstd: lz4 instead");
+    expect(compressionBothHave('zstd', ['zlib'], ['zstd', 'zlib'])).toEqual({
+      compress: 'zlib',
+      note: "the donor's rsync lacks zstd: zlib instead",
+    });
+    expect(compressionBothHave('zstd', both, [])).toMatchObject({ compress: undefined });
+    expect(compressionBothHave('zstd', both, undefined)).toMatchObject({ compress: 'auto' });
   });
 });
 
-describe('chooseCompression()', () => {
+describe('chooseCompression() (an original joiner: the root pass was the sample)', () => {
   const first = { ...chooseTransfer(auto) };
-  it('compresses the remaining passes with zstd on a slow link, with lz4 on a fast one', () => {
-    const slow = chooseCompression(first, { wireBytes: 96 * MiB, ms: 4000 });
-    expect(slow).toMatchObject({ compress: 'zstd', changed: true });
-    expect(slow.reason).toMatch(/24\.0 MiB\/s on the wire, below 60\.0 MiB\/s: the link is the bottleneck/);
-    const fast = chooseCompression(first, { wireBytes: 96 * MiB, ms: 500 });
-    expect(fast).toMatchObject({ compress: 'lz4', changed: true });
-    expect(fast.reason).toMatch(/^whole files \+ lz4 for the remaining passes \(auto: .*192\.0 MiB\/s/);
+  it('lets rsync negotiate compression on a slow link, none on a fast one', () => {
+    const slow = chooseCompression(first, { wireBytes: 96 * MiB, ms: 4000 }, 2);
+    expect(slow).toMatchObject({ compress: 'auto', changed: true });
+    expect(slow.reason).toMatch(/24\.0 MiB\/s on the wire, below 240\.0 MiB\/s: the link is the bottleneck/);
+    const fast = chooseCompression(first, { wireBytes: 960 * MiB, ms: 2000 }, 2);
+    expect(fast).toMatchObject({ compress: undefined, changed: false });
   });
 
   it('does not judge the link from a sample too small to mean anything: the cheap compression', () => {
@@ -103,16 +205,28 @@ describe('chooseCompression()', () => {
   });
 });
 
+describe('delta blocks', () => {
+  it('uses 1 KiB blocks, larger only when a pass would have more than a million', () => {
+    expect(deltaBlockSize(0)).toBe(1024);
+    expect(deltaBlockSize(GiB)).toBe(1024);
+    expect(deltaBlockSize(GiB + 1)).toBe(2048);
+    expect(deltaBlockSize(10 * GiB)).toBe(16 * 1024);
+    expect(deltaBlockSize(1024 * GiB)).toBe(128 * 1024);
+    expect(deltaBlockSize(GiB, 4096)).toBe(4096);
+    expect(transferFlags({ delta: true, compress: undefined }, GiB, 16384)).toEqual(['--block-size=16384']);
+  });
+});
+
 describe('flags and figures', () => {
   it('builds whole-file, delta and compressed flags', () => {
     expect(transferFlags({ delta: false, compress: undefined })).toEqual(['--whole-file']);
-    expect(transferFlags({ delta: true, compress: 'zstd' })).toEqual([
-      '--block-size=16384',
+    expect(transferFlags({ delta: true, compress: 'zstd' }, 4 * GiB)).toEqual([
+      '--block-size=4096',
       '--compress',
       '--compress-choice=zstd',
       '--compress-level=1',
     ]);
-    expect(transferFlags({ delta: true, compress: 'auto' })).toEqual(['--block-size=16384', '--compress']);
+    expect(transferFlags({ delta: true, compress: 'auto' })).toEqual(['--block-size=1024', '--compress']);
   });
 
   it('defaults to delta only under the _wan script name', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { waitForFlush } from '../../../src/sst/donor.js';
+import { waitForFlush } from '../../../src/sst/flushWait.js';
 import { SstTimeoutError } from '../../../src/errors.js';
 import { waitForMagic } from '../../../src/sst/waitMagic.js';
 import { wakeOnEntries, Wakeup } from '../../../src/sst/wakeup.js';

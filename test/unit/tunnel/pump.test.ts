@@ -8,6 +8,15 @@ import { isRoutineClose, pump } from '../../../src/tunnel/pump.js';
 import { RateLimiter } from '../../../src/tunnel/rateLimit.js';
 import { sendUntilHeard } from '../../helpers/streams.js';
 
+/** A stream that never yields data and swallows whatever is written to it: a peer that has gone quiet. */
+const sink = (): Duplex =>
+  new Duplex({
+    read() {},
+    write(_c, _e, cb) {
+      cb();
+    },
+  });
+
 /** A connected pair of real TCP sockets on 127.0.0.1 (allowHalfOpen, as the tunnel uses them). */
 async function socketPair(): Promise<[Socket, Socket]> {
   const server = createServer({ allowHalfOpen: true });
@@ -103,18 +112,8 @@ describe('pump()', () => {
   });
 
   it('ends both sides after the idle timeout with SstTimeoutError', async () => {
-    const a = new Duplex({
-      read() {},
-      write(_c, _e, cb) {
-        cb();
-      },
-    });
-    const b = new Duplex({
-      read() {},
-      write(_c, _e, cb) {
-        cb();
-      },
-    });
+    const a = sink();
+    const b = sink();
     const p = pump({ readable: a, writable: a }, { readable: b, writable: b }, { idleTimeoutMs: 150 });
     const result = await p.done;
     expect(result.timedOut).toBe(true);
@@ -124,13 +123,6 @@ describe('pump()', () => {
   });
 
   it('with idleOn, keep-alives in the other direction do not hide a stalled payload', async () => {
-    const sink = (): Duplex =>
-      new Duplex({
-        read() {},
-        write(_c, _e, cb) {
-          cb();
-        },
-      });
     const a = sink();
     const b = sink();
     // b keeps sending tiny keep-alives towards a (bToA), as rsync's receiver does to a stopped sender.
@@ -152,18 +144,8 @@ describe('pump()', () => {
   });
 
   it('reaps a silent peer with the close deadline once one direction ended', async () => {
-    const a = new Duplex({
-      read() {},
-      write(_c, _e, cb) {
-        cb();
-      },
-    });
-    const b = new Duplex({
-      read() {},
-      write(_c, _e, cb) {
-        cb();
-      },
-    });
+    const a = sink();
+    const b = sink();
     const p = pump(
       { readable: a, writable: a },
       { readable: b, writable: b },
@@ -181,18 +163,8 @@ describe('pump()', () => {
       ['ECONNRESET', true],
       ['EIO', false],
     ] as const) {
-      const a = new Duplex({
-        read() {},
-        write(_c, _e, cb) {
-          cb();
-        },
-      });
-      const b = new Duplex({
-        read() {},
-        write(_c, _e, cb) {
-          cb();
-        },
-      });
+      const a = sink();
+      const b = sink();
       const p = pump({ readable: a, writable: a }, { readable: b, writable: b }, { idleTimeoutMs: 0 });
       a.destroy(Object.assign(new Error(code), { code }));
       const result = await p.done;
