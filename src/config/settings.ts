@@ -101,7 +101,7 @@ export interface SstSettings {
   /**
    * `[sst] copy`: `single` sends the data set inside the donor's read-only window (FLUSH TABLES WITH READ LOCK);
    * `two-phase` sends it while the donor stays writable, then re-sends under the lock only what changed
-   * (src/sst/changeSelect.ts). Default single.
+   * (src/sst/changeSelect.ts). Default two-phase.
    */
   copy: CopySetting;
   innodbDataHomeDir?: string;
@@ -326,8 +326,11 @@ function transferSetting(entry: OptionEntry | undefined, script: string | undefi
 /** `[sst] copy`'s words. */
 export type CopySetting = 'single' | 'two-phase';
 export const COPY_SETTINGS: readonly CopySetting[] = ['single', 'two-phase'];
-/** `[sst] copy`'s default, until the two-phase copy has proven itself in CI (issue #22). */
-export const DEFAULT_COPY: CopySetting = 'single';
+/**
+ * `[sst] copy`'s default: two-phase, since it passed the stand-in suites and a real cluster under a write load
+ * (test/e2e/galera-two-phase.test.ts, issue #22); `single` stays selectable.
+ */
+export const DEFAULT_COPY: CopySetting = 'two-phase';
 
 /** `[sst] copy`: single or two-phase. */
 function copySetting(entry: OptionEntry | undefined): CopySetting {

@@ -174,12 +174,16 @@ async function joinAndCheck(
   expect(donorLog).toContain("The joiner asked for SST binding: every connection proves this SST's token");
   expect(joinerLog).toMatch(/SST binding: the donor proved this SST's token on all \d+ connection\(s\)/);
   expect(joinerLog).not.toContain('This SST is not bound to its donor');
+  // The default copy is two-phase (issue #22): a donor of either version sends before the lock, then re-sends.
+  expect(donorLog).toContain('Phase 1 (donor writable)');
+  expect(donorLog).toMatch(/Read-only window \(tables_flushed to continue\): [\d.]+ s/);
   // The binary log arrived and the joiner's index names it.
   expect(await joiner.query('SHOW BINARY LOGS')).not.toBe('');
   // Nothing of the SST runs any more (scoped to this cluster's directory: other SSTs may run on the host).
   expect(processesMentioning(dir).filter((p) => /--role (joiner|donor)/.test(p.cmdline))).toEqual([]);
   const ms = sstTimingFromLog(joinerLog)?.durationMs ?? -1;
-  figures.push(`${versions[0]} -> ${versions[1]}: ${ms} ms`);
+  const window = /Read-only window \(tables_flushed to continue\): ([\d.]+ s)/.exec(donorLog)?.[1];
+  figures.push(`${versions[0]} -> ${versions[1]}: ${ms} ms, donor read-only ${window ?? 'n/a'}`);
   return ms;
 }
 
@@ -211,6 +215,8 @@ async function originalPairCheck(
   } else {
     // The original joiner asked for no binding: our donor sends the plain rsync stream it expects.
     expect(ours.errorLog()).toContain('The joiner did not ask for SST binding');
+    // Two-phase (the default, issue #22) into an original joiner: its extra passes are ordinary rsync passes.
+    expect(ours.errorLog()).toMatch(/Phase 2 done: .* of data/);
   }
   expect(processesMentioning(dir).filter((p) => /--role (joiner|donor)/.test(p.cmdline))).toEqual([]);
   // Nor any socat of the original (its command lines name the key files).

@@ -99,7 +99,7 @@ describe('settingsFrom()', () => {
       logBinIndex: '/var/log/mysql/mysql-bin.index',
       logBasename: 'node1',
       transfer: 'whole',
-      copy: 'single',
+      copy: 'two-phase',
       notices: [],
     });
   });
