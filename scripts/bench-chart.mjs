@@ -20,7 +20,7 @@ if (!input || !output) {
 }
 const data = JSON.parse(readFileSync(input, 'utf8'));
 
-const isOurs = (r) => r.variant.startsWith('ours') || r.variant === 'rsync_tunnel';
+const isOurs = (r) => r.variant.startsWith('ours') || r.variant.startsWith('rsync_tunnel');
 const NO_TLS = new Set(['none', 'plain']);
 const who = (r) => (isOurs(r) ? 'sst-tunnel' : NO_TLS.has(r.variant) ? 'no TLS' : 'other TLS tunnels');
 const finite = (v) => typeof v === 'number' && Number.isFinite(v);
