@@ -5,10 +5,10 @@
  * demo saying "no summary line found in the logs" with no test noticing.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mariadbAvailable } from '../../src/demo/galera.js';
 import { REPO } from '../helpers/mysqld-standin.js';
 import { isListening } from '../helpers/sst-fixture.js';
@@ -17,13 +17,27 @@ const CLI = join(REPO, 'dist', 'cli.js');
 const available = mariadbAvailable();
 if (!available.ok) console.log(`Skipping the Galera demo test: ${available.reason}`);
 
-const demoDirs = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('sst-tunnel-demo-'));
+// Each demo gets a temp dir of its own (TMPDIR), and "nothing left" means that dir is empty afterwards: looking
+// for sst-tunnel-demo-* in the shared /tmp once failed because another clone's suite was running its demo.
+let demoTmp = '';
+beforeEach(() => {
+  demoTmp = mkdtempSync(join(tmpdir(), 'demo-cli-'));
+  // Like /tmp: mariadbd runs as mysql, must reach the nodes' directories below it and takes TMPDIR as its tmpdir.
+  chmodSync(demoTmp, 0o1777);
+});
+afterEach(() => rmSync(demoTmp, { recursive: true, force: true }));
+
+const leftInDemoTmp = (): string[] => readdirSync(demoTmp);
 
 function runDemo(
   args: string[],
   timeoutMs: number,
 ): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, 'demo', ...args], { encoding: 'utf8', timeout: timeoutMs });
+  const r = spawnSync(process.execPath, [CLI, 'demo', ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, TMPDIR: demoTmp },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -47,7 +61,6 @@ function expectTransferRows(report: string): void {
 
 describe('sst-tunnel demo', () => {
   it('runs the contract demo (no MariaDB needed) and reports the transfer from the SST logs', () => {
-    const before = demoDirs();
     const r = runDemo(['--mode', 'contract', '--size-mib', '16'], 120_000);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('sst-tunnel demo: an encrypted SST between two datadirs');
@@ -60,21 +73,21 @@ describe('sst-tunnel demo', () => {
     // reported, it once showed 0.74x).
     expect(row(r.stdout, 'data and wire')).toMatch(/ on the wire \(1\.0\dx\)$/);
     expect(row(r.stdout, 'cleanup')).toBe('nodes stopped, temporary files removed');
-    expect(demoDirs()).toEqual(before);
+    expect(leftInDemoTmp()).toEqual([]);
     expect(isListening('127.0.0.11', 4444)).toBe(false);
   });
 
   it.skipIf(!available.ok)(
     'runs the Galera demo on real mariadbd: Synced, CHECKSUM TABLE equal, figures from both logs',
     () => {
-      const before = demoDirs();
       const r = runDemo(['--size-mib', '16'], 300_000);
       expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
       expect(r.stdout).toContain('a real encrypted SST between two MariaDB Galera nodes');
+      expect(row(r.stdout, 'certificates')).toContain(demoTmp);
       expect(row(r.stdout, 'joiner')).toMatch(/^node2 127\.0\.0\.11, Synced [\d.]+ s after it started$/);
       expectTransferRows(r.stdout);
       expect(row(r.stdout, 'data')).toMatch(/^CHECKSUM TABLE equal on both nodes \(\d+ tables\)$/);
-      expect(demoDirs()).toEqual(before);
+      expect(leftInDemoTmp()).toEqual([]);
       for (const [host, port] of [
         ['127.0.0.10', 3306],
         ['127.0.0.11', 4444],
