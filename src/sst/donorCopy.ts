@@ -30,7 +30,7 @@ import {
 import { ProgressTicker } from './progress.js';
 import type { SstState } from './protocol.js';
 import { formatBytes, type RoleContext } from './roleContext.js';
-import { runPass, runPool, type PassRunner } from './rsyncPass.js';
+import { runPass, type PassRunner } from './rsyncPass.js';
 import { announce, renderTotalFile } from './spaceCheck.js';
 import { copyWhileWritable, refreshUnderLock, type CopyRunner, type Plan } from './twoPhaseCopy.js';
 import {
@@ -42,7 +42,8 @@ import {
   type TransferChoice,
   type TransferFacts,
 } from './transferMode.js';
-import { probeLink } from './linkProbe.js';
+import { probeLive, probeTwoSizes } from './linkProbe.js';
+import { logSplit, runDataPasses } from './mixedPool.js';
 
 const log = logger('donor');
 
@@ -126,22 +127,33 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
     clusterUuid,
     joiner: parseDatadirComment(offered.get(module)),
     cores: availableParallelism(),
+    workers: settings.backupThreads,
     ...(prepared.rsyncCompressions !== undefined && { donorCompressions: prepared.rsyncCompressions }),
     ...(settings.rateLimit !== undefined && { rateLimit: settings.rateLimit }),
   };
   const joinerCompressions = parseJoinerCompressions(offered.get(module));
   if (joinerCompressions !== undefined) facts.joinerCompressions = joinerCompressions;
-  const planFor = (transfer: TransferChoice, now = { dirs, binlogTarBytes }): Plan =>
-    planPasses({
+  const planFor = (transfer: TransferChoice, now = { dirs, binlogTarBytes }): Plan => {
+    const inputs = {
       layout,
       module,
       offered,
       classFiles: classFiles(layout),
       dirs: now.dirs,
       binlogTarBytes: now.binlogTarBytes,
-      transfer,
       ...(settings.deltaBlock !== undefined && { deltaBlock: settings.deltaBlock }),
-    });
+    };
+    if (transfer.mixed !== true || transfer.mixedRates === undefined)
+      return planPasses({ ...inputs, transfer });
+    // A mixed copy: whole files for the root, the classes and the whole-file side; the delta side's passes of
+    // the same directories (mixedPool.ts).
+    const plan = planPasses({ ...inputs, transfer: { ...transfer, delta: false } });
+    const deltas = planPasses({ ...inputs, transfer: { ...transfer, delta: true } });
+    return {
+      ...plan,
+      mixed: { deltaDirs: deltas.dirs, rates: transfer.mixedRates, deltaWorkers: settings.backupThreads - 1 },
+    };
+  };
   // The sizes do not depend on the mode; auto needs the total (a small data set is not worth a probe).
   const sized = planFor({ delta: false, compress: undefined, reason: '' });
   const total = [sized.root, ...sized.classes, ...sized.dirs].reduce((sum, pass) => sum + pass.bytes, 0);
@@ -162,14 +174,20 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
       join(tmpdir, TOTAL_FILE),
       renderTotalFile(total, twoPhase ? { ...announcement, twoPhase: true } : announcement),
     );
-    await runPass(runnerFor(), totalPass(tmpdir, module), signal);
+    const run = (pass: Pass): ReturnType<typeof runPass> => runPass(runnerFor(), pass, signal);
     if (choice.measureLink) {
-      // auto: the link's speed, from probes of two sizes (linkProbe.ts).
-      const link = await probeLink((pass) => runPass(runnerFor(), pass, signal), tmpdir, module, total);
+      // auto: the link's speed (linkProbe.ts): live on the relay's counter, the probe riding the total's pass;
+      // without the relay, from probes of two sizes after it.
+      const live =
+        relay === undefined
+          ? undefined
+          : await probeLive(run, () => relay.bytes(), tmpdir, module, [TOTAL_FILE], total);
+      if (relay === undefined) await run(totalPass(tmpdir, module));
+      const link = live ?? (await probeTwoSizes(run, tmpdir, module, total));
       choice = chooseTransfer({ ...facts, link });
       log.info(`Transfer: ${choice.reason}`);
       plan = planFor(choice);
-    }
+    } else await run(totalPass(tmpdir, module));
   }
   let done = 0;
   // Whole files: the wire is the measure of progress. Deltas or compression: the data of finished passes is,
@@ -217,13 +235,11 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
     state = flushedFirst;
     await timed('root', () => counted(plan.root, signal));
     afterRoot();
-    if (plan.classes.length > 0)
-      await timed('InnoDB/Aria', async () => {
-        for (const pass of plan.classes) await counted(pass, signal);
-      });
-    await timed(`${plan.dirs.length} directories`, () =>
-      runPool(plan.dirs, settings.backupThreads, signal, counted),
-    );
+    const stage = `${plan.classes.length > 0 ? 'InnoDB/Aria and ' : ''}${plan.dirs.length} directories`;
+    await timed(stage, async () => {
+      const split = await runDataPasses(plan, settings.backupThreads, signal, counted);
+      if (split !== undefined) logSplit(split);
+    });
   } else {
     const copyRunner: CopyRunner = {
       run: async (pass, passSignal, tolerate) => {

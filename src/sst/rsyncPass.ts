@@ -206,6 +206,51 @@ export async function runPass(
   return result;
 }
 
+/** What each worker of runWorkers gets: the shared signal, and a way to run one task under the shared failure. */
+export interface WorkerScope {
+  /** Aborted when the parent is, or when any worker's task failed. */
+  signal: AbortSignal;
+  /** Whether a task has failed: the worker should take no more. */
+  failed(): boolean;
+  /** Runs one task; its failure aborts every worker and is rethrown by runWorkers, not here. */
+  attempt(task: (signal: AbortSignal) => Promise<unknown>): Promise<void>;
+}
+
+/**
+ * Runs `count` workers at once (`work(scope, index)`); the first failure of any task aborts the rest and is
+ * rethrown once all have stopped, so no rsync is left running behind the error.
+ */
+export async function runWorkers(
+  parent: AbortSignal,
+  count: number,
+  work: (scope: WorkerScope, index: number) => Promise<void>,
+): Promise<void> {
+  const controller = new AbortController();
+  const forward = (): void => controller.abort(parent.reason);
+  parent.addEventListener('abort', forward, { once: true });
+  let failure: unknown;
+  const scope: WorkerScope = {
+    signal: controller.signal,
+    failed: () => failure !== undefined,
+    attempt: async (task) => {
+      try {
+        await task(controller.signal);
+      } catch (error) {
+        if (failure === undefined) {
+          failure = error;
+          controller.abort(error);
+        }
+      }
+    },
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, count) }, (_, index) => work(scope, index)));
+  } finally {
+    parent.removeEventListener('abort', forward);
+  }
+  if (failure !== undefined) throw failure;
+}
+
 /** Runs `tasks` with at most `limit` at a time; the first failure aborts the rest and is rethrown. */
 export async function runPool<T>(
   items: readonly T[],
@@ -213,28 +258,11 @@ export async function runPool<T>(
   parent: AbortSignal,
   task: (item: T, signal: AbortSignal) => Promise<unknown>,
 ): Promise<void> {
-  const controller = new AbortController();
-  const forward = (): void => controller.abort(parent.reason);
-  parent.addEventListener('abort', forward, { once: true });
   let next = 0;
-  let failure: unknown;
-  const worker = async (): Promise<void> => {
-    while (failure === undefined && next < items.length) {
+  await runWorkers(parent, Math.min(limit, items.length), async (scope) => {
+    while (!scope.failed() && next < items.length) {
       const item = items[next++] as T;
-      try {
-        await task(item, controller.signal);
-      } catch (error) {
-        if (failure === undefined) {
-          failure = error;
-          controller.abort(error);
-        }
-      }
+      await scope.attempt((signal) => task(item, signal));
     }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  } finally {
-    parent.removeEventListener('abort', forward);
-  }
-  if (failure !== undefined) throw failure;
+  });
 }

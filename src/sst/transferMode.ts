@@ -34,20 +34,26 @@
  * have at 1 Gbit/s; at 200 Mbit/s the 5% are ~0.2 s of a 10 s SST.
  *
  * auto: one decision before the first data pass, logged in one line with its reason (chooseTransfer).
- * - The link: the donor times a probe (linkProbe: 4 MiB, then 64 MiB if that was too quick to judge, whole and
- *   uncompressed, into our joiner's private progress module), net of the connection set-up the byte-total pass
- *   just took. The link is "slow" below compressBelow(cores): what rsync's zstd (level 1) plus TLS can feed per
- *   core of this CPU times the cores. Measured on the 2-core bench host (issue #17): zstd beat whole files 2.6x
- *   at 1 Gbit/s (125 MB/s) and lost 1.4x on the unshaped veth (whole files moved ~470 MB/s, zstd ~320 MB/s of
- *   data, CPU-bound): the crossover sits near the zstd data rate, and the threshold at 120 MB/s a core (240 MB/s,
+ * - The link: the donor sends a probe of zeros (linkProbe: 16 MiB, whole and uncompressed, into our joiner's
+ *   private progress module) in the same connection as the byte total, and reads the rate live from the relay's
+ *   counter over the probe's second half (the socket buffers fill during the first; the set-up is before it). The
+ *   link is "slow" below compressBelow(cores): what rsync's zstd (level 1) plus TLS can feed per core of this CPU
+ *   times the cores. Measured on the 2-core bench host (issue #17): zstd beat whole files 2.6x at 1 Gbit/s
+ *   (125 MB/s) and lost 1.4x on the unshaped veth (whole files moved ~470 MB/s, zstd ~320 MB/s of data,
+ *   CPU-bound): the crossover sits near the zstd data rate, and the threshold at 120 MB/s a core (240 MB/s,
  *   ~1.9 Gbit/s here) leaves room for the probe's error on both sides. lz4 never won a measured link against
  *   zstd (rsync's lz4 works in small blocks: at 1 Gbit/s it took 5.0 s to zstd's 3.9 s), so auto uses it only as
  *   the fallback when a side's rsync lacks zstd.
- * - Deltas when the joiner holds a datadir of this cluster (its grastate.dat uuid, from its module comment) and
- *   the link is slower than deltaBelow(cores): deltas + zstd cut the bytes on the wire 2x against whole files +
- *   zstd even when changes are spread over every page (0.105 vs 0.21 of the data), but the donor's rsync spends
- *   ~15 s of CPU a GiB on rolling checksums, so they pay only where the link, not that CPU, is the bottleneck
- *   (DELTA_RATE_PER_CORE: ~120 Mbit/s on the 2-core bench host; at 200 Mbit/s there whole files + zstd won).
+ * - Deltas when the joiner holds a datadir of this cluster (its grastate.dat uuid, from its module comment):
+ *   deltas + zstd cut the bytes on the wire 2x against whole files + zstd even when changes are spread over every
+ *   page (0.105 vs 0.21 of the data), but the donor's rsync spends ~15 s of CPU a GiB on rolling checksums. So:
+ *   - below deltaBelow(cores) (~120 Mbit/s on 2 cores) the link is the bottleneck even for deltas: deltas on every
+ *     worker;
+ *   - below mixedBelow() (~250 Mbit/s), with two workers or more, one worker's whole files + zstd fill the link
+ *     by themselves: that worker sends whole files (the file classes, then the largest directories) and the
+ *     others compute deltas for the smallest directories they can finish in time (mixedPool.ts), so the link and
+ *     the spare cores work at once;
+ *   - faster links: whole files (with zstd when slow), since the checksums would cost more than the link saves.
  *   The joiner's seqno is logged, but not used: how many transactions came after it says little about how many
  *   pages changed (the bench's 12 UPDATEs touched 79% of the pages), and a crashed joiner's seqno is -1 anyway.
  * - Compression: zstd on a slow link, none on a fast one; `[sst] compress` (an algorithm, or off) overrides it.
@@ -105,7 +111,53 @@ export function deltaBelow(cores: number): number {
 }
 
 /**
- * The probes auto sends (linkProbe.ts): PROBE_SIZES[0] first, then each larger one until the difference between
+ * What the donor's rsync turns into deltas per core, bytes of data per second (1 KiB blocks, changes spread over
+ * every page): the bench host's donor spent 11-15 s of CPU a GiB on them (issue #17), ~70 MB/s; a little less,
+ * so a delta worker does not take a directory it would finish after the whole-file side.
+ */
+export const DELTA_DATA_RATE_PER_CORE = 64 * 1024 * 1024;
+
+/**
+ * What whole files + zstd put on the wire per byte of data, for planning only: 0.21 on the bench's rows of text
+ * and numbers (issue #17); a little more, as real tables hold less text.
+ */
+export const ZSTD_WIRE_SHARE = 0.25;
+
+/**
+ * Below this wire rate one worker sending whole files + zstd fills the link (its zstd feeds ZSTD_RATE_PER_CORE of
+ * data, ZSTD_WIRE_SHARE of it on the wire): the other workers' cores would only queue behind it, so auto has
+ * them compute deltas instead (mixed). ~30 MiB/s, ~250 Mbit/s: at 200 Mbit/s a mixed copy, at 1 Gbit/s whole
+ * files + zstd on every worker (one worker's zstd, not the link, would be the bottleneck there).
+ */
+export function mixedBelow(): number {
+  return ZSTD_RATE_PER_CORE * ZSTD_WIRE_SHARE;
+}
+
+/** The data rates a mixed copy plans with, bytes/s: its whole-file worker's and each delta worker's. */
+export interface MixedRates {
+  whole: number;
+  delta: number;
+}
+
+/** The planning rates of a mixed copy on a link of `rate` bytes/s of wire. */
+export function mixedRates(rate: number): MixedRates {
+  return {
+    whole: Math.min(rate / ZSTD_WIRE_SHARE, ZSTD_RATE_PER_CORE),
+    delta: DELTA_DATA_RATE_PER_CORE,
+  };
+}
+
+/**
+ * Whether a free delta worker takes a unit of `unitBytes` (pure): only when it would finish it by deltas no later
+ * than the whole-file worker would finish the `restBytes` still queued for it without that unit. Otherwise the
+ * unit stays for the whole-file side, and the copy does not wait on a slow delta at its end.
+ */
+export function deltaTakes(unitBytes: number, restBytes: number, rates: MixedRates): boolean {
+  return unitBytes / rates.delta <= restBytes / rates.whole;
+}
+
+/**
+ * The probes auto sends without the relay (linkProbe.ts probeTwoSizes; with it, one live probe): PROBE_SIZES[0] first, then each larger one until the difference between
  * it and the first took at least PROBE_MIN_MS. The rate is the difference in bytes over the difference in time,
  * which cancels what both connections cost to set up (rsync's start, TLS, the daemon's greeting: ~50-150 ms under
  * load, as long as a 4 MiB probe takes at 200 Mbit/s). Only probes of at most 1/PROBE_SHARE of the data set are
@@ -137,7 +189,15 @@ export interface JoinerDatadir {
 
 /** A transfer choice: what the passes do, and why. */
 export interface TransferChoice {
+  /** Deltas (with `mixed`: on the delta workers only). */
   delta: boolean;
+  /**
+   * auto on a link one whole-file worker can fill: one worker sends whole files (compressed) while the others
+   * send deltas, each database directory going to whichever side finishes sooner (mixedPool.ts).
+   */
+  mixed?: boolean;
+  /** A mixed copy's planning rates (mixedRates). */
+  mixedRates?: MixedRates;
   /** undefined = no compression; 'auto' = rsync negotiates; else an algorithm. */
   compress: string | undefined;
   /** One line for the log: the mode and the reason. */
@@ -145,10 +205,13 @@ export interface TransferChoice {
 }
 
 /** The mode in a few words: `whole files`, `delta`, `delta + zstd`. */
-export function describeChoice(choice: Pick<TransferChoice, 'delta' | 'compress'>): string {
-  const base = choice.delta ? 'delta' : 'whole files';
-  if (choice.compress === undefined) return base;
-  return `${base} + ${choice.compress === 'auto' ? 'compression' : choice.compress}`;
+export function describeChoice(choice: Pick<TransferChoice, 'delta' | 'compress' | 'mixed'>): string {
+  const plus = (base: string): string =>
+    choice.compress === undefined
+      ? base
+      : `${base} + ${choice.compress === 'auto' ? 'compression' : choice.compress}`;
+  if (choice.mixed === true) return `${plus('whole files')} beside ${plus('delta')}`;
+  return plus(choice.delta ? 'delta' : 'whole files');
 }
 
 /** rsync's flags for a pass of this choice moving `bytes` of data, added to the base flags of passes.ts. */
@@ -232,6 +295,8 @@ export interface TransferFacts {
   rateLimit?: number;
   /** The donor's cores (os.availableParallelism()): what compression can do here. */
   cores: number;
+  /** backup-threads: the passes that may run at once (a mixed copy needs two). */
+  workers?: number;
   /** The compressions the donor's rsync offers (`rsync --version`); undefined = not known. */
   donorCompressions?: string[];
   /** The compressions the joiner's rsync offers (its module comment); undefined = it did not say. */
@@ -317,11 +382,15 @@ export function chooseTransfer(facts: TransferFacts): TransferChoice & { measure
   const slow = rate !== undefined && rate < below;
   const deltaLimit = deltaBelow(facts.cores);
   const delta = same && rate !== undefined && rate < deltaLimit;
+  const mixLimit = mixedBelow();
+  const mixed = !delta && same && rate !== undefined && rate < mixLimit && (facts.workers ?? 1) >= 2;
   if (same)
     reasons.push(
       delta
         ? `deltas pay below ${formatBytes(deltaLimit)}/s`
-        : `deltas pay only below ${formatBytes(deltaLimit)}/s (the donor's checksums cost more than the link saves)`,
+        : mixed
+          ? `one worker's whole files fill a link below ${formatBytes(mixLimit)}/s: the other ${(facts.workers ?? 2) - 1} compute deltas`
+          : `deltas pay only below ${formatBytes(deltaLimit)}/s (the donor's checksums cost more than the link saves)`,
     );
   let compress = explicitCompress;
   if (explicitCompress !== undefined) reasons.push('[sst] compress is set');
@@ -331,7 +400,12 @@ export function chooseTransfer(facts: TransferFacts): TransferChoice & { measure
     compress = both.compress;
     reasons.push(both.note ?? 'zstd pays on a slow link');
   } else reasons.push('compression would cost more CPU time than the link saves');
-  const choice = { delta, compress };
+  const choice: TransferChoice = {
+    delta: delta || mixed,
+    compress,
+    reason: '',
+    ...(mixed && rate !== undefined && { mixed: true, mixedRates: mixedRates(rate) }),
+  };
   return { ...choice, measureLink: false, reason: `${describeChoice(choice)} (auto: ${reasons.join('; ')})` };
 }
 

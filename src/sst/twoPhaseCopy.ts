@@ -20,6 +20,7 @@ import { ClockWatch, probeFsClock, stampScope } from './copyStamps.js';
 import type { Pass } from './passes.js';
 import { refreshPasses, type RefreshPass } from './refreshPasses.js';
 import { formatBytes } from './roleContext.js';
+import { logSplit, runDataPasses, type MixedPlan } from './mixedPool.js';
 import { runPool, type PassResult } from './rsyncPass.js';
 
 const log = logger('donor');
@@ -40,6 +41,8 @@ export interface Plan {
   root: Pass;
   classes: Pass[];
   dirs: Pass[];
+  /** auto's mixed copy: the delta side of the directories (mixedPool.ts); phase 2 sends whole files. */
+  mixed?: MixedPlan;
 }
 
 /** How the two phases run a pass and count the wire: the donor's own runner, progress and relay. */
@@ -104,8 +107,8 @@ export async function copyWhileWritable(
     const next = afterRoot?.();
     const current = next ?? plan;
     // Stamps of the passes a re-plan changed are the same scopes (keys): S0 stays valid.
-    for (const pass of current.classes) await run(pass, runner.signal);
-    await runPool(current.dirs, runner.backupThreads, runner.signal, run);
+    const split = await runDataPasses(current, runner.backupThreads, runner.signal, run);
+    if (split !== undefined) logSplit(split);
     const dataBytes = [current.root, ...current.classes, ...current.dirs].reduce((s, p) => s + p.bytes, 0);
     return {
       snapshots,

@@ -148,6 +148,9 @@ interface Mode {
   firstWireAtMost: number;
 }
 
+/** The auto-mixed case's [sst] rlimit, MiB/s: just above deltaBelow on this machine's cores. */
+const MIXED_RATE = 7 * availableParallelism() + 2;
+
 const MODES: Mode[] = [
   {
     name: 'whole',
@@ -190,10 +193,23 @@ const MODES: Mode[] = [
   },
   {
     name: 'auto-slow',
-    // Between the two thresholds on any number of cores (deltaBelow 7 MiB/s a core, compressBelow 120).
-    sst: { transfer: 'auto', rlimit: `${10 * availableParallelism()}M` },
+    // Between the thresholds on any number of cores (deltaBelow 7 MiB/s a core, mixedBelow 30 MiB/s,
+    // compressBelow 120 MiB/s a core).
+    sst: { transfer: 'auto', rlimit: `${Math.max(10 * availableParallelism(), 32)}M` },
     second:
       /Transfer: whole files \+ zstd \(auto: the joiner holds a datadir of this cluster \(seqno 42\); \[sst\] rlimit [\d.]+ MiB\/s is below .*; deltas pay only below [\d.]+ MiB\/s .*; zstd pays on a slow link\)/,
+    secondWireAtMost: 0.8,
+    firstWireAtMost: 0.8,
+  },
+  {
+    name: 'auto-mixed',
+    // Above deltaBelow (7 MiB/s a core), below mixedBelow (30 MiB/s), two workers: one sends whole files + zstd,
+    // the other deltas + zstd. Past 3 cores that window is empty and deltas go on every worker.
+    sst: { transfer: 'auto', rlimit: `${MIXED_RATE}M` },
+    second:
+      MIXED_RATE < 30
+        ? /Transfer: whole files \+ zstd beside delta \+ zstd \(auto: the joiner holds a datadir of this cluster \(seqno 42\); \[sst\] rlimit [\d.]+ MiB\/s is below .*; one worker's whole files fill a link below 30\.0 MiB\/s: the other 1 compute deltas; zstd pays on a slow link\)[^]*Mixed copy: whole files for directory [a-z]+(, directory [a-z]+)*; deltas for directory [a-z]+/
+        : /Transfer: delta \+ zstd \(auto: /,
     secondWireAtMost: 0.8,
     firstWireAtMost: 0.8,
   },
@@ -203,7 +219,7 @@ const MODES: Mode[] = [
     bigMiB: 72,
     // Any way, by what the probe measured: deltas + zstd, whole files + zstd, or whole files (fast).
     second:
-      /Transfer: (delta \+ zstd|whole files \+ zstd|whole files) \(auto: the joiner holds a datadir of this cluster \(seqno 42\); the link moved [\d.]+ [KMG]?i?B\/s, (below|at least) the [\d.]+ MiB\/s zstd feeds on \d+ core\(s\)/,
+      /Transfer: (delta \+ zstd|whole files \+ zstd beside delta \+ zstd|whole files \+ zstd|whole files) \(auto: the joiner holds a datadir of this cluster \(seqno 42\); the link moved [\d.]+ [KMG]?i?B\/s, (below|at least) the [\d.]+ MiB\/s zstd feeds on \d+ core\(s\)/,
     secondWireAtMost: 1.6,
     firstWireAtMost: 1.6,
   },

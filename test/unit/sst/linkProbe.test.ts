@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { PROBE_FILE, probePass, probeSample } from '../../../src/sst/linkProbe.js';
+import {
+  liveProbeBytes,
+  PROBE_FILE,
+  probePass,
+  probeSample,
+  slopeSample,
+} from '../../../src/sst/linkProbe.js';
 
 describe('link probe', () => {
   it('sends the probe whole and uncompressed into the progress module, never the datadir', () => {
@@ -24,5 +30,70 @@ describe('link probe', () => {
       wireBytes: 7 << 20,
       ms: 1,
     });
+  });
+
+  it('rides the byte-total pass: the total file first, then the probe, in one connection', () => {
+    const pass = probePass('/tmp/sst', 'rsync_tunnel_sst', ['sst_total']);
+    expect(pass.name).toBe('byte total and link probe');
+    expect(pass.args).toEqual([
+      '--quiet',
+      '--whole-file',
+      './sst_total',
+      `./${PROBE_FILE}`,
+      'sst-joiner::rsync_tunnel_sst-progress/',
+    ]);
+  });
+
+  it('rates the link by the slope from half the probe to the last rise of the counter', () => {
+    const MiB = 1 << 20;
+    // Set-up 100 ms, then the socket buffers take 4 MiB at once, then 200 Mbit/s (~23.8 MiB/s: 1 MiB per 42 ms),
+    // then rsync's goodbye (the counter stays).
+    const readings = [
+      { ms: 0, bytes: 0 },
+      { ms: 100, bytes: 20_000 },
+      { ms: 102, bytes: 4 * MiB },
+      ...Array.from({ length: 12 }, (_, i) => ({ ms: 102 + 42 * (i + 1), bytes: (5 + i) * MiB })),
+      { ms: 700, bytes: 16 * MiB },
+      { ms: 760, bytes: 16 * MiB },
+    ];
+    const sample = slopeSample(readings, 8 * MiB);
+    // From the first reading past 8 MiB (270 ms) to the last rise of the counter (16 MiB at 606 ms): 8 MiB in 336 ms.
+    expect(sample).toBeDefined();
+    const rate = ((sample?.wireBytes ?? 0) * 1000) / (sample?.ms ?? 1);
+    expect(rate / MiB).toBeGreaterThan(20);
+    expect(rate / MiB).toBeLessThan(26);
+    // The goodbye after the last rise does not count: the same readings with a long tail rate the same.
+    expect(slopeSample([...readings, { ms: 5000, bytes: 16 * MiB }], 8 * MiB)).toEqual(sample);
+  });
+
+  it('reads a probe that went by within one poll as one poll wide, and nothing when the counter never got there', () => {
+    const MiB = 1 << 20;
+    const fast = slopeSample(
+      [
+        { ms: 0, bytes: 0 },
+        { ms: 2, bytes: 1 * MiB },
+        { ms: 4, bytes: 16 * MiB },
+        { ms: 6, bytes: 16 * MiB },
+      ],
+      8 * MiB,
+    );
+    expect(fast).toEqual({ wireBytes: 15 * MiB, ms: 2 });
+    expect(
+      slopeSample(
+        [
+          { ms: 0, bytes: 0 },
+          { ms: 2, bytes: MiB },
+        ],
+        8 * MiB,
+      ),
+    ).toBeUndefined();
+    expect(slopeSample([], 8 * MiB)).toBeUndefined();
+  });
+
+  it('probes with 16 MiB, at most an eighth of the data set, never below 8 MiB', () => {
+    const MiB = 1 << 20;
+    expect(liveProbeBytes(1024 * MiB)).toBe(16 * MiB);
+    expect(liveProbeBytes(100 * MiB)).toBe(12 * MiB);
+    expect(liveProbeBytes(64 * MiB)).toBe(8 * MiB);
   });
 });

@@ -6,6 +6,10 @@ import {
   compressionBothHave,
   deltaBelow,
   deltaBlockSize,
+  deltaTakes,
+  describeChoice,
+  mixedBelow,
+  mixedRates,
   parseJoinerCompressions,
   probeSizes,
   datadirComment,
@@ -112,6 +116,47 @@ describe('chooseTransfer()', () => {
       "deltas pay only below 14.0 MiB/s (the donor's checksums cost more than the link saves)",
     );
     expect(deltaBelow(2)).toBe(14 * MiB);
+  });
+
+  it('auto, a link one whole-file worker fills, two workers: whole files + zstd beside deltas + zstd', () => {
+    const c = chooseTransfer({ ...ours, workers: 2, link: probe(SLOW), joinerCompressions: both });
+    expect(c).toMatchObject({ mixed: true, delta: true, compress: 'zstd', measureLink: false });
+    // 24 MiB/s of wire is 96 MiB/s of data at 0.25 (below one core's 120 MiB/s of zstd); deltas 64 MiB/s a core.
+    expect(c.mixedRates).toEqual({ whole: 96 * MiB, delta: 64 * MiB });
+    expect(c.reason).toMatch(
+      /^whole files \+ zstd beside delta \+ zstd \(auto: .*one worker's whole files fill a link below 30\.0 MiB\/s: the other 1 compute deltas;/,
+    );
+    expect(mixedBelow()).toBe(30 * MiB);
+    // 1 Gbit/s: one worker's zstd, not the link, is the bottleneck: whole files + zstd on every worker.
+    const gbit = chooseTransfer({ ...ours, workers: 2, link: probe(119 * MiB), joinerCompressions: both });
+    expect(gbit).toMatchObject({ delta: false, compress: 'zstd' });
+    expect(gbit.mixed).toBeUndefined();
+    // One worker, or no datadir of this cluster: nothing to mix.
+    expect(chooseTransfer({ ...ours, workers: 1, link: probe(SLOW) }).mixed).toBeUndefined();
+    expect(
+      chooseTransfer({ ...ours, joiner: undefined, workers: 2, link: probe(SLOW) }).mixed,
+    ).toBeUndefined();
+    // A very slow link: deltas on every worker (they send the fewest bytes).
+    const verySlow = chooseTransfer({ ...ours, workers: 2, link: probe(VERY_SLOW) });
+    expect(verySlow).toMatchObject({ delta: true });
+    expect(verySlow.mixed).toBeUndefined();
+  });
+
+  it('a mixed copy: the whole-file rate is capped by one core of zstd; a delta worker takes only what it finishes in time', () => {
+    expect(mixedRates(8 * MiB)).toEqual({ whole: 32 * MiB, delta: 64 * MiB });
+    expect(mixedRates(100 * MiB).whole).toBe(120 * MiB);
+    const rates = { whole: 96 * MiB, delta: 64 * MiB };
+    // 340 MiB by deltas: 5.3 s; the whole-file side's other 790 MiB: 8.2 s. Taken.
+    expect(deltaTakes(340 * MiB, 790 * MiB, rates)).toBe(true);
+    // The last 300 MiB by deltas (4.7 s) while the whole side has 300 MiB (3.1 s) left: left to the whole side.
+    expect(deltaTakes(300 * MiB, 300 * MiB, rates)).toBe(false);
+    expect(deltaTakes(10 * MiB, 0, rates)).toBe(false);
+    expect(describeChoice({ delta: true, compress: 'zstd', mixed: true })).toBe(
+      'whole files + zstd beside delta + zstd',
+    );
+    expect(describeChoice({ delta: true, compress: undefined, mixed: true })).toBe(
+      'whole files beside delta',
+    );
   });
 
   it('auto, slow link, no datadir of this cluster: whole files + zstd', () => {
