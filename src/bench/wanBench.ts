@@ -63,7 +63,22 @@ export interface WanRecord {
   donorCpuS: number;
   joinerCpuS: number;
   checksumsEqual: boolean;
+  /** What our donor's `Transfer:` line chose (and how a mixed copy split the directories), for ours. */
+  transfer?: string;
   error?: string;
+}
+
+/**
+ * The last transfer choice in a donor's error log: the mode and the link it measured, and a mixed copy's split.
+ * Pure, for the bench's progress lines and its JSON.
+ */
+export function lastTransferChoice(log: string): string | undefined {
+  const choice = [...log.matchAll(/Transfer: ([^(\n]+?) \((auto: )?([^\n]*)\)\s*$/gm)].at(-1);
+  if (choice === undefined) return undefined;
+  const link = /the link moved ([\d.]+ [KMG]?i?B\/s)/.exec(choice[3] ?? '')?.[1];
+  const after = log.slice((choice.index ?? 0) + choice[0].length);
+  const split = /Mixed copy: (.*?)(?: \(\d{8} [\d:.]+\))?$/m.exec(after)?.[1];
+  return [choice[1], link === undefined ? undefined : `link ${link}`, split].filter(Boolean).join('; ');
 }
 
 const WORDS = [
@@ -229,6 +244,8 @@ export async function runWanSuite(opts: {
                     joinerCpuS: j.tunnel + j.rsync,
                     checksumsEqual: JSON.stringify([...a]) === JSON.stringify([...b]),
                   };
+                  const transfer = v.method === 'rsync_tunnel' ? lastTransferChoice(donor.errorLog()) : undefined;
+                  if (transfer !== undefined) record.transfer = transfer;
                 } catch (error) {
                   sampler.stop();
                   opts.progress(
@@ -332,7 +349,7 @@ export async function runWanCommand(opts: BenchCliOptions): Promise<void> {
     scenarios,
     onRun: (r) =>
       progress(
-        `[wan] round ${r.round} ${r.rateMbit === 0 ? 'unshaped' : `${r.rateMbit} Mbit/s`} ${r.scenario} ${r.variant}: ${r.error ?? `${r.wallS.toFixed(1)} s, ${(r.wireBytes / 2 ** 20).toFixed(0)} MiB on the wire for ${(r.dataBytes / 2 ** 20).toFixed(0)} MiB, CPU donor ${r.donorCpuS.toFixed(1)} s joiner ${r.joinerCpuS.toFixed(1)} s, checksums ${r.checksumsEqual ? 'equal' : 'DIFFERENT'}`}`,
+        `[wan] round ${r.round} ${r.rateMbit === 0 ? 'unshaped' : `${r.rateMbit} Mbit/s`} ${r.scenario} ${r.variant}: ${r.error ?? `${r.wallS.toFixed(1)} s, ${(r.wireBytes / 2 ** 20).toFixed(0)} MiB on the wire for ${(r.dataBytes / 2 ** 20).toFixed(0)} MiB, CPU donor ${r.donorCpuS.toFixed(1)} s joiner ${r.joinerCpuS.toFixed(1)} s, checksums ${r.checksumsEqual ? 'equal' : 'DIFFERENT'}${r.transfer === undefined ? '' : ` (${r.transfer})`}`}`,
       ),
     progress,
   });

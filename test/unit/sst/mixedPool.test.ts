@@ -61,8 +61,9 @@ describe('runDataPasses', () => {
     await expect(done).resolves.toBeUndefined();
   });
 
-  it('mixed: the whole-file worker takes the classes and the largest directories, a delta worker the smallest it finishes in time', async () => {
+  it('mixed: the whole-file worker takes the classes and the largest directory; a delta worker the largest it finishes in time', async () => {
     const r = manualRunner();
+    let now = 0;
     const plan: DataPasses = {
       classes: [pass('innodb', 110)],
       dirs: dirs('--whole-file'),
@@ -72,20 +73,61 @@ describe('runDataPasses', () => {
         deltaWorkers: 1,
       },
     };
-    const done = runDataPasses(plan, 2, new AbortController().signal, r.run);
+    const done = runDataPasses(plan, 2, new AbortController().signal, r.run, () => now);
     await Promise.resolve();
-    // db3 (200 MiB) by deltas: 3.1 s; the whole side's 110 + 680 MiB: 8.2 s. Both sides start at once.
-    expect(r.started).toEqual(['whole:innodb', 'delta:db3']);
-    await r.finish('delta:db3');
-    // Next smallest: db2 (340 MiB, 5.3 s by deltas) against the whole side's 110 + 340 MiB (4.7 s): left alone,
-    // and the delta worker stops.
-    expect(r.started).toEqual(['whole:innodb', 'delta:db3']);
+    // db1 (340 MiB) by deltas: 5.3 s; the whole side's other 110 + 540 MiB at 96 MiB/s: 6.8 s. Both start at once.
+    expect(r.started).toEqual(['whole:innodb', 'delta:db1']);
+    now = 1200;
     await r.finish('whole:innodb');
-    expect(r.started.slice(2)).toEqual(['whole:db1']);
-    await r.finish('whole:db1');
-    expect(r.started.slice(3)).toEqual(['whole:db2']);
+    expect(r.started.slice(2)).toEqual(['whole:db2']);
+    now = 4900;
     await r.finish('whole:db2');
-    await expect(done).resolves.toEqual({ whole: ['db1', 'db2'], delta: ['db3'] });
+    expect(r.started.slice(3)).toEqual(['whole:db3']);
+    // db1 done at 5.3 s; nothing left for deltas.
+    now = 5300;
+    await r.finish('delta:db1');
+    now = 7100;
+    await r.finish('whole:db3');
+    await expect(done).resolves.toEqual({ whole: ['db2', 'db3'], delta: ['db1'] });
+  });
+
+  it("mixed: a delta worker takes another directory only while it would finish before the whole side, at the sides' measured rates", async () => {
+    const r = manualRunner();
+    let now = 0;
+    const five = (flag: string): Pass[] => [
+      pass('db1', 300, flag),
+      ...['db2', 'db3', 'db4', 'db5'].map((name) => pass(name, 120, flag)),
+    ];
+    const plan: DataPasses = {
+      classes: [],
+      dirs: five('--whole-file'),
+      mixed: {
+        deltaDirs: five('--block-size=1024'),
+        rates: { whole: 96 * MiB, delta: 64 * MiB },
+        deltaWorkers: 1,
+      },
+    };
+    const done = runDataPasses(plan, 2, new AbortController().signal, r.run, () => now);
+    await Promise.resolve();
+    // The whole side takes db1 at once; deltas take db2 (1.9 s against the rest's 660 MiB at 96 MiB/s, 6.9 s).
+    expect(r.started).toEqual(['whole:db1', 'delta:db2']);
+    now = 1900;
+    await r.finish('delta:db2');
+    // The whole side has ~118 MiB of db1 left at 96 MiB/s, plus db3-db5: db3 by deltas (1.9 s) still pays.
+    expect(r.started.slice(2)).toEqual(['delta:db3']);
+    now = 3000;
+    await r.finish('whole:db1'); // 300 MiB in 3 s: the whole side now plans with 100 MiB/s
+    expect(r.started.slice(3)).toEqual(['whole:db4']);
+    now = 3800;
+    await r.finish('delta:db3');
+    // The whole side has ~40 MiB of db4 and db5 (0.4 s + 1.2 s) left; db5 by deltas would take 1.9 s: refused.
+    expect(r.started.slice(4)).toEqual([]);
+    now = 4200;
+    await r.finish('whole:db4');
+    expect(r.started.slice(4)).toEqual(['whole:db5']);
+    now = 5400;
+    await r.finish('whole:db5');
+    await expect(done).resolves.toEqual({ whole: ['db1', 'db4', 'db5'], delta: ['db2', 'db3'] });
   });
 
   it('mixed: a failed pass aborts the other side and is thrown; no pass starts after it', async () => {
@@ -101,11 +143,11 @@ describe('runDataPasses', () => {
     };
     const done = runDataPasses(plan, 2, new AbortController().signal, r.run);
     await Promise.resolve();
-    expect(r.started).toEqual(['whole:db1', 'delta:db3']);
-    await r.finish('delta:db3', new Error('rsync pass "directory db3" failed with exit code 12'));
+    expect(r.started).toEqual(['whole:db1', 'delta:db2']);
+    await r.finish('delta:db2', new Error('rsync pass "directory db2" failed with exit code 12'));
     expect(r.signals.get('whole:db1')?.aborted).toBe(true);
     await r.finish('whole:db1');
-    await expect(done).rejects.toThrow('directory db3" failed');
-    expect(r.started).toEqual(['whole:db1', 'delta:db3']);
+    await expect(done).rejects.toThrow('directory db2" failed');
+    expect(r.started).toEqual(['whole:db1', 'delta:db2']);
   });
 });
