@@ -9,6 +9,7 @@
 import {
   appendFileSync,
   closeSync,
+  cpSync,
   mkdirSync,
   openSync,
   rmSync,
@@ -60,20 +61,38 @@ function dataOf(datadir: string): Map<string, string> {
   return new Map([...tree].sort(([a], [b]) => a.localeCompare(b)));
 }
 
-const pair: Pair = makePair(
-  'two-phase',
-  { joiner: '127.0.0.190', donor: '127.0.0.191' },
-  {},
-  { donor: { copy: 'two-phase', 'backup-threads': '2' } },
+/**
+ * The default copy, and auto's mixed copy (a slow `rlimit`, a joiner holding an older copy of this cluster's
+ * datadir: one worker sends whole files + zstd, the other deltas + zstd, during phase 1).
+ */
+const CASES = [
+  { name: 'whole files', sst: {}, addresses: { joiner: '127.0.0.190', donor: '127.0.0.191' }, port: 14790 },
+  {
+    name: 'auto, mixed',
+    sst: { transfer: 'auto', rlimit: '16M' },
+    addresses: { joiner: '127.0.0.192', donor: '127.0.0.193' },
+    port: 14791,
+  },
+] as const;
+const pairs: Pair[] = CASES.map((c) =>
+  makePair(
+    `two-phase-${c.port}`,
+    c.addresses,
+    {},
+    { donor: { copy: 'two-phase', 'backup-threads': '2', ...c.sst } },
+  ),
 );
-afterEach(() => killLeftovers(pair));
-afterAll(() => pair.cleanup());
+afterEach(() => killLeftovers(...pairs));
+afterAll(() => {
+  for (const pair of pairs) pair.cleanup();
+});
 
-describe('[sst] copy = two-phase', () => {
+describe.each(CASES.map((c, i) => [c.name, c, i] as const))('[sst] copy = two-phase: %s', (_, mode, i) => {
   it(
     'sends while the donor changes, re-sends under the lock only what changed, and the joiner ends identical',
     { timeout: 120_000 },
     async () => {
+      const pair = pairs[i] as Pair;
       const donorDir = pair.donor.datadir;
       fillDonorDatadir(donorDir, join(pair.base, 'external'));
       mkdirSync(join(donorDir, 'hot'));
@@ -86,7 +105,21 @@ describe('[sst] copy = two-phase', () => {
       // Files are trusted only when their stamps (ctime too, which no one can set) are older than the copy's start
       // by the rule's margin: let the fixture's files age past it, so phase 2 has something to leave alone.
       await new Promise((r) => setTimeout(r, Number(RESEND_MARGIN_NS / 1_000_000n) + 1000));
-      const port = 14790;
+      if (mode.name === 'auto, mixed') {
+        // The joiner went away a while ago: it holds an older copy of this cluster's datadir.
+        // linkeddb arrives as a directory (as an SST leaves it), not as the donor's symlink.
+        cpSync(donorDir, pair.joiner.datadir, {
+          recursive: true,
+          preserveTimestamps: true,
+          dereference: true,
+        });
+        for (const t of ['a', 'b']) rewritePage(join(pair.joiner.datadir, 'hot', `${t}.ibd`), 1);
+        writeFileSync(
+          join(pair.joiner.datadir, 'grastate.dat'),
+          `version: 2.1\nuuid:    ${UUID}\nseqno:   40\n`,
+        );
+      }
+      const port = mode.port;
       const { joiner, payload } = await startJoiner(pair, port);
 
       // Writes while phase 1 runs (from its first log line on): a hot table rewritten in place all along (mtime
@@ -143,6 +176,12 @@ describe('[sst] copy = two-phase', () => {
       const bytes = Number(two?.[1]) * { B: 1, KiB: 1024, MiB: 1 << 20 }[two?.[2] as 'B'];
       expect(bytes, dr.stderr).toBeLessThan(6 << 20);
       expect(bytes, dr.stderr).toBeGreaterThan(4 << 20);
+      if (mode.name === 'auto, mixed') {
+        expect(dr.stderr).toMatch(
+          /Transfer: whole files \+ zstd beside delta \+ zstd \(auto: the joiner holds a datadir/,
+        );
+        expect(dr.stderr).toMatch(/Mixed copy: whole files for [^;]+; deltas for directory /);
+      }
       // The joiner's own files were kept.
       expect(dataOf(pair.joiner.datadir).has('grastate.dat')).toBe(false);
     },
