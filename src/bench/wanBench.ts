@@ -244,7 +244,8 @@ export async function runWanSuite(opts: {
                     joinerCpuS: j.tunnel + j.rsync,
                     checksumsEqual: JSON.stringify([...a]) === JSON.stringify([...b]),
                   };
-                  const transfer = v.method === 'rsync_tunnel' ? lastTransferChoice(donor.errorLog()) : undefined;
+                  const transfer =
+                    v.method === 'rsync_tunnel' ? lastTransferChoice(donor.errorLog()) : undefined;
                   if (transfer !== undefined) record.transfer = transfer;
                 } catch (error) {
                   sampler.stop();

@@ -6,7 +6,8 @@ const PROBED =
   "WSREP_SST: [INFO] donor: Transfer: whole files + zstd beside delta + zstd (auto: the joiner holds a datadir of this cluster (seqno -1); the link moved 23.6 MiB/s, below the 240.0 MiB/s zstd feeds on 2 core(s); one worker's whole files fill a link below 30.0 MiB/s: the other 1 compute deltas; zstd pays on a slow link) (20261206 16:04:20.123)";
 const SPLIT =
   'WSREP_SST: [INFO] donor: Mixed copy: whole files for directory wan_db1, directory wan_db2; deltas for directory wan_db3 (20261206 16:04:29.001)';
-const FIXED = 'WSREP_SST: [INFO] donor: Transfer: whole files + zstd ([sst] transfer = whole) (20261206 16:01:02.000)';
+const FIXED =
+  'WSREP_SST: [INFO] donor: Transfer: whole files + zstd ([sst] transfer = whole) (20261206 16:01:02.000)';
 
 describe('lastTransferChoice', () => {
   it("reads the last SST's choice, the link it measured and a mixed copy's split", () => {
