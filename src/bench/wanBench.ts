@@ -263,6 +263,7 @@ export async function runWanSuite(opts: {
                     error: (error as Error).message.split('\n')[0] ?? 'failed',
                   };
                 }
+                keepLogs(record, donor, joiner);
                 records.push(record);
                 opts.onRun(record);
               }
@@ -275,6 +276,23 @@ export async function runWanSuite(opts: {
   } finally {
     shaped.close();
   }
+}
+
+/**
+ * For profiling: with SST_TUNNEL_BENCH_LOGS=<dir>, each run's donor and joiner error logs are kept there
+ * (`<rate>-<scenario>-<variant>-<round>.donor.log`), to read the stage times and choices behind a figure.
+ */
+function keepLogs(
+  record: Pick<WanRecord, 'rateMbit' | 'scenario' | 'variant' | 'round'>,
+  donor: GaleraNode,
+  joiner: GaleraNode,
+): void {
+  const dir = process.env.SST_TUNNEL_BENCH_LOGS;
+  if (dir === undefined || dir === '') return;
+  mkdirSync(dir, { recursive: true });
+  const stem = join(dir, `${record.rateMbit}-${record.scenario}-${record.variant}-${record.round}`);
+  writeFileSync(`${stem}.donor.log`, donor.errorLog());
+  writeFileSync(`${stem}.joiner.log`, joiner.errorLog());
 }
 
 /** A restored datadir belongs to the server's user, every file of it. */

@@ -39,10 +39,11 @@ import {
   describeChoice,
   parseDatadirComment,
   parseJoinerCompressions,
+  type LinkSample,
   type TransferChoice,
   type TransferFacts,
 } from './transferMode.js';
-import { probeLive, probeTwoSizes } from './linkProbe.js';
+import { describeProbe, liveProbeBytes, probeLive, probeTwoSizes } from './linkProbe.js';
 import { logSplit, runDataPasses } from './mixedPool.js';
 
 const log = logger('donor');
@@ -59,6 +60,24 @@ export interface CopyOutcome {
   transferMode: string;
   /** Wall time of each stage, for the summary line. */
   stages: string[];
+}
+
+/**
+ * Starts auto's live link probe ahead of the flush when auto will want one (`first.measureLink`) and our
+ * joiner offers its progress module to probe into, through the relay (whose counter the live probe reads).
+ * Undefined when not started; the promise's undefined = no reading (the caller probes the old way then).
+ */
+export function earlyProbe(
+  first: { measureLink: boolean },
+  canProbe: boolean,
+  relay: { bytes(): number } | undefined,
+  probe: (counter: () => number) => Promise<LinkSample | undefined>,
+): Promise<LinkSample | undefined> | undefined {
+  if (!first.measureLink || !canProbe || relay === undefined) return undefined;
+  const pending = probe(() => relay.bytes());
+  // Awaited after the flush; until then a failure must not count as unhandled.
+  pending.catch(() => undefined);
+  return pending;
 }
 
 /** Lists the joiner's rsync modules; also proves TLS and the joiner's identity before anything is locked. */
@@ -114,17 +133,17 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
     }
     return flushed;
   };
-  // Two-phase: the copy starts before the lock, so the cluster is the one mysqld named in --gtid.
-  const flushedFirst = twoPhase ? undefined : await flush();
-  const clusterUuid = flushedFirst?.uuid ?? (args.gtid ?? '').split(':')[0] ?? '';
+  // Two-phase: the copy starts before the lock, so the cluster is the one mysqld named in --gtid. Single: the
+  // one flush() answers, set below.
+  const gtidUuid = (args.gtid ?? '').split(':')[0] ?? '';
   const tarBytes = (): number => (existsSync(tarPath) ? statSync(tarPath).size : 0);
-  const dirs = databaseDirs(args.datadir);
-  const binlogTarBytes = tarBytes();
+  let dirs = databaseDirs(args.datadir);
+  let binlogTarBytes = 0;
   const facts: TransferFacts = {
     setting: settings.transfer,
     compress: settings.compress,
     compressOff: settings.compressOff === true,
-    clusterUuid,
+    clusterUuid: gtidUuid,
     joiner: parseDatadirComment(offered.get(module)),
     cores: availableParallelism(),
     workers: settings.backupThreads,
@@ -155,12 +174,41 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
     };
   };
   // The sizes do not depend on the mode; auto needs the total (a small data set is not worth a probe).
-  const sized = planFor({ delta: false, compress: undefined, reason: '' });
-  const total = [sized.root, ...sized.classes, ...sized.dirs].reduce((sum, pass) => sum + pass.bytes, 0);
+  const sizeOfData = (): number => {
+    const sized = planFor({ delta: false, compress: undefined, reason: '' });
+    return [sized.root, ...sized.classes, ...sized.dirs].reduce((sum, pass) => sum + pass.bytes, 0);
+  };
+  const canProbe = offered.has(`${module}${PROGRESS_MODULE_SUFFIX}`);
+  const run = (pass: Pass): ReturnType<typeof runPass> => runPass(runnerFor(), pass, signal);
+  // Single copy: auto's link probe runs while mysqld flushes its tables, when the link is idle anyway, so it
+  // adds nothing to the SST's time unless the flush answers first (earlyProbe). Two-phase starts sending at
+  // once: its probe rides the byte total's pass below.
+  const beforeFlush = sizeOfData();
+  // When the early probe ended: the copy waited for it only if that was after the flush's answer.
+  let probeEnd = 0;
+  const early = twoPhase
+    ? undefined
+    : earlyProbe(chooseTransfer({ ...facts, dataBytes: beforeFlush }), canProbe, relay, async (counter) => {
+        const sample = await probeLive(run, counter, tmpdir, module, [], beforeFlush);
+        probeEnd = Date.now();
+        return sample;
+      });
+  let flushedFirst: SstState | undefined;
+  if (!twoPhase) {
+    try {
+      flushedFirst = await flush();
+    } finally {
+      // A failed flush fails the SST: the probe's pass is short and ends by itself; no rejection is left loose.
+      if (flushedFirst === undefined) await early?.catch(() => undefined);
+    }
+    facts.clusterUuid = flushedFirst.uuid;
+    dirs = databaseDirs(args.datadir);
+  }
+  binlogTarBytes = tarBytes();
+  const total = sizeOfData();
   dataBytes = total;
   facts.dataBytes = total;
   let choice = chooseTransfer(facts);
-  const canProbe = offered.has(`${module}${PROGRESS_MODULE_SUFFIX}`);
   // auto with a probe ahead logs once, after it; otherwise now.
   if (!(choice.measureLink && canProbe)) log.info(`Transfer: ${choice.reason}`);
   let plan = planFor(choice);
@@ -174,15 +222,26 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
       join(tmpdir, TOTAL_FILE),
       renderTotalFile(total, twoPhase ? { ...announcement, twoPhase: true } : announcement),
     );
-    const run = (pass: Pass): ReturnType<typeof runPass> => runPass(runnerFor(), pass, signal);
+    // The early probe's reading, if it ran (and whether or not auto still wants it now).
+    const earlyLink = await early;
+    if (early !== undefined) {
+      const waited = Math.max(0, probeEnd - (flushedAt ?? probeEnd));
+      log.info(
+        describeProbe(liveProbeBytes(beforeFlush), earlyLink, 'while mysqld flushed its tables', waited),
+      );
+    }
     if (choice.measureLink) {
-      // auto: the link's speed (linkProbe.ts): live on the relay's counter, the probe riding the total's pass;
-      // without the relay, from probes of two sizes after it.
+      // auto: the link's speed (linkProbe.ts): live on the relay's counter, taken during the flush or riding
+      // the total's pass; without the relay, from probes of two sizes after it.
       const live =
-        relay === undefined
+        earlyLink ??
+        (relay === undefined || early !== undefined
           ? undefined
-          : await probeLive(run, () => relay.bytes(), tmpdir, module, [TOTAL_FILE], total);
-      if (relay === undefined) await run(totalPass(tmpdir, module));
+          : await probeLive(run, () => relay.bytes(), tmpdir, module, [TOTAL_FILE], total).then((sample) => {
+              log.info(describeProbe(liveProbeBytes(total), sample, "riding the byte total's pass"));
+              return sample;
+            }));
+      if (relay === undefined || early !== undefined) await run(totalPass(tmpdir, module));
       const link = live ?? (await probeTwoSizes(run, tmpdir, module, total));
       choice = chooseTransfer({ ...facts, link });
       log.info(`Transfer: ${choice.reason}`);

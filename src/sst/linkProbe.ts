@@ -20,6 +20,7 @@
 import { rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { local, PROGRESS_MODULE_SUFFIX, RSH_HOST, type Pass } from './passes.js';
+import { formatBytes } from './roleContext.js';
 import type { PassResult } from './rsyncPass.js';
 import { PROBE_MIN_MS, PROBE_SHARE, probeSizes, type LinkSample } from './transferMode.js';
 
@@ -135,6 +136,25 @@ export async function probeLive(
   }
   read();
   return slopeSample(readings, size / 2);
+}
+
+/**
+ * The probe's line in the donor's log: what it sent, what it read, and where it ran, e.g. `Link probe: 16.0 MiB
+ * of zeros, read 104.6 MiB/s over its second half, while mysqld flushed its tables (the copy waited 0.05 s for
+ * it)`. `waitedMs`: how long the copy could have been sending but waited for the probe instead.
+ */
+export function describeProbe(
+  probeBytes: number,
+  sample: LinkSample | undefined,
+  where: string,
+  waitedMs?: number,
+): string {
+  const reading =
+    sample === undefined
+      ? 'no reading (the counter never passed half the probe)'
+      : `read ${formatBytes((sample.wireBytes * 1000) / Math.max(1, sample.ms))}/s over its second half`;
+  const waited = waitedMs === undefined ? '' : ` (the copy waited ${(waitedMs / 1000).toFixed(2)} s for it)`;
+  return `Link probe: ${formatBytes(probeBytes)} of zeros, ${reading}, ${where}${waited}`;
 }
 
 /** Sends probes of two sizes in passes of their own until the difference took PROBE_MIN_MS; the sample. */

@@ -62,8 +62,10 @@ function dataOf(datadir: string): Map<string, string> {
 }
 
 /**
- * The default copy, and auto's mixed copy (a slow `rlimit`, a joiner holding an older copy of this cluster's
- * datadir: one worker sends whole files + zstd, the other deltas + zstd, during phase 1).
+ * The default copy; auto's mixed copy (a slow `rlimit`, a joiner holding an older copy of this cluster's
+ * datadir: one worker sends whole files + zstd, the other deltas + zstd, during phase 1); and auto probing the
+ * link (a data set past the probe's 64 MiB floor, no rlimit): in a two-phase copy the probe rides the byte
+ * total's pass, since nothing waits on mysqld before phase 1 starts sending.
  */
 const CASES = [
   { name: 'whole files', sst: {}, addresses: { joiner: '127.0.0.190', donor: '127.0.0.191' }, port: 14790 },
@@ -72,6 +74,12 @@ const CASES = [
     sst: { transfer: 'auto', rlimit: '16M' },
     addresses: { joiner: '127.0.0.192', donor: '127.0.0.193' },
     port: 14791,
+  },
+  {
+    name: 'auto, probed',
+    sst: { transfer: 'auto' },
+    addresses: { joiner: '127.0.0.194', donor: '127.0.0.195' },
+    port: 14792,
   },
 ] as const;
 const pairs: Pair[] = CASES.map((c) =>
@@ -100,6 +108,9 @@ describe.each(CASES.map((c, i) => [c.name, c, i] as const))('[sst] copy = two-ph
         writeFileSync(join(donorDir, 'hot', `${t}.ibd`), randomBytes(64 * PAGE));
       mkdirSync(join(donorDir, 'idle'));
       writeFileSync(join(donorDir, 'idle', 'big.ibd'), randomBytes(4 << 20));
+      // Past the size auto probes the link for; idle, so phase 2 leaves it alone.
+      if (mode.name === 'auto, probed')
+        writeFileSync(join(donorDir, 'idle', 'huge.ibd'), randomBytes(64 << 20));
       mkdirSync(join(donorDir, 'doomed'));
       writeFileSync(join(donorDir, 'doomed', 't.ibd'), randomBytes(PAGE));
       // Files are trusted only when their stamps (ctime too, which no one can set) are older than the copy's start
@@ -181,6 +192,14 @@ describe.each(CASES.map((c, i) => [c.name, c, i] as const))('[sst] copy = two-ph
           /Transfer: whole files \+ zstd beside delta \+ zstd \(auto: the joiner holds a datadir/,
         );
         expect(dr.stderr).toMatch(/Mixed copy: whole files for [^;]+; deltas for directory /);
+      }
+      if (mode.name === 'auto, probed') {
+        expect(dr.stderr).toMatch(
+          /Link probe: [\d.]+ MiB of zeros, read [\d.]+ [KMG]?i?B\/s over its second half, riding the byte total's pass/,
+        );
+        expect(dr.stderr).toMatch(
+          /Transfer: (whole files|whole files \+ zstd) \(auto: the joiner holds no datadir of a cluster it names; the link moved [\d.]+ [KMG]?i?B\/s/,
+        );
       }
       // The joiner's own files were kept.
       expect(dataOf(pair.joiner.datadir).has('grastate.dat')).toBe(false);
