@@ -37,7 +37,7 @@ export function registerBenchCommand(program: Command): void {
     )
     .option(
       '--wan-variants <ids>',
-      'wan suite: rsync, rsync_wan-stunnel, ours-whole, ours-compress (zstd), ours-lz4, ours-delta, ours-delta-zstd, ours-delta-zstd-4k, ours-auto (default all)',
+      'wan suite: rsync, rsync_wan-stunnel, ours-whole, ours-compress (zstd), ours-lz4, ours-delta, ours-delta-zstd, ours-delta-zstd-4k, ours-auto, ours-whole-nosplit, ours-compress-nosplit (default all)',
     )
     .option(
       '--wan-scenarios <ids>',

@@ -42,6 +42,19 @@ export const WAN_VARIANTS = [
     sst: { transfer: 'delta', compress: 'zstd', 'delta-block': '4K' },
   },
   { id: 'ours-auto', method: 'rsync_tunnel', tls: true, sst: { transfer: 'auto' } },
+  // The A/B for splitting large directories into parts (splitDirs.ts): one pass per directory.
+  {
+    id: 'ours-whole-nosplit',
+    method: 'rsync_tunnel',
+    tls: true,
+    sst: { transfer: 'whole', 'split-dirs': 'off' },
+  },
+  {
+    id: 'ours-compress-nosplit',
+    method: 'rsync_tunnel',
+    tls: true,
+    sst: { transfer: 'whole', compress: 'zstd', 'split-dirs': 'off' },
+  },
 ] as const;
 
 /** The scenarios: an empty joiner, or one holding a copy from before spread UPDATEs or appended rows. */

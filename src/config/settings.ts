@@ -70,6 +70,11 @@ export interface SstSettings {
   /** backup-threads (server groups, then `[sst]`), default the CPU count, 1 to 1024. */
   backupThreads: number;
   /**
+   * `[sst] split-dirs`, default on: a database directory larger than half a worker's share of the data goes as
+   * parts of its files, so backup-threads workers end together (splitDirs.ts); off = one pass per directory.
+   */
+  splitDirs: boolean;
+  /**
    * `[sst] joiner-workers`: processes that share the joiner's TLS and rsync work, 0 = the SST process does it all.
    * Default half the CPUs, at most 4, and 0 on 1-2 CPUs (where a second process only adds start-up and memory).
    */
@@ -142,7 +147,7 @@ const OWN_SST_NAMES = [
   'tca', 'tcert', 'tkey', 'sockopt', 'allowed-donors', 'strict-identity', 'connect-timeout', 'handshake-timeout',
   'idle-timeout', 'previous-sst-timeout', 'backup-threads', 'sst-max-binlogs', 'progress-interval', 'tmpdir', 'rsync',
   'joiner-workers', 'rlimit', 'compress', 'require-donor-binding', 'flush-timeout', 'transfer', 'liveness-timeout',
-  'copy', 'delta-block',
+  'copy', 'delta-block', 'split-dirs',
 ]; // prettier-ignore
 
 /** A path setting from `[sst]` that sockopt may also give (socat `cafile=`); both set and different is ambiguous. */
@@ -249,6 +254,7 @@ export function settingsFrom(
       max: 1024,
       unit: 'threads',
     }),
+    splitDirs: boolean(pick('split-dirs', sst), true),
     joinerWorkers: integer(pick('joiner-workers', sst), cpus <= 2 ? 0 : Math.min(4, Math.floor(cpus / 2)), {
       min: 0,
       max: 64,

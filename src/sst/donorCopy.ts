@@ -39,12 +39,12 @@ import {
   describeChoice,
   parseDatadirComment,
   parseJoinerCompressions,
-  type LinkSample,
   type TransferChoice,
   type TransferFacts,
 } from './transferMode.js';
-import { describeProbe, liveProbeBytes, probeLive, probeTwoSizes } from './linkProbe.js';
+import { describeProbe, linkOf, probeLink, probeTwoSizes, type ProbeLook } from './linkProbe.js';
 import { logSplit, runDataPasses } from './mixedPool.js';
+import { splitPlan } from './splitDirs.js';
 
 const log = logger('donor');
 
@@ -65,14 +65,14 @@ export interface CopyOutcome {
 /**
  * Starts auto's live link probe ahead of the flush when auto will want one (`first.measureLink`) and our
  * joiner offers its progress module to probe into, through the relay (whose counter the live probe reads).
- * Undefined when not started; the promise's undefined = no reading (the caller probes the old way then).
+ * Undefined when not started; a promise of the probe's looks (linkProbe.ts probeLink) otherwise.
  */
 export function earlyProbe(
   first: { measureLink: boolean },
   canProbe: boolean,
   relay: { bytes(): number } | undefined,
-  probe: (counter: () => number) => Promise<LinkSample | undefined>,
-): Promise<LinkSample | undefined> | undefined {
+  probe: (counter: () => number) => Promise<ProbeLook[]>,
+): Promise<ProbeLook[]> | undefined {
   if (!first.measureLink || !canProbe || relay === undefined) return undefined;
   const pending = probe(() => relay.bytes());
   // Awaited after the flush; until then a failure must not count as unhandled.
@@ -184,14 +184,22 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
   // adds nothing to the SST's time unless the flush answers first (earlyProbe). Two-phase starts sending at
   // once: its probe rides the byte total's pass below.
   const beforeFlush = sizeOfData();
+  const probeInputs = { run, dir: tmpdir, module, workers: settings.backupThreads };
   // When the early probe ended: the copy waited for it only if that was after the flush's answer.
   let probeEnd = 0;
   const early = twoPhase
     ? undefined
     : earlyProbe(chooseTransfer({ ...facts, dataBytes: beforeFlush }), canProbe, relay, async (counter) => {
-        const sample = await probeLive(run, counter, tmpdir, module, [], beforeFlush);
+        const looks = await probeLink({
+          ...probeInputs,
+          counter,
+          also: [],
+          dataBytes: beforeFlush,
+          // A second look only while mysqld still flushes: after that the copy would wait for it.
+          mayWiden: () => flushedAt === undefined,
+        });
         probeEnd = Date.now();
-        return sample;
+        return looks;
       });
   let flushedFirst: SstState | undefined;
   if (!twoPhase) {
@@ -222,25 +230,27 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
       join(tmpdir, TOTAL_FILE),
       renderTotalFile(total, twoPhase ? { ...announcement, twoPhase: true } : announcement),
     );
-    // The early probe's reading, if it ran (and whether or not auto still wants it now).
-    const earlyLink = await early;
-    if (early !== undefined) {
+    // The early probe's looks, if it ran (and whether or not auto still wants them now).
+    const earlyLooks = await early;
+    if (earlyLooks !== undefined) {
       const waited = Math.max(0, probeEnd - (flushedAt ?? probeEnd));
-      log.info(
-        describeProbe(liveProbeBytes(beforeFlush), earlyLink, 'while mysqld flushed its tables', waited),
-      );
+      log.info(describeProbe(earlyLooks, 'while mysqld flushed its tables', waited));
     }
     if (choice.measureLink) {
       // auto: the link's speed (linkProbe.ts): live on the relay's counter, taken during the flush or riding
       // the total's pass; without the relay, from probes of two sizes after it.
-      const live =
-        earlyLink ??
-        (relay === undefined || early !== undefined
-          ? undefined
-          : await probeLive(run, () => relay.bytes(), tmpdir, module, [TOTAL_FILE], total).then((sample) => {
-              log.info(describeProbe(liveProbeBytes(total), sample, "riding the byte total's pass"));
-              return sample;
-            }));
+      let looks = earlyLooks;
+      if (looks === undefined && relay !== undefined) {
+        looks = await probeLink({
+          ...probeInputs,
+          counter: () => relay.bytes(),
+          also: [TOTAL_FILE],
+          dataBytes: total,
+          mayWiden: () => true,
+        });
+        log.info(describeProbe(looks, "riding the byte total's pass"));
+      }
+      const live = looks === undefined ? undefined : linkOf(looks);
       if (relay === undefined || early !== undefined) await run(totalPass(tmpdir, module));
       const link = live ?? (await probeTwoSizes(run, tmpdir, module, total));
       choice = chooseTransfer({ ...facts, link });
@@ -296,7 +306,9 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
     afterRoot();
     const stage = `${plan.classes.length > 0 ? 'InnoDB/Aria and ' : ''}${plan.dirs.length} directories`;
     await timed(stage, async () => {
-      const split = await runDataPasses(plan, settings.backupThreads, signal, counted);
+      const parts = splitPlan(plan, settings.splitDirs ? settings.backupThreads : 1);
+      if (parts.line !== undefined) log.info(parts.line);
+      const split = await runDataPasses(parts.plan, settings.backupThreads, signal, counted);
       if (split !== undefined) logSplit(split);
     });
   } else {
@@ -309,6 +321,7 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
       // The relay counts live; connectors report when their connection ends.
       wire: () => relay?.bytes() ?? onWire(),
       backupThreads: settings.backupThreads,
+      splitDirs: settings.splitDirs,
       tmpdir,
       signal,
     };

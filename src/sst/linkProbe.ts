@@ -43,7 +43,7 @@ export function liveProbeBytes(dataBytes: number): number {
 export const PROBE_POLL_MS = 2;
 
 /** The pass that sends the probe file: whole, uncompressed, to the progress module (with `also` first). */
-export function probePass(dir: string, module: string, also: string[] = []): Pass {
+export function probePass(dir: string, module: string, also: string[] = [], file = PROBE_FILE): Pass {
   return {
     name: also.length > 0 ? 'byte total and link probe' : 'link probe',
     cwd: dir,
@@ -51,12 +51,111 @@ export function probePass(dir: string, module: string, also: string[] = []): Pas
       '--quiet',
       '--whole-file',
       ...also.map(local),
-      local(PROBE_FILE),
+      local(file),
       `${RSH_HOST}::${module}${PROGRESS_MODULE_SUFFIX}/`,
     ],
     first: false,
     bytes: 0,
   };
+}
+
+/**
+ * One connection's reading at or past this may not be the link's: on a fast link one rsync connection is
+ * CPU-bound (rsync, TLS and the joiner's writes on one core each: ~300 MiB/s on the bench host, less under load),
+ * while the copy runs backup-threads connections at once. 1 Gbit/s reads 73-110 MiB/s; the unshaped veth
+ * 126-550. From here the probe looks again, wide (probeWide).
+ */
+export const WIDEN_FROM = 150 * 1024 * 1024;
+
+/** The wide probe: at most this many bytes on each connection, and at most this many connections. */
+export const WIDE_PROBE_BYTES = 32 * 1024 * 1024;
+export const WIDE_MAX_CONNECTIONS = 4;
+
+/** The wide probe's bytes a connection for `dataBytes` of data: at most 1/PROBE_SHARE of it in all, 8-32 MiB. */
+export function wideProbeBytes(dataBytes: number, connections: number): number {
+  const MiB = 1024 * 1024;
+  const share = Math.floor(dataBytes / PROBE_SHARE / Math.max(1, connections) / MiB) * MiB;
+  return Math.max(8 * MiB, Math.min(WIDE_PROBE_BYTES, share));
+}
+
+/** Whether one connection's reading calls for the wide look: fast enough, and workers to fill. */
+export function shouldWiden(sample: LinkSample | undefined, workers: number): boolean {
+  if (sample === undefined || workers < 2) return false;
+  return (sample.wireBytes * 1000) / Math.max(1, sample.ms) >= WIDEN_FROM;
+}
+
+/**
+ * The wide probe: `connections` probe passes at once (WIDE_PROBE_BYTES each, as the copy's workers run), the
+ * relay's counter read every PROBE_POLL_MS; the slope of all of them together over the second half. What the link
+ * carries when backup-threads connections share it, the figure whole files will see.
+ */
+export async function probeWide(
+  run: (pass: Pass) => Promise<PassResult>,
+  counter: () => number,
+  dir: string,
+  module: string,
+  connections: number,
+  bytesEach: number,
+): Promise<LinkSample | undefined> {
+  const files = Array.from({ length: connections }, (_, i) => `${PROBE_FILE}.${i + 1}`);
+  for (const file of files) {
+    writeFileSync(join(dir, file), '');
+    truncateSync(join(dir, file), bytesEach);
+  }
+  const t0 = performance.now();
+  const b0 = counter();
+  const readings: CounterReading[] = [];
+  const read = (): void => {
+    readings.push({ ms: performance.now() - t0, bytes: counter() - b0 });
+  };
+  const timer = setInterval(read, PROBE_POLL_MS);
+  try {
+    await Promise.all(files.map((file) => run(probePass(dir, module, [], file))));
+  } finally {
+    clearInterval(timer);
+    for (const file of files) rmSync(join(dir, file), { force: true });
+  }
+  read();
+  return slopeSample(readings, (connections * bytesEach) / 2);
+}
+
+/** What probeLink needs: how to run a pass, the relay's counter, where the probe goes, and what it may do. */
+export interface LinkProbeInputs {
+  run: (pass: Pass) => Promise<PassResult>;
+  counter: () => number;
+  dir: string;
+  module: string;
+  /** Files sent first in the probe's connection (the byte total, in a two-phase copy). */
+  also: string[];
+  dataBytes: number;
+  /** backup-threads: the connections the copy will run. */
+  workers: number;
+  /** Whether a second, wide look may still be taken (false once the copy could start: the flush answered). */
+  mayWiden: () => boolean;
+}
+
+/**
+ * auto's probe, live on the relay's counter: one connection (probeLive); when it read a link at least
+ * WIDEN_FROM fast and time allows, a second look with the copy's connections at once (probeWide). The looks, for
+ * the log; the last one that read anything is the link (linkOf).
+ */
+export async function probeLink(inputs: LinkProbeInputs): Promise<ProbeLook[]> {
+  const { run, counter, dir, module, dataBytes, workers } = inputs;
+  const first: ProbeLook = {
+    bytes: liveProbeBytes(dataBytes),
+    connections: 1,
+    sample: await probeLive(run, counter, dir, module, inputs.also, dataBytes),
+  };
+  if (!shouldWiden(first.sample, workers) || !inputs.mayWiden()) return [first];
+  const connections = Math.min(workers, WIDE_MAX_CONNECTIONS);
+  const bytes = wideProbeBytes(dataBytes, connections);
+  const sample = await probeWide(run, counter, dir, module, connections, bytes);
+  return [first, { bytes, connections, sample }];
+}
+
+/** The link the looks measured: the last reading. */
+export function linkOf(looks: readonly ProbeLook[]): LinkSample | undefined {
+  return looks.findLast((look) => look.sample !== undefined)?.sample;
 }
 
 /** The sample two probes give: the difference in bytes over the difference in time, at least 1 ms. */
@@ -138,23 +237,31 @@ export async function probeLive(
   return slopeSample(readings, size / 2);
 }
 
+/** One look of the probe, for its log line: `connections` passes of `bytes` each at once. */
+export interface ProbeLook {
+  bytes: number;
+  connections: number;
+  sample: LinkSample | undefined;
+}
+
 /**
  * The probe's line in the donor's log: what it sent, what it read, and where it ran, e.g. `Link probe: 16.0 MiB
- * of zeros, read 104.6 MiB/s over its second half, while mysqld flushed its tables (the copy waited 0.05 s for
- * it)`. `waitedMs`: how long the copy could have been sending but waited for the probe instead.
+ * of zeros, read 290.1 MiB/s over its second half; then 2 x 32.0 MiB at once, read 455.0 MiB/s, while mysqld
+ * flushed its tables (the copy waited 0.00 s for it)`. `waitedMs`: how long the copy could have been sending but
+ * waited for the probe instead.
  */
-export function describeProbe(
-  probeBytes: number,
-  sample: LinkSample | undefined,
-  where: string,
-  waitedMs?: number,
-): string {
-  const reading =
+export function describeProbe(looks: readonly ProbeLook[], where: string, waitedMs?: number): string {
+  const reading = (sample: LinkSample | undefined, half: string): string =>
     sample === undefined
       ? 'no reading (the counter never passed half the probe)'
-      : `read ${formatBytes((sample.wireBytes * 1000) / Math.max(1, sample.ms))}/s over its second half`;
+      : `read ${formatBytes((sample.wireBytes * 1000) / Math.max(1, sample.ms))}/s${half}`;
+  const parts = looks.map((look, i) =>
+    i === 0
+      ? `${formatBytes(look.bytes)} of zeros, ${reading(look.sample, ' over its second half')}`
+      : `then ${look.connections} x ${formatBytes(look.bytes)} at once, ${reading(look.sample, '')}`,
+  );
   const waited = waitedMs === undefined ? '' : ` (the copy waited ${(waitedMs / 1000).toFixed(2)} s for it)`;
-  return `Link probe: ${formatBytes(probeBytes)} of zeros, ${reading}, ${where}${waited}`;
+  return `Link probe: ${parts.join('; ')}, ${where}${waited}`;
 }
 
 /** Sends probes of two sizes in passes of their own until the difference took PROBE_MIN_MS; the sample. */

@@ -21,6 +21,7 @@ import type { Pass } from './passes.js';
 import { refreshPasses, type RefreshPass } from './refreshPasses.js';
 import { formatBytes } from './roleContext.js';
 import { logSplit, runDataPasses, type MixedPlan } from './mixedPool.js';
+import { splitPlan } from './splitDirs.js';
 import { runPool, type PassResult } from './rsyncPass.js';
 
 const log = logger('donor');
@@ -51,6 +52,8 @@ export interface CopyRunner {
   /** Bytes on the wire so far, all connections. */
   wire: () => number;
   backupThreads: number;
+  /** `[sst] split-dirs`: large directories go as parts (splitDirs.ts). */
+  splitDirs: boolean;
   /** A private directory for the `--files-from` lists. */
   tmpdir: string;
   signal: AbortSignal;
@@ -107,7 +110,10 @@ export async function copyWhileWritable(
     const next = afterRoot?.();
     const current = next ?? plan;
     // Stamps of the passes a re-plan changed are the same scopes (keys): S0 stays valid.
-    const split = await runDataPasses(current, runner.backupThreads, runner.signal, run);
+    // Parts of a directory share its scope: stamped above as one, refreshed in phase 2 as one.
+    const parts = splitPlan(current, runner.splitDirs ? runner.backupThreads : 1);
+    if (parts.line !== undefined) log.info(parts.line);
+    const split = await runDataPasses(parts.plan, runner.backupThreads, runner.signal, run);
     if (split !== undefined) logSplit(split);
     const dataBytes = [current.root, ...current.classes, ...current.dirs].reduce((s, p) => s + p.bytes, 0);
     return {

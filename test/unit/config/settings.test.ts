@@ -87,6 +87,7 @@ describe('settingsFrom()', () => {
       previousSstTimeoutMs: 30_000,
       flushTimeoutMs: 900_000,
       backupThreads: 8,
+      splitDirs: true,
       joinerWorkers: 4,
       sstMaxBinlogs: 1,
       progressIntervalMs: 10_000,
@@ -159,6 +160,9 @@ describe('settingsFrom()', () => {
     ['delta-block = 4K', { deltaBlock: 4096 }],
     ['delta-block = 512', { deltaBlock: 512 }],
     ['copy = Single', { copy: 'single' }],
+    ['split-dirs = off', { splitDirs: false }],
+    ['split-dirs = on', { splitDirs: true }],
+    ['', { splitDirs: true }],
     ['[mysqld]\nbackup_threads = 3', { backupThreads: 3 }],
     ['[mysqld]\nlog-bin', { logBin: '' }],
   ])('reads %j', (extra, expected) => {

@@ -1,15 +1,68 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { earlyProbe } from '../../../src/sst/donorCopy.js';
-import { describeProbe } from '../../../src/sst/linkProbe.js';
+import {
+  describeProbe,
+  linkOf,
+  probeLink,
+  shouldWiden,
+  wideProbeBytes,
+  type ProbeLook,
+} from '../../../src/sst/linkProbe.js';
+import type { Pass } from '../../../src/sst/passes.js';
+import type { PassResult } from '../../../src/sst/rsyncPass.js';
 
+const MiB = 1024 * 1024;
 const relay = { bytes: (): number => 1234 };
+const dir = mkdtempSync(join(tmpdir(), 'probe-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * A link for the probe's passes: each pass moves its file's bytes (from `sizes`) onto one shared counter, at
+ * `rate(connections)` bytes a second shared by the passes running at once, in 1 ms steps.
+ */
+function fakeLink(rate: (connections: number) => number): {
+  run: (pass: Pass) => Promise<PassResult>;
+  counter: () => number;
+  passes: string[][];
+} {
+  let bytes = 0;
+  let running = 0;
+  const passes: string[][] = [];
+  const run = async (pass: Pass): Promise<PassResult> => {
+    passes.push(pass.args.filter((a) => a.startsWith('./')));
+    running++;
+    // The probe files are sparse files in `dir`: their sizes say what to move.
+    let left = pass.args
+      .filter((a) => a.startsWith('./sst_link_probe'))
+      .reduce((sum, a) => sum + statSync(join(pass.cwd, a)).size, 0);
+    const t0 = performance.now();
+    let last = t0;
+    while (left > 0) {
+      await new Promise((r) => setTimeout(r, 1));
+      const now = performance.now();
+      const step = Math.min(left, ((now - last) / 1000) * (rate(running) / running));
+      last = now;
+      bytes += step;
+      left -= step;
+    }
+    running--;
+    return { exitCode: 0, signal: null, stdout: '', durationMs: performance.now() - t0 };
+  };
+  return { run, counter: () => bytes, passes };
+}
+
+const rateOf = (look: ProbeLook | undefined): number =>
+  look?.sample === undefined ? 0 : (look.sample.wireBytes * 1000) / look.sample.ms;
 
 describe('the link probe while mysqld flushes its tables', () => {
   it('starts only when auto wants a reading, the joiner has a progress module and the relay counts', () => {
     const calls: number[] = [];
-    const probe = async (counter: () => number): Promise<undefined> => {
+    const probe = async (counter: () => number): Promise<ProbeLook[]> => {
       calls.push(counter());
-      return undefined;
+      return [];
     };
     expect(earlyProbe({ measureLink: false }, true, relay, probe)).toBeUndefined();
     expect(earlyProbe({ measureLink: true }, false, relay, probe)).toBeUndefined();
@@ -20,9 +73,9 @@ describe('the link probe while mysqld flushes its tables', () => {
     expect(calls).toEqual([1234]);
   });
 
-  it('hands over the reading, and a failed probe fails the SST when awaited, not before', async () => {
-    const sample = { wireBytes: 8 << 20, ms: 80 };
-    await expect(earlyProbe({ measureLink: true }, true, relay, async () => sample)).resolves.toEqual(sample);
+  it('hands over the looks, and a failed probe fails the SST when awaited, not before', async () => {
+    const looks = [{ bytes: 16 * MiB, connections: 1, sample: { wireBytes: 8 * MiB, ms: 80 } }];
+    await expect(earlyProbe({ measureLink: true }, true, relay, async () => looks)).resolves.toEqual(looks);
     const failing = earlyProbe({ measureLink: true }, true, relay, async () => {
       throw new Error('rsync exit 10');
     });
@@ -32,14 +85,83 @@ describe('the link probe while mysqld flushes its tables', () => {
   });
 
   it('logs what it sent, what it read and how long the copy waited for it', () => {
-    expect(
-      describeProbe(16 << 20, { wireBytes: 8 << 20, ms: 80 }, 'while mysqld flushed its tables', 50),
-    ).toBe(
-      'Link probe: 16.0 MiB of zeros, read 100.0 MiB/s over its second half, while mysqld flushed its tables ' +
+    const one = { bytes: 16 * MiB, connections: 1, sample: { wireBytes: 8 * MiB, ms: 40 } };
+    const wide = { bytes: 32 * MiB, connections: 2, sample: { wireBytes: 32 * MiB, ms: 80 } };
+    expect(describeProbe([one], 'while mysqld flushed its tables', 50)).toBe(
+      'Link probe: 16.0 MiB of zeros, read 200.0 MiB/s over its second half, while mysqld flushed its tables ' +
         '(the copy waited 0.05 s for it)',
     );
-    expect(describeProbe(8 << 20, undefined, "riding the byte total's pass")).toBe(
-      "Link probe: 8.0 MiB of zeros, no reading (the counter never passed half the probe), riding the byte total's pass",
+    expect(describeProbe([one, wide], "riding the byte total's pass")).toBe(
+      'Link probe: 16.0 MiB of zeros, read 200.0 MiB/s over its second half; then 2 x 32.0 MiB at once, read ' +
+        "400.0 MiB/s, riding the byte total's pass",
     );
+    expect(describeProbe([{ ...one, sample: undefined }], "riding the byte total's pass")).toBe(
+      "Link probe: 16.0 MiB of zeros, no reading (the counter never passed half the probe), riding the byte total's pass",
+    );
+    // The link is the last look that read anything.
+    expect(linkOf([one, wide])).toBe(wide.sample);
+    expect(linkOf([one, { ...wide, sample: undefined }])).toBe(one.sample);
+  });
+
+  it('looks again, wide, only at a fast reading with workers to fill; sized by the data', () => {
+    expect(shouldWiden({ wireBytes: 110 * MiB, ms: 1000 }, 2)).toBe(false); // 1 Gbit/s
+    expect(shouldWiden({ wireBytes: 150 * MiB, ms: 1000 }, 2)).toBe(true);
+    expect(shouldWiden({ wireBytes: 400 * MiB, ms: 1000 }, 1)).toBe(false);
+    expect(shouldWiden(undefined, 4)).toBe(false);
+    expect(wideProbeBytes(1024 * MiB, 2)).toBe(32 * MiB);
+    expect(wideProbeBytes(256 * MiB, 2)).toBe(16 * MiB);
+    expect(wideProbeBytes(64 * MiB, 4)).toBe(8 * MiB);
+  });
+
+  it("on a link one connection cannot fill, reads what the copy's connections move together", async () => {
+    // One connection is CPU-bound at 200 MiB/s; two move 400 MiB/s together: the unshaped veth's shape.
+    const link = fakeLink((n) => Math.min(n, 2) * 200 * MiB);
+    const looks = await probeLink({
+      run: link.run,
+      counter: link.counter,
+      dir,
+      module: 'm',
+      also: [],
+      dataBytes: 1024 * MiB,
+      workers: 2,
+      mayWiden: () => true,
+    });
+    expect(looks.map((l) => l.connections)).toEqual([1, 2]);
+    expect(rateOf(looks[0])).toBeGreaterThan(150 * MiB);
+    expect(rateOf(looks[0])).toBeLessThan(260 * MiB);
+    expect(rateOf(looks[1])).toBeGreaterThan(300 * MiB);
+    expect(link.passes).toEqual(
+      [['./sst_link_probe'], ['./sst_link_probe.1'], ['./sst_link_probe.2']].slice(0, 3),
+    );
+    // The probe files are gone.
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('takes one look on a slow link, or when the copy could start (the flush answered)', async () => {
+    const slow = fakeLink(() => 100 * MiB);
+    const one = await probeLink({
+      run: slow.run,
+      counter: slow.counter,
+      dir,
+      module: 'm',
+      also: [],
+      dataBytes: 1024 * MiB,
+      workers: 2,
+      mayWiden: () => true,
+    });
+    expect(one).toHaveLength(1);
+    const fast = fakeLink((n) => n * 300 * MiB);
+    const late = await probeLink({
+      run: fast.run,
+      counter: fast.counter,
+      dir,
+      module: 'm',
+      also: [],
+      dataBytes: 1024 * MiB,
+      workers: 2,
+      mayWiden: () => false,
+    });
+    expect(late).toHaveLength(1);
+    expect(fast.passes).toHaveLength(1);
   });
 });
