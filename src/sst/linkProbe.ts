@@ -98,10 +98,19 @@ export async function probeWide(
   bytesEach: number,
 ): Promise<LinkSample | undefined> {
   const files = Array.from({ length: connections }, (_, i) => `${PROBE_FILE}.${i + 1}`);
-  for (const file of files) {
-    writeFileSync(join(dir, file), '');
-    truncateSync(join(dir, file), bytesEach);
-  }
+  const paths = files.map((file) => writeProbe(dir, bytesEach, file));
+  const readings = await readWhile(counter, async () => {
+    // Every pass ends before the files go, a failed one's error after the others finished.
+    const results = await Promise.allSettled(files.map((file) => run(probePass(dir, module, [], file))));
+    for (const path of paths) rmSync(path, { force: true });
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  });
+  return slopeSample(readings, (connections * bytesEach) / 2);
+}
+
+/** Reads `counter` every PROBE_POLL_MS while `work` runs, and once more after: bytes since the start, by time. */
+async function readWhile(counter: () => number, work: () => Promise<unknown>): Promise<CounterReading[]> {
   const t0 = performance.now();
   const b0 = counter();
   const readings: CounterReading[] = [];
@@ -110,13 +119,12 @@ export async function probeWide(
   };
   const timer = setInterval(read, PROBE_POLL_MS);
   try {
-    await Promise.all(files.map((file) => run(probePass(dir, module, [], file))));
+    await work();
   } finally {
     clearInterval(timer);
-    for (const file of files) rmSync(join(dir, file), { force: true });
   }
   read();
-  return slopeSample(readings, (connections * bytesEach) / 2);
+  return readings;
 }
 
 /** What probeLink needs: how to run a pass, the relay's counter, where the probe goes, and what it may do. */
@@ -198,8 +206,8 @@ export function slopeSample(readings: readonly CounterReading[], from: number): 
 }
 
 /** Writes a sparse probe file of `size` bytes into `dir`. */
-function writeProbe(dir: string, size: number): string {
-  const path = join(dir, PROBE_FILE);
+function writeProbe(dir: string, size: number, name = PROBE_FILE): string {
+  const path = join(dir, name);
   writeFileSync(path, '');
   truncateSync(path, size);
   return path;
@@ -220,20 +228,9 @@ export async function probeLive(
 ): Promise<LinkSample | undefined> {
   const size = liveProbeBytes(dataBytes);
   const path = writeProbe(dir, size);
-  const t0 = performance.now();
-  const b0 = counter();
-  const readings: CounterReading[] = [];
-  const read = (): void => {
-    readings.push({ ms: performance.now() - t0, bytes: counter() - b0 });
-  };
-  const timer = setInterval(read, PROBE_POLL_MS);
-  try {
-    await run(probePass(dir, module, also));
-  } finally {
-    clearInterval(timer);
-    rmSync(path, { force: true });
-  }
-  read();
+  const readings = await readWhile(counter, () =>
+    run(probePass(dir, module, also)).finally(() => rmSync(path, { force: true })),
+  );
   return slopeSample(readings, size / 2);
 }
 

@@ -4,13 +4,18 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  closeSync,
   lstatSync,
   mkdirSync,
+  openSync,
   readFileSync,
   readdirSync,
   readlinkSync,
+  statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { procNetAddress } from '../../src/tunnel/loopbackOwner.js';
@@ -117,6 +122,18 @@ export function fillDonorDatadir(datadir: string, external: string): void {
   file('ib_buffer_pool', 'donor pool\n');
   file('mysqld.pid', '1\n');
   file('node.err', 'donor log\n');
+}
+
+/** An InnoDB page. */
+export const PAGE = 16 * 1024;
+
+/** Rewrites one page of `path` in place and puts its mtime back: size and mtime tell nothing. */
+export function rewritePage(path: string, page: number): void {
+  const before = statSync(path);
+  const fd = openSync(path, 'r+');
+  writeSync(fd, randomBytes(PAGE), 0, PAGE, page * PAGE);
+  closeSync(fd);
+  utimesSync(path, before.atime, before.mtime);
 }
 
 /** path → sha256 (files), `link:<target>` (symlinks), `dir` (directories), below `root`. */

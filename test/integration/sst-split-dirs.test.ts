@@ -7,22 +7,12 @@
  * rewritten in place (mtime put back) while phase 1 runs and just before the lock arrive as the donor has them.
  * `[sst] split-dirs = off` sends the directory in one pass.
  */
-import {
-  closeSync,
-  cpSync,
-  mkdirSync,
-  openSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RESEND_MARGIN_NS } from '../../src/sst/changeSelect.js';
-import { treeDigest } from '../helpers/sst-fixture.js';
+import { PAGE, rewritePage, treeDigest } from '../helpers/sst-fixture.js';
 import { StandinMysqld } from '../helpers/mysqld-standin.js';
 import {
   UUID,
@@ -36,17 +26,7 @@ import {
   type Pair,
 } from './faults-kit.js';
 
-const PAGE = 16 * 1024;
 const TABLE = 32 << 20;
-
-/** Rewrites one page of `path` in place and puts its mtime back: size and mtime tell nothing. */
-function rewritePage(path: string, page: number): void {
-  const before = statSync(path);
-  const fd = openSync(path, 'r+');
-  writeSync(fd, randomBytes(PAGE), 0, PAGE, page * PAGE);
-  closeSync(fd);
-  utimesSync(path, before.atime, before.mtime);
-}
 
 /** Everything the SST must make identical (the node-local files are the joiner's own). */
 function dataOf(datadir: string): Map<string, string> {

@@ -6,23 +6,12 @@
  * dropped and one created, a file turned into a directory. The joiner must end byte-identical to the donor's
  * final tree, and the donor's log must name both phases, their bytes, and the read-only window.
  */
-import {
-  appendFileSync,
-  closeSync,
-  cpSync,
-  mkdirSync,
-  openSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RESEND_MARGIN_NS } from '../../src/sst/changeSelect.js';
-import { NODE_LOCAL, fillDonorDatadir, treeDigest } from '../helpers/sst-fixture.js';
+import { NODE_LOCAL, PAGE, fillDonorDatadir, rewritePage, treeDigest } from '../helpers/sst-fixture.js';
 import { StandinMysqld } from '../helpers/mysqld-standin.js';
 import {
   UUID,
@@ -34,17 +23,6 @@ import {
   startJoiner,
   type Pair,
 } from './faults-kit.js';
-
-const PAGE = 16 * 1024;
-
-/** Rewrites one page of `path` in place and puts its mtime back: size and mtime tell nothing. */
-function rewritePage(path: string, page: number): void {
-  const before = statSync(path);
-  const fd = openSync(path, 'r+');
-  writeSync(fd, randomBytes(PAGE), 0, PAGE, page * PAGE);
-  closeSync(fd);
-  utimesSync(path, before.atime, before.mtime);
-}
 
 /** Everything the SST must make identical (the node-local files and the binlogs are the joiner's own). */
 function dataOf(datadir: string): Map<string, string> {

@@ -54,6 +54,20 @@ function fakeLink(rate: (connections: number) => number): {
   return { run, counter: () => bytes, passes };
 }
 
+/** probeLink over `link` for 1 GiB of data and two workers. */
+function probeOver(link: ReturnType<typeof fakeLink>, mayWiden: boolean): Promise<ProbeLook[]> {
+  return probeLink({
+    run: link.run,
+    counter: link.counter,
+    dir,
+    module: 'm',
+    also: [],
+    dataBytes: 1024 * MiB,
+    workers: 2,
+    mayWiden: () => mayWiden,
+  });
+}
+
 const rateOf = (look: ProbeLook | undefined): number =>
   look?.sample === undefined ? 0 : (look.sample.wireBytes * 1000) / look.sample.ms;
 
@@ -116,16 +130,7 @@ describe('the link probe while mysqld flushes its tables', () => {
   it("on a link one connection cannot fill, reads what the copy's connections move together", async () => {
     // One connection is CPU-bound at 200 MiB/s; two move 400 MiB/s together: the unshaped veth's shape.
     const link = fakeLink((n) => Math.min(n, 2) * 200 * MiB);
-    const looks = await probeLink({
-      run: link.run,
-      counter: link.counter,
-      dir,
-      module: 'm',
-      also: [],
-      dataBytes: 1024 * MiB,
-      workers: 2,
-      mayWiden: () => true,
-    });
+    const looks = await probeOver(link, true);
     expect(looks.map((l) => l.connections)).toEqual([1, 2]);
     expect(rateOf(looks[0])).toBeGreaterThan(150 * MiB);
     expect(rateOf(looks[0])).toBeLessThan(260 * MiB);
@@ -139,28 +144,10 @@ describe('the link probe while mysqld flushes its tables', () => {
 
   it('takes one look on a slow link, or when the copy could start (the flush answered)', async () => {
     const slow = fakeLink(() => 100 * MiB);
-    const one = await probeLink({
-      run: slow.run,
-      counter: slow.counter,
-      dir,
-      module: 'm',
-      also: [],
-      dataBytes: 1024 * MiB,
-      workers: 2,
-      mayWiden: () => true,
-    });
+    const one = await probeOver(slow, true);
     expect(one).toHaveLength(1);
     const fast = fakeLink((n) => n * 300 * MiB);
-    const late = await probeLink({
-      run: fast.run,
-      counter: fast.counter,
-      dir,
-      module: 'm',
-      also: [],
-      dataBytes: 1024 * MiB,
-      workers: 2,
-      mayWiden: () => false,
-    });
+    const late = await probeOver(fast, false);
     expect(late).toHaveLength(1);
     expect(fast.passes).toHaveLength(1);
   });
