@@ -170,7 +170,8 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
     const deltas = planPasses({ ...inputs, transfer: { ...transfer, delta: true } });
     return {
       ...plan,
-      mixed: { deltaDirs: deltas.dirs, rates: transfer.mixedRates, deltaWorkers: settings.backupThreads - 1 },
+      // The whole-file worker waits on the link: backup-threads workers compute deltas beside it.
+      mixed: { deltaDirs: deltas.dirs, rates: transfer.mixedRates, deltaWorkers: settings.backupThreads },
     };
   };
   // The sizes do not depend on the mode; auto needs the total (a small data set is not worth a probe).

@@ -1,7 +1,7 @@
 /**
  * The data passes of a plan, run: the file classes one after another, then the database directories in parallel
  * (backup-threads at once); or, for auto's mixed copy (transferMode.ts mixedBelow), split between one worker
- * sending whole files and backup-threads - 1 workers sending deltas.
+ * sending whole files and backup-threads more workers sending deltas (the whole-file worker mostly waits on the link).
  *
  * Why mixed: on a link one worker's whole files + zstd already fill, more whole-file workers only queue behind it
  * while their cores idle; deltas need those cores (rolling checksums) and hardly any link. So the whole-file

@@ -50,9 +50,11 @@
  *   - below deltaBelow(cores) (~120 Mbit/s on 2 cores) the link is the bottleneck even for deltas: deltas on every
  *     worker;
  *   - below mixedBelow() (~250 Mbit/s), with two workers or more, one worker's whole files + zstd fill the link
- *     by themselves: that worker sends whole files (the file classes, then the largest directories) and the
- *     others compute deltas for the smallest directories they can finish in time (mixedPool.ts), so the link and
- *     the spare cores work at once;
+ *     by themselves: that worker sends whole files (the file classes, then the largest directories) and
+ *     backup-threads more compute deltas for the largest directories (or parts) they can finish in time
+ *     (mixedPool.ts), so the link and the cores work at once. The whole-file worker is one more than
+ *     backup-threads because it mostly waits on the link: at 200 Mbit/s on 2 cores one delta worker beside it
+ *     left a third of the CPU idle while the link carried whole files deltas could have replaced;
  *   - faster links: whole files (with zstd when slow), since the checksums would cost more than the link saves.
  *   The joiner's seqno is logged, but not used: how many transactions came after it says little about how many
  *   pages changed (the bench's 12 UPDATEs touched 79% of the pages), and a crashed joiner's seqno is -1 anyway.
@@ -166,6 +168,15 @@ export function deltaTakes(unitBytes: number, restBytes: number, rates: MixedRat
 export const PROBE_SIZES = [1024 * 1024, 8 * 1024 * 1024, 64 * 1024 * 1024];
 export const PROBE_MIN_MS = 100;
 export const PROBE_SHARE = 8;
+
+/**
+ * What share of a link's rate during a long copy a probe reads: a probe of a few MiB sees TCP's first fraction of
+ * a second (slow start, the first losses at a queue), not the steady rate. On the wan bench the live probe read
+ * 200 Mbit/s (23.8 MiB/s) as 17-22 MiB/s and 1 Gbit/s (119 MiB/s) as 72-110; auto divides the reading by this
+ * before comparing it with its lines (so 1 Gbit/s counts as 103-157 MiB/s, the unshaped veth's 233-550 as
+ * 333-786, all on their side of the 240 MiB/s zstd line on 2 cores).
+ */
+export const PROBE_READS = 0.7;
 
 /** The probes worth sending for a data set of `dataBytes`; none for one too small to need two. */
 export function probeSizes(dataBytes: number): number[] {
@@ -366,9 +377,10 @@ export function chooseTransfer(facts: TransferFacts): TransferChoice & { measure
       `${formatBytes(facts.dataBytes)} of data is too little for the link's speed to matter (probing it would cost more)`,
     );
   } else if (facts.link !== undefined) {
-    rate = facts.link.ms > 0 ? (facts.link.wireBytes * 1000) / facts.link.ms : Number.POSITIVE_INFINITY;
+    const read = facts.link.ms > 0 ? (facts.link.wireBytes * 1000) / facts.link.ms : Number.POSITIVE_INFINITY;
+    rate = read / PROBE_READS;
     reasons.push(
-      `the link moved ${formatBytes(rate)}/s, ${rate < below ? 'below' : 'at least'} the ${formatBytes(below)}/s zstd feeds on ${facts.cores} core(s)`,
+      `the link moved ${formatBytes(read)}/s on the probe (~${formatBytes(rate)}/s for a long copy), ${rate < below ? 'below' : 'at least'} the ${formatBytes(below)}/s zstd feeds on ${facts.cores} core(s)`,
     );
   }
   if (rate === undefined && !small && (same || !compressSettled)) {
@@ -389,7 +401,7 @@ export function chooseTransfer(facts: TransferFacts): TransferChoice & { measure
       delta
         ? `deltas pay below ${formatBytes(deltaLimit)}/s`
         : mixed
-          ? `one worker's whole files fill a link below ${formatBytes(mixLimit)}/s: the other ${(facts.workers ?? 2) - 1} compute deltas`
+          ? `one worker's whole files fill a link below ${formatBytes(mixLimit)}/s: ${facts.workers ?? 2} more compute deltas beside it`
           : `deltas pay only below ${formatBytes(deltaLimit)}/s (the donor's checksums cost more than the link saves)`,
     );
   let compress = explicitCompress;

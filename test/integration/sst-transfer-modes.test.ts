@@ -208,7 +208,7 @@ const MODES: Mode[] = [
     sst: { transfer: 'auto', rlimit: `${MIXED_RATE}M` },
     second:
       MIXED_RATE < 30
-        ? /Transfer: whole files \+ zstd beside delta \+ zstd \(auto: the joiner holds a datadir of this cluster \(seqno 42\); \[sst\] rlimit [\d.]+ MiB\/s is below .*; one worker's whole files fill a link below 30\.0 MiB\/s: the other 1 compute deltas; zstd pays on a slow link\)[^]*Mixed copy: whole files for directory [a-z]+(, directory [a-z]+)*; deltas for directory [a-z]+/
+        ? /Transfer: whole files \+ zstd beside delta \+ zstd \(auto: the joiner holds a datadir of this cluster \(seqno 42\); \[sst\] rlimit [\d.]+ MiB\/s is below .*; one worker's whole files fill a link below 30\.0 MiB\/s: 2 more compute deltas beside it; zstd pays on a slow link\)[^]*Mixed copy: whole files for directory [a-z]+(, directory [a-z]+)*; deltas for directory [a-z]+/
         : /Transfer: delta \+ zstd \(auto: /,
     secondWireAtMost: 0.8,
     firstWireAtMost: 0.8,
@@ -219,7 +219,7 @@ const MODES: Mode[] = [
     bigMiB: 72,
     // Any way, by what the probe measured: deltas + zstd, whole files + zstd, or whole files (fast).
     second:
-      /Transfer: (delta \+ zstd|whole files \+ zstd beside delta \+ zstd|whole files \+ zstd|whole files) \(auto: the joiner holds a datadir of this cluster \(seqno 42\); the link moved [\d.]+ [KMG]?i?B\/s, (below|at least) the [\d.]+ MiB\/s zstd feeds on \d+ core\(s\)/,
+      /Transfer: (delta \+ zstd|whole files \+ zstd beside delta \+ zstd|whole files \+ zstd|whole files) \(auto: the joiner holds a datadir of this cluster \(seqno 42\); the link moved [\d.]+ [KMG]?i?B\/s on the probe \(~[\d.]+ [KMG]?i?B\/s for a long copy\), (below|at least) the [\d.]+ MiB\/s zstd feeds on \d+ core\(s\)/,
     secondWireAtMost: 1.6,
     firstWireAtMost: 1.6,
   },
