@@ -43,6 +43,8 @@ describe('large directories split into parts', () => {
     expect(partBytes(1020 * MiB, 2)).toBe(170 * MiB);
     expect(partBytes(100 * MiB, 2)).toBe(PART_MIN_BYTES);
     expect(partBytes(1020 * MiB, 0)).toBe(340 * MiB);
+    expect(partBytes(1020 * MiB, 2, true)).toBe(85 * MiB);
+    expect(partBytes(100 * MiB, 2, true)).toBe(32 * MiB);
   });
 
   it('groups the largest files onto the lightest part, and leaves small or unsplittable directories whole', () => {
@@ -91,7 +93,7 @@ describe('large directories split into parts', () => {
     expect(splitTree(pass, [], sizes)).toEqual([pass]);
   });
 
-  it("splits the wan bench's three databases into six parts for two workers, the delta side alike", () => {
+  it("splits the wan bench's three databases for two workers: a table a part for a mixed copy, the delta side alike", () => {
     const dirs = dirPasses([
       ['wan_db1', 340],
       ['wan_db2', 340],
@@ -114,12 +116,19 @@ describe('large directories split into parts', () => {
     });
     // Only the directories worth splitting are listed (a stat of every file costs).
     expect(listed).toEqual(['directory wan_db1', 'directory wan_db2', 'directory wan_db3']);
-    expect(result.split).toEqual([
+    // Whole files alone: parts of a third of a worker's share (170 MiB), two a database.
+    expect(splitDirs(dirs, undefined, 2, () => tables).split).toEqual([
       'directory wan_db1 (2 parts)',
       'directory wan_db2 (2 parts)',
       'directory wan_db3 (2 parts)',
     ]);
-    expect(result.dirs).toHaveLength(7);
+    // A mixed copy cuts finer: a table a part (87 MiB parts for 2 workers), so 4 parts of each database.
+    expect(result.split).toEqual([
+      'directory wan_db1 (4 parts)',
+      'directory wan_db2 (4 parts)',
+      'directory wan_db3 (4 parts)',
+    ]);
+    expect(result.dirs).toHaveLength(13);
     // Largest first; the delta side index for index the same parts, with its own flags.
     expect(result.dirs.map((p) => p.bytes)).toEqual(
       [...result.dirs.map((p) => p.bytes)].sort((a, b) => b - a),
