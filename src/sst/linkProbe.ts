@@ -42,7 +42,11 @@ export function liveProbeBytes(dataBytes: number): number {
 /** How often the live probe reads the relay's counter. */
 export const PROBE_POLL_MS = 2;
 
-/** The pass that sends the probe file: whole, uncompressed, to the progress module (with `also` first). */
+/**
+ * The pass that sends the probe file: whole, uncompressed, to the progress module (with `also` first). `--sparse`:
+ * the zeros still cross the link, but the joiner seeks over them instead of writing them (a wide probe sends up to
+ * 128 MiB into the joiner's tmpdir, which may be a small tmpfs).
+ */
 export function probePass(dir: string, module: string, also: string[] = [], file = PROBE_FILE): Pass {
   return {
     name: also.length > 0 ? 'byte total and link probe' : 'link probe',
@@ -50,6 +54,7 @@ export function probePass(dir: string, module: string, also: string[] = [], file
     args: [
       '--quiet',
       '--whole-file',
+      '--sparse',
       ...also.map(local),
       local(file),
       `${RSH_HOST}::${module}${PROGRESS_MODULE_SUFFIX}/`,

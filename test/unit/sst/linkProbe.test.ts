@@ -13,6 +13,7 @@ describe('link probe', () => {
     expect(pass.args).toEqual([
       '--quiet',
       '--whole-file',
+      '--sparse',
       `./${PROBE_FILE}`,
       'sst-joiner::rsync_tunnel_sst-progress/',
     ]);
@@ -38,6 +39,7 @@ describe('link probe', () => {
     expect(pass.args).toEqual([
       '--quiet',
       '--whole-file',
+      '--sparse',
       './sst_total',
       `./${PROBE_FILE}`,
       'sst-joiner::rsync_tunnel_sst-progress/',
