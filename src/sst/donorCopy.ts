@@ -36,6 +36,7 @@ import { copyWhileWritable, refreshUnderLock, type CopyRunner, type Plan } from 
 import {
   chooseCompression,
   chooseTransfer,
+  compressBelow,
   describeChoice,
   parseDatadirComment,
   parseJoinerCompressions,
@@ -185,7 +186,13 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
   // adds nothing to the SST's time unless the flush answers first (earlyProbe). Two-phase starts sending at
   // once: its probe rides the byte total's pass below.
   const beforeFlush = sizeOfData();
-  const probeInputs = { run, dir: tmpdir, module, workers: settings.backupThreads };
+  const probeInputs = {
+    run,
+    dir: tmpdir,
+    module,
+    workers: settings.backupThreads,
+    compressLine: compressBelow(facts.cores),
+  };
   // When the early probe ended: the copy waited for it only if that was after the flush's answer.
   let probeEnd = 0;
   const early = twoPhase

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { local, PROGRESS_MODULE_SUFFIX, RSH_HOST, type Pass } from './passes.js';
 import { formatBytes } from './roleContext.js';
 import type { PassResult } from './rsyncPass.js';
-import { PROBE_MIN_MS, PROBE_SHARE, probeSizes, type LinkSample } from './transferMode.js';
+import { PROBE_MIN_MS, PROBE_READS, PROBE_SHARE, probeSizes, type LinkSample } from './transferMode.js';
 
 /** The probe file's name in the donor's tmpdir and the joiner's progress directory. */
 export const PROBE_FILE = 'sst_link_probe';
@@ -83,10 +83,16 @@ export function wideProbeBytes(dataBytes: number, connections: number): number {
   return Math.max(8 * MiB, Math.min(WIDE_PROBE_BYTES, share));
 }
 
-/** Whether one connection's reading calls for the wide look: fast enough, and workers to fill. */
-export function shouldWiden(sample: LinkSample | undefined, workers: number): boolean {
+/**
+ * Whether one connection's reading calls for the wide look: fast enough to be one CPU-bound connection, workers
+ * to fill, and still below `compressLine` (transferMode.ts compressBelow, against the reading as a long copy
+ * would see it): a reading already past the line decides for whole files, and a wide look would only cost both
+ * cores for a moment while mysqld flushes.
+ */
+export function shouldWiden(sample: LinkSample | undefined, workers: number, compressLine: number): boolean {
   if (sample === undefined || workers < 2) return false;
-  return (sample.wireBytes * 1000) / Math.max(1, sample.ms) >= WIDEN_FROM;
+  const read = (sample.wireBytes * 1000) / Math.max(1, sample.ms);
+  return read >= WIDEN_FROM && read / PROBE_READS < compressLine;
 }
 
 /**
@@ -145,6 +151,8 @@ export interface LinkProbeInputs {
   workers: number;
   /** Whether a second, wide look may still be taken (false once the copy could start: the flush answered). */
   mayWiden: () => boolean;
+  /** Where auto's compression line lies (compressBelow(cores)): only a reading below it may need the wide look. */
+  compressLine: number;
 }
 
 /**
@@ -159,7 +167,7 @@ export async function probeLink(inputs: LinkProbeInputs): Promise<ProbeLook[]> {
     connections: 1,
     sample: await probeLive(run, counter, dir, module, inputs.also, dataBytes),
   };
-  if (!shouldWiden(first.sample, workers) || !inputs.mayWiden()) return [first];
+  if (!shouldWiden(first.sample, workers, inputs.compressLine) || !inputs.mayWiden()) return [first];
   const connections = Math.min(workers, WIDE_MAX_CONNECTIONS);
   const bytes = wideProbeBytes(dataBytes, connections);
   const sample = await probeWide(run, counter, dir, module, connections, bytes);

@@ -65,6 +65,7 @@ function probeOver(link: ReturnType<typeof fakeLink>, mayWiden: boolean): Promis
     dataBytes: 1024 * MiB,
     workers: 2,
     mayWiden: () => mayWiden,
+    compressLine: 240 * MiB,
   });
 }
 
@@ -118,23 +119,28 @@ describe('the link probe while mysqld flushes its tables', () => {
   });
 
   it('looks again, wide, only at a fast reading with workers to fill; sized by the data', () => {
-    expect(shouldWiden({ wireBytes: 110 * MiB, ms: 1000 }, 2)).toBe(false); // 1 Gbit/s
-    expect(shouldWiden({ wireBytes: 150 * MiB, ms: 1000 }, 2)).toBe(true);
-    expect(shouldWiden({ wireBytes: 400 * MiB, ms: 1000 }, 1)).toBe(false);
-    expect(shouldWiden(undefined, 4)).toBe(false);
+    const line = 240 * MiB; // compressBelow(2)
+    expect(shouldWiden({ wireBytes: 110 * MiB, ms: 1000 }, 2, line)).toBe(false); // 1 Gbit/s
+    expect(shouldWiden({ wireBytes: 150 * MiB, ms: 1000 }, 2, line)).toBe(true);
+    // Past the line already (250 read is ~357 for a long copy): whole files either way, no second look.
+    expect(shouldWiden({ wireBytes: 250 * MiB, ms: 1000 }, 2, line)).toBe(false);
+    // Many cores, a line far up: a fast reading still below it looks again.
+    expect(shouldWiden({ wireBytes: 500 * MiB, ms: 1000 }, 8, 1920 * MiB)).toBe(true);
+    expect(shouldWiden({ wireBytes: 150 * MiB, ms: 1000 }, 1, line)).toBe(false);
+    expect(shouldWiden(undefined, 4, line)).toBe(false);
     expect(wideProbeBytes(1024 * MiB, 2)).toBe(32 * MiB);
     expect(wideProbeBytes(256 * MiB, 2)).toBe(16 * MiB);
     expect(wideProbeBytes(64 * MiB, 4)).toBe(8 * MiB);
   });
 
   it("on a link one connection cannot fill, reads what the copy's connections move together", async () => {
-    // One connection is CPU-bound at 200 MiB/s; two move 400 MiB/s together: the unshaped veth's shape.
-    const link = fakeLink((n) => Math.min(n, 2) * 200 * MiB);
+    // One connection is CPU-bound at 159 MiB/s (~227 for a long copy: below the 240 line); two move 318 MiB/s.
+    const link = fakeLink((n) => Math.min(n, 2) * 159 * MiB);
     const looks = await probeOver(link, true);
     expect(looks.map((l) => l.connections)).toEqual([1, 2]);
     expect(rateOf(looks[0])).toBeGreaterThan(150 * MiB);
-    expect(rateOf(looks[0])).toBeLessThan(260 * MiB);
-    expect(rateOf(looks[1])).toBeGreaterThan(300 * MiB);
+    expect(rateOf(looks[0])).toBeLessThan(168 * MiB);
+    expect(rateOf(looks[1])).toBeGreaterThan(250 * MiB);
     expect(link.passes).toEqual(
       [['./sst_link_probe'], ['./sst_link_probe.1'], ['./sst_link_probe.2']].slice(0, 3),
     );
