@@ -44,6 +44,12 @@ export interface GaleraNodePaths {
   socket: string;
   pidFile: string;
   errorLog: string;
+  /**
+   * mysqld's own tmpdir. Not the shared /tmp: a mariadbd deletes every `#sql*` file in its tmpdir when it starts,
+   * so on one machine a node starting while another node (or mariadb-install-db) holds an on-disk temporary table
+   * there takes that table from under it ("Error on delete of '/tmp/#sql-temptable-...MAI'").
+   */
+  tmpDir: string;
 }
 
 /** The Galera provider shipped by Debian's galera-4. */
@@ -59,6 +65,7 @@ export function nodePaths(spec: Pick<GaleraNodeSpec, 'baseDir'>): GaleraNodePath
     socket: join(spec.baseDir, 'mysqld.sock'),
     pidFile: join(spec.baseDir, 'mysqld.pid'),
     errorLog: join(spec.baseDir, 'error.log'),
+    tmpDir: join(spec.baseDir, 'tmp'),
   };
 }
 
@@ -107,6 +114,7 @@ export function renderNodeConfig(spec: GaleraNodeSpec, clusterAddresses: string[
     ['socket', paths.socket],
     ['pid-file', paths.pidFile],
     ['log-error', paths.errorLog],
+    ['tmpdir', paths.tmpDir],
     ['bind-address', a],
     ['port', String(PORTS.mysql)],
     ['skip-name-resolve', null],

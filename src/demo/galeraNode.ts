@@ -108,6 +108,7 @@ export class GaleraNode {
   // mariadbd opens its log after dropping privileges, and the SST's rsync daemon writes the datadir as it.
   private prepare(config: string): void {
     mkdirSync(this.paths.datadir, { recursive: true });
+    mkdirSync(this.paths.tmpDir, { recursive: true });
     writeFileSync(this.paths.config, config, { mode: 0o644 });
     closeSync(openSync(this.paths.errorLog, 'a', 0o644));
     this.chownForServer();
@@ -120,6 +121,7 @@ export class GaleraNode {
     for (const path of [
       this.spec.baseDir,
       this.paths.datadir,
+      this.paths.tmpDir,
       this.paths.config,
       this.paths.errorLog,
       ...extra,

@@ -44,6 +44,8 @@ describe('renderNodeConfig()', () => {
       socket: '/srv/n2/mysqld.sock',
       'pid-file': '/srv/n2/mysqld.pid',
       'log-error': '/srv/n2/error.log',
+      // Its own tmpdir: a starting mariadbd deletes the #sql* files of its tmpdir, another node's among them.
+      tmpdir: '/srv/n2/tmp',
       'bind-address': '127.0.0.3',
       port: '3306',
       binlog_format: 'ROW',
@@ -143,6 +145,8 @@ describe.skipIf(!available.ok)('a real 2-node cluster (mariadbd as mysql, rsync 
       await cluster.bootstrap();
       await cluster.loadData({ databases: 3, tablesPerDb: 2, rowsPerTable: 2000, blobBytes: 2048 });
       expect(await node1.query('SELECT @@log_bin, @@wsrep_sst_method')).toBe('1\trsync');
+      // Its own tmpdir, not the shared /tmp (a starting mariadbd deletes the #sql* files it finds there).
+      expect(await node1.query('SELECT @@tmpdir')).toBe(node1.paths.tmpDir);
 
       await cluster.join(node2, 120_000);
       pids = [node1.pid(), node2.pid()].filter((p): p is number => p !== undefined);
