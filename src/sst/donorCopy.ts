@@ -44,8 +44,7 @@ import {
   type TransferFacts,
 } from './transferMode.js';
 import { describeProbe, linkOf, probeLink, probeTwoSizes, type ProbeLook } from './linkProbe.js';
-import { logSplit, runDataPasses } from './mixedPool.js';
-import { splitPlan } from './splitDirs.js';
+import { sendDataPasses } from './mixedPool.js';
 
 const log = logger('donor');
 
@@ -138,7 +137,9 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
   // one flush() answers, set below.
   const gtidUuid = (args.gtid ?? '').split(':')[0] ?? '';
   const tarBytes = (): number => (existsSync(tarPath) ? statSync(tarPath).size : 0);
-  let dirs = databaseDirs(args.datadir);
+  // Single copy: the data set is sized under the lock, after the flush; before it only for auto's early probe.
+  const earlyProbeWanted = !twoPhase && settings.transfer === 'auto';
+  let dirs = twoPhase || earlyProbeWanted ? databaseDirs(args.datadir) : [];
   let binlogTarBytes = 0;
   const facts: TransferFacts = {
     setting: settings.transfer,
@@ -185,7 +186,7 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
   // Single copy: auto's link probe runs while mysqld flushes its tables, when the link is idle anyway, so it
   // adds nothing to the SST's time unless the flush answers first (earlyProbe). Two-phase starts sending at
   // once: its probe rides the byte total's pass below.
-  const beforeFlush = sizeOfData();
+  const beforeFlush = earlyProbeWanted ? sizeOfData() : 0;
   const probeInputs = {
     run,
     dir: tmpdir,
@@ -195,7 +196,7 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
   };
   // When the early probe ended: the copy waited for it only if that was after the flush's answer.
   let probeEnd = 0;
-  const early = twoPhase
+  const early = !earlyProbeWanted
     ? undefined
     : earlyProbe(chooseTransfer({ ...facts, dataBytes: beforeFlush }), canProbe, relay, async (counter) => {
         const looks = await probeLink({
@@ -314,10 +315,7 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
     afterRoot();
     const stage = `${plan.classes.length > 0 ? 'InnoDB/Aria and ' : ''}${plan.dirs.length} directories`;
     await timed(stage, async () => {
-      const parts = splitPlan(plan, settings.splitDirs ? settings.backupThreads : 1);
-      if (parts.line !== undefined) log.info(parts.line);
-      const split = await runDataPasses(parts.plan, settings.backupThreads, signal, counted);
-      if (split !== undefined) logSplit(split);
+      await sendDataPasses(plan, settings, signal, counted);
     });
   } else {
     const copyRunner: CopyRunner = {

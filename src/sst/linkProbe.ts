@@ -91,8 +91,13 @@ export function wideProbeBytes(dataBytes: number, connections: number): number {
  */
 export function shouldWiden(sample: LinkSample | undefined, workers: number, compressLine: number): boolean {
   if (sample === undefined || workers < 2) return false;
-  const read = (sample.wireBytes * 1000) / Math.max(1, sample.ms);
+  const read = readRate(sample);
   return read >= WIDEN_FROM && read / PROBE_READS < compressLine;
+}
+
+/** What a probe read, bytes a second (its window is at least 1 ms: slopeSample, probeSample). */
+function readRate(sample: LinkSample): number {
+  return (sample.wireBytes * 1000) / Math.max(1, sample.ms);
 }
 
 /**
@@ -264,7 +269,7 @@ export function describeProbe(looks: readonly ProbeLook[], where: string, waited
   const reading = (sample: LinkSample | undefined, half: string): string =>
     sample === undefined
       ? 'no reading (the counter never passed half the probe)'
-      : `read ${formatBytes((sample.wireBytes * 1000) / Math.max(1, sample.ms))}/s${half}`;
+      : `read ${formatBytes(readRate(sample))}/s${half}`;
   const parts = looks.map((look, i) =>
     i === 0
       ? `${formatBytes(look.bytes)} of zeros, ${reading(look.sample, ' over its second half')}`

@@ -15,6 +15,7 @@
 import { logger } from '../log.js';
 import type { Pass } from './passes.js';
 import { runPool, runWorkers, type WorkerScope } from './rsyncPass.js';
+import { splitPlan } from './splitDirs.js';
 import { deltaTakes, type MixedRates } from './transferMode.js';
 
 /** A mixed copy's second half of the plan: the delta passes of the same directories, in the same order. */
@@ -111,8 +112,24 @@ export async function runDataPasses(
   return split;
 }
 
+/**
+ * The data passes as the donor sends them, in either copy: large directories in parts (splitDirs.ts; `splitDirs`
+ * false = one pass a directory), each split logged, then runDataPasses, and how a mixed copy shared the work.
+ */
+export async function sendDataPasses(
+  plan: DataPasses,
+  opts: { backupThreads: number; splitDirs: boolean },
+  parent: AbortSignal,
+  run: (pass: Pass, signal: AbortSignal) => Promise<unknown>,
+): Promise<void> {
+  const parts = splitPlan(plan, opts.splitDirs ? opts.backupThreads : 1);
+  if (parts.line !== undefined) log.info(parts.line);
+  const split = await runDataPasses(parts.plan, opts.backupThreads, parent, run);
+  if (split !== undefined) logSplit(split);
+}
+
 /** One line on how a mixed copy split the directories. */
-export function logSplit(split: MixedSplit): void {
+function logSplit(split: MixedSplit): void {
   const list = (names: string[]): string => (names.length === 0 ? 'none' : names.join(', '));
   log.info(`Mixed copy: whole files for ${list(split.whole)}; deltas for ${list(split.delta)}`);
 }

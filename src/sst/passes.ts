@@ -174,18 +174,14 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
   };
   const dirs = inputs.dirs.map((dir): Pass => {
     const flags = flagsFor(dir.size);
+    // Trailing slashes: copy the contents, and follow a top-level symlink to a directory (as `find -L` does).
+    // `./` in the remote path: the daemon would take a name starting with a dash for an option.
+    const source = `${local(dir.name)}/`;
+    const dest = `${RSH_HOST}::${module}/./${dir.name}/`;
     return {
       name: `directory ${dir.name}`,
       cwd: layout.datadir,
-      // Trailing slashes: copy the contents, and follow a top-level symlink to a directory (as `find -L` does).
-      // `./` in the remote path: the daemon would take a name starting with a dash for an option.
-      args: [
-        ...flags,
-        '--recursive',
-        '--delete',
-        `${local(dir.name)}/`,
-        `${RSH_HOST}::${module}/./${dir.name}/`,
-      ],
+      args: treeArgs(flags, source, dest),
       first: false,
       bytes: dir.size,
       ...(dir.files !== undefined && { files: dir.files }),
@@ -197,12 +193,20 @@ export function planPasses(inputs: PassInputs): { root: Pass; classes: Pass[]; d
         names: [],
         flags,
         filters: [],
-        source: `${local(dir.name)}/`,
-        dest: `${RSH_HOST}::${module}/./${dir.name}/`,
+        source,
+        dest,
       },
     };
   });
   return { root, classes, dirs };
+}
+
+/**
+ * A database directory's tree pass: recursive, --delete, and `filters` before the operands (the files other
+ * passes send, when the directory goes as parts: splitDirs.ts).
+ */
+export function treeArgs(flags: string[], source: string, dest: string, filters: string[] = []): string[] {
+  return [...flags, '--recursive', '--delete', ...filters, source, dest];
 }
 
 /**

@@ -21,8 +21,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DataPasses } from './mixedPool.js';
-import { local, type Pass } from './passes.js';
+import { local, treeArgs, type Pass } from './passes.js';
 
 /** A part is never smaller than this: below it the pass's start costs more than the balance gains. */
 export const PART_MIN_BYTES = 64 * 1024 * 1024;
@@ -121,14 +120,12 @@ export function splitTree(
   const tree: Pass = {
     ...pass,
     name: `${pass.name}, part 1/${count}`,
-    args: [
-      ...scope.flags,
-      '--recursive',
-      '--delete',
-      ...splitOff.map((name) => `--filter=- /${name}`),
+    args: treeArgs(
+      scope.flags,
       scope.source,
       scope.dest,
-    ],
+      splitOff.map((name) => `--filter=- /${name}`),
+    ),
     bytes: Math.max(0, pass.bytes - bytesOf(splitOff)),
     ...(pass.files !== undefined && { files: Math.max(0, pass.files - splitOff.length) }),
   };
@@ -195,7 +192,10 @@ export function splitDirs(
  * A plan's data passes with their large directories split (splitDirs on the files found now), and one line for
  * the log when any was; the plan itself (scopes, stamps, the joiner's space check) stays as it was.
  */
-export function splitPlan<T extends DataPasses>(plan: T, workers: number): { plan: T; line?: string } {
+export function splitPlan<T extends { dirs: Pass[]; mixed?: { deltaDirs: Pass[] } }>(
+  plan: T,
+  workers: number,
+): { plan: T; line?: string } {
   const result = splitDirs(plan.dirs, plan.mixed?.deltaDirs, workers, (pass) =>
     pass.scope === undefined ? [] : topFiles(pass.scope.dir),
   );

@@ -20,8 +20,7 @@ import { ClockWatch, probeFsClock, stampScope } from './copyStamps.js';
 import type { Pass } from './passes.js';
 import { refreshPasses, type RefreshPass } from './refreshPasses.js';
 import { formatBytes } from './roleContext.js';
-import { logSplit, runDataPasses, type MixedPlan } from './mixedPool.js';
-import { splitPlan } from './splitDirs.js';
+import { sendDataPasses, type MixedPlan } from './mixedPool.js';
 import { runPool, type PassResult } from './rsyncPass.js';
 
 const log = logger('donor');
@@ -111,10 +110,7 @@ export async function copyWhileWritable(
     const current = next ?? plan;
     // Stamps of the passes a re-plan changed are the same scopes (keys): S0 stays valid.
     // Parts of a directory share its scope: stamped above as one, refreshed in phase 2 as one.
-    const parts = splitPlan(current, runner.splitDirs ? runner.backupThreads : 1);
-    if (parts.line !== undefined) log.info(parts.line);
-    const split = await runDataPasses(parts.plan, runner.backupThreads, runner.signal, run);
-    if (split !== undefined) logSplit(split);
+    await sendDataPasses(current, runner, runner.signal, run);
     const dataBytes = [current.root, ...current.classes, ...current.dirs].reduce((s, p) => s + p.bytes, 0);
     return {
       snapshots,
