@@ -124,6 +124,7 @@ describe.each(CASES.map((c, i) => [c.name, c, i] as const))(
         expect(dr.exitCode, show(dr)).toBe(0);
         expect(jr.exitCode, show(jr)).toBe(0);
         expect(jr.lines).toEqual([`ready ${payload}`, `${UUID}:42 0`]);
+        expect(dr.lines).toEqual(['flush tables', 'continue', `done ${UUID}:42 0`]);
         await expectNothingLeft(pair, [{ host: pair.joiner.address, port: mode.port }]);
         // 128 MiB of tables over two workers: parts of at least 64 MiB, so two; none when told not to.
         if (mode.name === 'split-dirs = off') expect(dr.stderr).not.toMatch(/Large directories split/);

@@ -262,6 +262,8 @@ async function sst(pair: Pair, port: number): Promise<{ joiner: string; donor: s
   expect(dr.exitCode, show(dr)).toBe(0);
   expect(jr.exitCode, show(jr)).toBe(0);
   expect(jr.lines).toEqual([`ready ${payload}`, `${UUID}:42 0`]);
+  // stdout carries the protocol only: the probe's, the split's and the mixed copy's lines go to stderr.
+  expect(dr.lines).toEqual(['flush tables', 'continue', `done ${UUID}:42 0`]);
   await expectNothingLeft(pair, [{ host: pair.joiner.address, port }]);
   return { joiner: jr.stderr, donor: dr.stderr };
 }
