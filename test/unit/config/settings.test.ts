@@ -265,6 +265,10 @@ describe('settingsFrom()', () => {
       `Cannot use [sst] strict-identity = "maybe" (${FILE}:${L}): expected on or off`,
     ],
     [
+      'split-dirs = sometimes',
+      `Cannot use [sst] split-dirs = "sometimes" (${FILE}:${L}): expected on or off`,
+    ],
+    [
       'backup-threads = 0',
       `Cannot use [sst] backup-threads = "0" (${FILE}:${L}): expected a whole number of threads from 1 to 1024`,
     ],
