@@ -49,7 +49,11 @@ export function registerBenchCommand(program: Command): void {
       'readonly suite: rsync, single, two-phase (default all; single always runs, the ratios are against it)',
     )
     .action(async (opts: BenchCliOptions) => {
-      const { runBench } = await import('./run.js');
+      const [{ runBench }, { endOnSignals }] = await Promise.all([
+        import('./run.js'),
+        import('../demo/exitCleanup.js'),
+      ]);
+      endOnSignals('bench');
       await runBench(opts);
     });
 }

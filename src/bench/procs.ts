@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { connect, createServer } from 'node:net';
+import { atExit } from '../demo/exitCleanup.js';
 
 /** A started process: its exit, and the tail of its stderr for failure messages. */
 export interface BenchProcess {
@@ -35,7 +36,11 @@ export function startProcess(file: string, args: readonly string[], opts: SpawnO
   });
   const p: BenchProcess = { child, pid: child.pid ?? -1, exited, stderr: () => err };
   live.add(p);
-  void exited.then(() => live.delete(p));
+  const forget = atExit(() => child.kill('SIGKILL'));
+  void exited.then(() => {
+    live.delete(p);
+    forget();
+  });
   return p;
 }
 

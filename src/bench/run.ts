@@ -7,6 +7,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
+import { atExit } from '../demo/exitCleanup.js';
 import { VERSION } from '../version.js';
 import { makePki } from './pki.js';
 import { stopAllProcesses } from './procs.js';
@@ -122,9 +123,8 @@ export async function runBench(opts: BenchCliOptions): Promise<void> {
     progress(describeRun(r));
   };
   const started = new Date();
-  const stop = (): void =>
-    void stopAllProcesses().finally(() => rmSync(dir, { recursive: true, force: true }));
-  process.once('SIGINT', stop);
+  // Interrupted (command.ts: endOnSignals): the bench's processes are killed first (procs.ts), then this goes.
+  const forget = atExit(() => rmSync(dir, { recursive: true, force: true }));
   try {
     const pki = await makePki(join(dir, 'pki'));
     const ctx: RelayContext = {
@@ -162,7 +162,7 @@ export async function runBench(opts: BenchCliOptions): Promise<void> {
       await runSstSuite({ cli, rounds: plan.rounds, mib: plan.sstMib, onRun, progress });
     }
   } finally {
-    process.off('SIGINT', stop);
+    forget();
     await stopAllProcesses();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -22,7 +22,11 @@ export function registerDemoCommand(program: Command): void {
           `Cannot use --size-mib "${opts.sizeMib}": expected a whole number from 1 to 65536`,
         );
       }
-      const { runDemo } = await import('./run.js');
+      const [{ runDemo }, { endOnSignals }] = await Promise.all([
+        import('./run.js'),
+        import('./exitCleanup.js'),
+      ]);
+      endOnSignals('demo');
       await runDemo({ mode: opts.mode, sizeMiB, keep: opts.keep, out: (text) => process.stdout.write(text) });
     });
 }

@@ -19,6 +19,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { atExit } from './exitCleanup.js';
+import { EXIT_TERM_MS, running, waitGoneSync } from './processGroup.js';
 
 /** The installation root (this file is src/demo/ or dist/demo/ below it). */
 export const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -279,8 +281,17 @@ export class StandinMysqld {
         io.stdin,
         () => this.child.exitCode !== null || this.child.signalCode !== null,
       ).finally(() => rmSync(fifoDir, { recursive: true, force: true }));
+    // If this process exits first (an interrupted demo), the script is told to end and given EXIT_TERM_MS to
+    // clean up after itself (its rsync daemon, its private directory) before the demo's directory goes.
+    const forget = atExit(() => {
+      const pid = this.scriptPid();
+      if (pid === undefined || !running(pid)) return;
+      process.kill(pid, 'SIGTERM');
+      if (waitGoneSync([pid], running, EXIT_TERM_MS).length > 0) process.kill(pid, 'SIGKILL');
+    });
     this.done = new Promise((resolveDone) => {
       this.child.on('close', (exitCode, signal) => {
+        forget();
         if (pending !== '') this.lines.push(pending);
         for (const wake of this.lineWaiters.splice(0)) wake();
         resolveDone({ lines: this.lines, exitCode, signal, stderr: this.stderr });

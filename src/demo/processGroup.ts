@@ -1,13 +1,14 @@
 /**
- * Process groups of detached servers: signal a whole group, wait until it is empty, and kill every group still
- * registered if this process exits early, so no orphan mariadbd or SST daemon keeps its ports for the next run.
+ * Process groups of detached servers: signal a whole group, wait until it is empty, and end every group still
+ * registered if this process exits early (exitCleanup.ts), so no orphan mariadbd or SST daemon keeps its ports
+ * or files for the next run.
  */
 
-const liveGroups = new Set<number>();
-// One listener for all groups: a listener per node would trip Node's MaxListeners warning.
-process.on('exit', () => {
-  for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
-});
+import { readdirSync, readFileSync } from 'node:fs';
+import { atExit } from './exitCleanup.js';
+
+/** Tracked groups, each with the call that cancels its exit cleanup. */
+const liveGroups = new Map<number, () => void>();
 
 /** Sends a signal (0 = existence check) to every process of a group; false when the group is empty (ESRCH). */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
@@ -19,9 +20,75 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-/** Remembers a group so that it is SIGKILLed if this process exits before releaseGroup. */
+/** How long the exit cleanup lets tracked groups end on SIGTERM before it SIGKILLs them. */
+export const EXIT_TERM_MS = 5_000;
+
+/** Blocks this thread for `ms` (the exit cleanup cannot await). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * The fields of /proc/<pid>/stat after the command name: state (index 0) and process group (index 2). Undefined
+ * when the process is gone.
+ */
+function statFields(pid: number): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop()?.split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a process still runs. Not kill(pid, 0): a child of ours that exited stays a zombie until we reap it,
+ * which an exit cleanup (synchronous) never does.
+ */
+export function running(pid: number): boolean {
+  const state = statFields(pid)?.[0];
+  return state !== undefined && state !== 'Z' && state !== 'X';
+}
+
+/** Whether any process of group `pgid` still runs (zombies do not count, as in `running`). */
+function groupRunning(pgid: number): boolean {
+  if (!signalGroup(pgid, 0)) return false;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    if (fields?.[2] === String(pgid) && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+  }
+  return false;
+}
+
+/** Waits (blocking) until `alive` is false for every id, or `ms` passed; the ids still alive. */
+export function waitGoneSync(ids: number[], alive: (id: number) => boolean, ms: number): number[] {
+  const deadline = Date.now() + ms;
+  let left = ids.filter(alive);
+  while (left.length > 0 && Date.now() < deadline) {
+    sleepSync(50);
+    left = left.filter(alive);
+  }
+  return left;
+}
+
+/**
+ * Ends every tracked group from an exit cleanup: SIGTERM to all at once, so mariadbd shuts down and its SST
+ * scripts remove their private directories and rsync daemons (a SIGKILL would leave those behind), then SIGKILL
+ * to whatever is still there after EXIT_TERM_MS.
+ */
+function endTrackedGroupsSync(): void {
+  const groups = [...liveGroups.keys()];
+  for (const pgid of groups) signalGroup(pgid, 'SIGTERM');
+  const stuck = waitGoneSync(groups, groupRunning, EXIT_TERM_MS);
+  for (const pgid of stuck) signalGroup(pgid, 'SIGKILL');
+  waitGoneSync(stuck, groupRunning, 1_000);
+}
+
+/** Remembers a group so that it is ended (endTrackedGroupsSync) if this process exits before reapGroup. */
 export function trackGroup(pgid: number): void {
-  liveGroups.add(pgid);
+  // An exit cleanup of its own: made after the node's directory, so it runs before that directory is removed.
+  // The first group's cleanup to run ends them all at once; the others find their group gone.
+  if (!liveGroups.has(pgid)) liveGroups.set(pgid, atExit(endTrackedGroupsSync));
 }
 
 /** SIGKILLs what is left of a group, waits until it is empty (its ports free), and forgets it. */
@@ -30,5 +97,6 @@ export async function reapGroup(pgid: number, timeoutMs = 5_000): Promise<void> 
     const deadline = Date.now() + timeoutMs;
     while (signalGroup(pgid, 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
+  liveGroups.get(pgid)?.();
   liveGroups.delete(pgid);
 }

@@ -13,6 +13,7 @@ import { TransferError } from '../errors.js';
 import { SCRIPTS, donorCommand, joinerCommand, runStandinPair } from './contractDriver.js';
 import { GaleraCluster, mariadbAvailable } from './galera.js';
 import { findSummary, renderReport, type SstSummary } from './report.js';
+import { atExit } from './exitCleanup.js';
 
 /** Options of the demo. */
 export interface DemoOptions {
@@ -182,6 +183,8 @@ async function contractDemo(base: string, opts: DemoOptions, reason: string): Pr
 export async function runDemo(opts: DemoOptions): Promise<string> {
   const base = mkdtempSync(join(tmpdir(), 'sst-tunnel-demo-'));
   chmodSync(base, 0o755);
+  // Interrupted: the nodes are killed first (their own exit cleanups are newer), then the directory goes.
+  const forget = atExit(() => opts.keep || rmSync(base, { recursive: true, force: true }));
   try {
     const available = mariadbAvailable();
     const useGalera = opts.mode === 'galera' || (opts.mode === 'auto' && available.ok);
@@ -199,6 +202,7 @@ export async function runDemo(opts: DemoOptions): Promise<string> {
     opts.out(text);
     return text;
   } finally {
+    forget();
     if (!opts.keep) rmSync(base, { recursive: true, force: true });
   }
 }

@@ -4,14 +4,14 @@
  * row with real figures read back from the SST's own log lines. A change to the summary line once left the
  * demo saying "no summary line found in the logs" with no test noticing.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mariadbAvailable } from '../../src/demo/galera.js';
 import { REPO } from '../helpers/mysqld-standin.js';
-import { isListening } from '../helpers/sst-fixture.js';
+import { isListening, processesMentioning } from '../helpers/sst-fixture.js';
 
 const CLI = join(REPO, 'dist', 'cli.js');
 const available = mariadbAvailable();
@@ -95,5 +95,84 @@ describe('sst-tunnel demo', () => {
         expect(isListening(host, port), `${host}:${port} still bound`).toBe(false);
     },
     320_000,
+  );
+
+  /**
+   * An operator presses Ctrl-C, or a supervisor sends SIGTERM, in the middle of the demo. Its servers run in
+   * process groups of their own (the terminal's SIGINT never reaches them), so the demo itself must stop them:
+   * before, Node's default action ended it at once and left mariadbd (or the SST scripts) running, the ports
+   * bound and the temporary directory behind.
+   */
+  const interrupt = async (
+    args: string[],
+    signal: 'SIGINT' | 'SIGTERM',
+    busy: (cmdline: string) => boolean,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; endedInMs: number }> => {
+    const child = spawn(process.execPath, [CLI, 'demo', ...args], {
+      env: { ...process.env, TMPDIR: demoTmp },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('close', (code, signal) => resolve({ code, signal })),
+    );
+    const deadline = Date.now() + 120_000;
+    while (!processesMentioning(demoTmp).some((p) => busy(p.cmdline))) {
+      if (Date.now() > deadline || child.exitCode !== null) {
+        child.kill('SIGKILL');
+        throw new Error(`the demo never got busy; stderr:\n${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill(signal);
+    const signalled = Date.now();
+    const ended = await exited;
+    return { ...ended, stderr, endedInMs: Date.now() - signalled };
+  };
+
+  /** Waits until nothing mentions the demo's directory (a SIGKILLed server takes a moment to die). */
+  const nothingLeft = async (): Promise<string[]> => {
+    const deadline = Date.now() + 15_000;
+    let left = processesMentioning(demoTmp).map((p) => p.cmdline);
+    while (left.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = processesMentioning(demoTmp).map((p) => p.cmdline);
+    }
+    return left;
+  };
+
+  it('ends an interrupted contract demo mid-transfer by the same SIGINT, its SST scripts stopped and its files removed', async () => {
+    // 256 MiB: the SST runs for seconds, so the signal lands while rsync moves data.
+    const r = await interrupt(['--mode', 'contract', '--size-mib', '256'], 'SIGINT', (cmd) =>
+      cmd.startsWith('rsync '),
+    );
+    // Ended by the signal itself (re-raised after the cleanup): a shell reports 130, a supervisor sees SIGINT.
+    expect({ code: r.code, signal: r.signal }, r.stderr).toEqual({ code: null, signal: 'SIGINT' });
+    // A bound, not a speed target: the scripts get EXIT_TERM_MS (5 s) to clean up before a SIGKILL.
+    expect(r.endedInMs).toBeLessThan(10_000);
+    expect(r.stderr).toContain('demo: ended by SIGINT; stopping what it started');
+    expect(await nothingLeft()).toEqual([]);
+    expect(leftInDemoTmp()).toEqual([]);
+    expect(isListening('127.0.0.11', 4444)).toBe(false);
+  }, 180_000);
+
+  it.skipIf(!available.ok)(
+    'ends an interrupted Galera demo by the same SIGTERM: no mariadbd left, ports free, files removed',
+    async () => {
+      // Both nodes up and the SST under way: the donor's SST script runs.
+      const r = await interrupt(['--size-mib', '64'], 'SIGTERM', (cmd) => / sst --role donor /.test(cmd));
+      expect({ code: r.code, signal: r.signal }, r.stderr).toEqual({ code: null, signal: 'SIGTERM' });
+      expect(r.endedInMs).toBeLessThan(10_000);
+      expect(r.stderr).toContain('demo: ended by SIGTERM; stopping what it started');
+      expect(await nothingLeft()).toEqual([]);
+      expect(leftInDemoTmp()).toEqual([]);
+      for (const [host, port] of [
+        ['127.0.0.10', 3306],
+        ['127.0.0.10', 4567],
+      ] as const)
+        expect(isListening(host, port), `${host}:${port} still bound`).toBe(false);
+    },
+    180_000,
   );
 });
