@@ -2,7 +2,15 @@
  * The wrapper driven exactly as mysqld drives it (sh -c, the contract's argument strings, stdout read line by
  * line, tables_flushed written atomically), with real rsync and real TLS, between two datadirs on loopback.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -204,6 +212,44 @@ describe('SST through the wrapper, driven like mysqld', () => {
     expect(jr.exitCode).toBe(3);
     expectClean();
     expect(existsSync(join(donor.datadir, 'sst_error'))).toBe(true); // mysqld's file: not ours to remove
+  });
+
+  it('fails the same way with transfer = auto and copy = single, its link probe under way while mysqld fails the flush', async () => {
+    // auto asks mysqld to flush, then probes the link while it flushes: a failed flush must still end the
+    // probe's pass, leave no process or private directory behind and exit 255.
+    const cnf = join(base.path, 'donor-auto.cnf');
+    writeFileSync(
+      cnf,
+      readFileSync(donor.cnf, 'utf8').replace('[sst]\n', '[sst]\ntransfer=auto\ncopy=single\n'),
+    );
+    // 128 MiB (sparse): enough data for auto to want a probe (under 64 MiB it sends whole files without one).
+    mkdirSync(join(donor.datadir, 'bigdb'), { recursive: true });
+    const big = join(donor.datadir, 'bigdb', 'big.ibd');
+    writeFileSync(big, '');
+    truncateSync(big, 128 * 2 ** 20);
+    try {
+      const { joiner: j, payload: readyPayload } = startStandinJoiner(joiner);
+      await j.firstLine();
+      const payload = readyPayload();
+      const d = new StandinMysqld(
+        donorCommand({ address: payload, datadir: donor.datadir, defaultsFile: cnf, gtid: `${UUID}:42` }),
+        { datadir: donor.datadir, flushAnswer: 'error', relayFrom: { payload } },
+      );
+      const dr = await d.wait();
+      expect(dr.lines).toEqual(['flush tables']);
+      expect(dr.exitCode, dr.stderr).toBe(255);
+      expect(dr.stderr).toContain('mysqld could not flush tables for the SST (sst_error)');
+      j.kill('SIGTERM');
+      const jr = await j.wait();
+      expect(jr.lines).toEqual([`ready ${payload}`]);
+      expect(jr.exitCode).toBe(3);
+      // The probe did run (it starts right after `flush tables`): its 16 MiB crossed in a connection of its own.
+      expect(jr.stderr).toMatch(/Connection from \S+ \(chain verified\) closed: .*, in 1[67]\d{6} B,/);
+      expectClean();
+    } finally {
+      rmSync(join(donor.datadir, 'bigdb'), { recursive: true, force: true });
+      rmSync(join(donor.datadir, 'sst_error'), { force: true });
+    }
   });
 });
 
