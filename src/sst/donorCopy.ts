@@ -185,10 +185,9 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
   const canProbe = offered.has(`${module}${PROGRESS_MODULE_SUFFIX}`);
   const run = (pass: Pass): ReturnType<typeof runPass> => runPass(runnerFor(), pass, signal);
   // Single copy: mysqld is asked to flush first, then auto sizes the data set and starts its link probe while
-  // mysqld flushes, when the link is idle anyway: neither delays the request (on the wan bench the sizing and
-  // the probe's start ahead of it made auto's flush ~0.2 s slower than a fixed mode's), and the probe adds
-  // nothing to the SST's time unless the flush answers first (earlyProbe). Two-phase starts sending at once:
-  // its probe rides the byte total's pass below.
+  // mysqld flushes, when the link is idle anyway: neither delays the request, and the probe adds nothing to the
+  // SST's time unless the flush answers first (earlyProbe). Two-phase starts sending at once: its probe rides
+  // the byte total's pass below.
   const flushing = twoPhase ? undefined : flush();
   // Awaited below; this only keeps a failure during the synchronous work in between from going unhandled.
   flushing?.catch(() => undefined);
