@@ -2,7 +2,6 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { earlyProbe } from '../../../src/sst/donorCopy.js';
 import {
   describeProbe,
   linkOf,
@@ -15,7 +14,6 @@ import type { Pass } from '../../../src/sst/passes.js';
 import type { PassResult } from '../../../src/sst/rsyncPass.js';
 
 const MiB = 1024 * 1024;
-const relay = { bytes: (): number => 1234 };
 const dir = mkdtempSync(join(tmpdir(), 'probe-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -55,7 +53,7 @@ function fakeLink(rate: (connections: number) => number): {
 }
 
 /** probeLink over `link` for 1 GiB of data and two workers. */
-function probeOver(link: ReturnType<typeof fakeLink>, mayWiden: boolean): Promise<ProbeLook[]> {
+function probeOver(link: ReturnType<typeof fakeLink>): Promise<ProbeLook[]> {
   return probeLink({
     run: link.run,
     counter: link.counter,
@@ -64,7 +62,6 @@ function probeOver(link: ReturnType<typeof fakeLink>, mayWiden: boolean): Promis
     also: [],
     dataBytes: 1024 * MiB,
     workers: 2,
-    mayWiden: () => mayWiden,
     compressLine: 240 * MiB,
   });
 }
@@ -72,39 +69,12 @@ function probeOver(link: ReturnType<typeof fakeLink>, mayWiden: boolean): Promis
 const rateOf = (look: ProbeLook | undefined): number =>
   look?.sample === undefined ? 0 : (look.sample.wireBytes * 1000) / look.sample.ms;
 
-describe('the link probe while mysqld flushes its tables', () => {
-  it('starts only when auto wants a reading, the joiner has a progress module and the relay counts', () => {
-    const calls: number[] = [];
-    const probe = async (counter: () => number): Promise<ProbeLook[]> => {
-      calls.push(counter());
-      return [];
-    };
-    expect(earlyProbe({ measureLink: false }, true, relay, probe)).toBeUndefined();
-    expect(earlyProbe({ measureLink: true }, false, relay, probe)).toBeUndefined();
-    expect(earlyProbe({ measureLink: true }, true, undefined, probe)).toBeUndefined();
-    expect(calls).toEqual([]);
-    expect(earlyProbe({ measureLink: true }, true, relay, probe)).toBeInstanceOf(Promise);
-    // The probe reads the relay's own counter.
-    expect(calls).toEqual([1234]);
-  });
-
-  it('hands over the looks, and a failed probe fails the SST when awaited, not before', async () => {
-    const looks = [{ bytes: 16 * MiB, connections: 1, sample: { wireBytes: 8 * MiB, ms: 80 } }];
-    await expect(earlyProbe({ measureLink: true }, true, relay, async () => looks)).resolves.toEqual(looks);
-    const failing = earlyProbe({ measureLink: true }, true, relay, async () => {
-      throw new Error('rsync exit 10');
-    });
-    // Nothing awaits it for a while (mysqld flushing): vitest fails the run on an unhandled rejection.
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    await expect(failing).rejects.toThrow('rsync exit 10');
-  });
-
-  it('logs what it sent, what it read and how long the copy waited for it', () => {
+describe("auto's live link probe", () => {
+  it('logs what it sent, what it read and where', () => {
     const one = { bytes: 16 * MiB, connections: 1, sample: { wireBytes: 8 * MiB, ms: 40 } };
     const wide = { bytes: 32 * MiB, connections: 2, sample: { wireBytes: 32 * MiB, ms: 80 } };
-    expect(describeProbe([one], 'while mysqld flushed its tables', 50)).toBe(
-      'Link probe: 16.0 MiB of zeros, read 200.0 MiB/s over its second half, while mysqld flushed its tables ' +
-        '(the copy waited 0.05 s for it)',
+    expect(describeProbe([one], "riding the byte total's pass")).toBe(
+      "Link probe: 16.0 MiB of zeros, read 200.0 MiB/s over its second half, riding the byte total's pass",
     );
     expect(describeProbe([one, wide], "riding the byte total's pass")).toBe(
       'Link probe: 16.0 MiB of zeros, read 200.0 MiB/s over its second half; then 2 x 32.0 MiB at once, read ' +
@@ -136,7 +106,7 @@ describe('the link probe while mysqld flushes its tables', () => {
   it("on a link one connection cannot fill, reads what the copy's connections move together", async () => {
     // One connection is CPU-bound at 159 MiB/s (~227 for a long copy: below the 240 line); two move 318 MiB/s.
     const link = fakeLink((n) => Math.min(n, 2) * 159 * MiB);
-    const looks = await probeOver(link, true);
+    const looks = await probeOver(link);
     expect(looks.map((l) => l.connections)).toEqual([1, 2]);
     expect(rateOf(looks[0])).toBeGreaterThan(150 * MiB);
     expect(rateOf(looks[0])).toBeLessThan(168 * MiB);
@@ -148,13 +118,10 @@ describe('the link probe while mysqld flushes its tables', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('takes one look on a slow link, or when the copy could start (the flush answered)', async () => {
+  it('takes one look on a slow link', async () => {
     const slow = fakeLink(() => 100 * MiB);
-    const one = await probeOver(slow, true);
+    const one = await probeOver(slow);
     expect(one).toHaveLength(1);
-    const fast = fakeLink((n) => n * 300 * MiB);
-    const late = await probeOver(fast, false);
-    expect(late).toHaveLength(1);
-    expect(fast.passes).toHaveLength(1);
+    expect(slow.passes).toHaveLength(1);
   });
 });
