@@ -52,8 +52,8 @@ function fakeLink(rate: (connections: number) => number): {
   return { run, counter: () => bytes, passes };
 }
 
-/** probeLink over `link` for 1 GiB of data and two workers. */
-function probeOver(link: ReturnType<typeof fakeLink>): Promise<ProbeLook[]> {
+/** probeLink over `link` for 1 GiB of data and two workers, auto's compression line at `compressLine`. */
+function probeOver(link: ReturnType<typeof fakeLink>, compressLine = 240 * MiB): Promise<ProbeLook[]> {
   return probeLink({
     run: link.run,
     counter: link.counter,
@@ -62,7 +62,7 @@ function probeOver(link: ReturnType<typeof fakeLink>): Promise<ProbeLook[]> {
     also: [],
     dataBytes: 1024 * MiB,
     workers: 2,
-    compressLine: 240 * MiB,
+    compressLine,
   });
 }
 
@@ -104,13 +104,13 @@ describe("auto's live link probe", () => {
   });
 
   it("on a link one connection cannot fill, reads what the copy's connections move together", async () => {
-    // One connection is CPU-bound at 159 MiB/s (~227 for a long copy: below the 240 line); two move 318 MiB/s.
-    const link = fakeLink((n) => Math.min(n, 2) * 159 * MiB);
-    const looks = await probeOver(link);
+    // One connection is CPU-bound at 220 MiB/s, two move 440 MiB/s; the line of an 8-core donor (960 MiB/s)
+    // leaves the reading room on both sides (a wide look between 150 and ~670 MiB/s read), so a slow timer on a
+    // loaded machine cannot move it out of the band (this fake link runs on real time).
+    const link = fakeLink((n) => Math.min(n, 2) * 220 * MiB);
+    const looks = await probeOver(link, 960 * MiB);
     expect(looks.map((l) => l.connections)).toEqual([1, 2]);
-    expect(rateOf(looks[0])).toBeGreaterThan(150 * MiB);
-    expect(rateOf(looks[0])).toBeLessThan(168 * MiB);
-    expect(rateOf(looks[1])).toBeGreaterThan(250 * MiB);
+    expect(rateOf(looks[1])).toBeGreaterThan(rateOf(looks[0]) * 1.4);
     expect(link.passes).toEqual(
       [['./sst_link_probe'], ['./sst_link_probe.1'], ['./sst_link_probe.2']].slice(0, 3),
     );
