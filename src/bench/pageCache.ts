@@ -51,3 +51,14 @@ export function rotate<T>(items: readonly T[], by: number): T[] {
   const k = ((by % items.length) + items.length) % items.length;
   return [...items.slice(k), ...items.slice(0, k)];
 }
+
+/**
+ * The variants' order in round `round` (1-based): rotated by round - 1, and reversed in every even round, so
+ * that each variant follows different ones from round to round. A rotation alone keeps the cyclic order: on the
+ * wan bench auto always ran right after whole files + zstd, and the SST after a zstd one had a slower flush in
+ * mysqld (median 0.68 s against 0.47 s over ~70 SSTs each, issue #17), which a rotation charges to one variant.
+ */
+export function roundOrder<T>(items: readonly T[], round: number): T[] {
+  const order = rotate(items, round - 1);
+  return round % 2 === 0 ? order.reverse() : order;
+}

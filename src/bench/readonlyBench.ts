@@ -17,7 +17,7 @@ import { treeBytes } from '../sst/datadirScan.js';
 import { sstTimingFromLog, type GaleraCluster, type GaleraNode } from '../demo/galera.js';
 import { configureSst, withBenchCluster, type SstSetup } from './benchCluster.js';
 import type { BenchCliOptions } from './options.js';
-import { flushDirtyPages, rotate, warmTree } from './pageCache.js';
+import { flushDirtyPages, roundOrder, warmTree } from './pageCache.js';
 import {
   donorPhaseLines,
   donorWindowFromLog,
@@ -71,7 +71,7 @@ export async function runReadonlySuite(opts: {
       opts.progress(`[readonly] loaded in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
       for (let round = 1; round <= opts.rounds; round++) {
         for (const load of opts.loads) {
-          for (const variant of rotate(opts.variants, round - 1)) {
+          for (const variant of roundOrder(opts.variants, round)) {
             configureSst(made, SETUPS[variant]);
             const record = await oneRun(cluster, donor, joiner, { load, variant, round }, opts.progress);
             records.push(record);

@@ -9,7 +9,7 @@
 import { treeBytes } from '../sst/datadirScan.js';
 import { sstTimingFromLog, renderSstSides } from '../demo/galera.js';
 import { configureSst, withBenchCluster } from './benchCluster.js';
-import { flushDirtyPages, rotate, warmTree } from './pageCache.js';
+import { flushDirtyPages, roundOrder, warmTree } from './pageCache.js';
 import type { RunRecord } from './record.js';
 import { TreeCpuSampler, type ClassSeconds } from './treeSampler.js';
 
@@ -58,7 +58,7 @@ export async function runSstSuite(opts: {
     await cluster.loadData({ databases: 3, tablesPerDb: 4, rowsPerTable, blobBytes: 1024 });
     for (let round = 1; round <= opts.rounds; round++) {
       // Each round starts with another method, so none is always the one after a pause or after the load.
-      for (const v of rotate(SST_VARIANTS, round - 1)) {
+      for (const v of roundOrder(SST_VARIANTS, round)) {
         configureSst(made, {
           ...v,
           sst: { ...('sst' in v ? v.sst : {}), ...(v.sslMode ? { 'ssl-mode': 'VERIFY_CA' } : {}) },

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { treeBytes } from '../sst/datadirScan.js';
 import { sstTimingFromLog, type GaleraNode } from '../demo/galera.js';
 import { configureSst, withBenchCluster } from './benchCluster.js';
-import { flushDirtyPages, rotate, warmTree } from './pageCache.js';
+import { flushDirtyPages, roundOrder, warmTree } from './pageCache.js';
 import { openShapedLink, planLink } from './shapedLink.js';
 import { median } from './stats.js';
 import { TreeCpuSampler, type ClassSeconds } from './treeSampler.js';
@@ -222,7 +222,7 @@ export async function runWanSuite(opts: {
           for (const rate of opts.rates) {
             for (const side of link.sides) shaped.shape(side, rate === 0 ? undefined : rate);
             for (const scenario of scenarios) {
-              for (const v of rotate(variants, round - 1)) {
+              for (const v of roundOrder(variants, round)) {
                 configure(v);
                 await joiner.stop();
                 rmSync(joiner.paths.datadir, { recursive: true, force: true });

@@ -43,7 +43,7 @@ import {
   type TransferChoice,
   type TransferFacts,
 } from './transferMode.js';
-import { describeProbe, linkOf, probeLink, probeTwoSizes } from './linkProbe.js';
+import { describeProbe, linkOf, probeLink, probeTwoSizes, type ProbeLook } from './linkProbe.js';
 import { sendDataPasses } from './mixedPool.js';
 
 const log = logger('donor');
@@ -60,6 +60,24 @@ export interface CopyOutcome {
   transferMode: string;
   /** Wall time of each stage, for the summary line. */
   stages: string[];
+}
+
+/**
+ * Starts auto's live link probe ahead of the flush when auto will want one (`first.measureLink`) and our
+ * joiner offers its progress module to probe into, through the relay (whose counter the live probe reads).
+ * Undefined when not started; a promise of the probe's looks (linkProbe.ts probeLink) otherwise.
+ */
+export function earlyProbe(
+  first: { measureLink: boolean },
+  canProbe: boolean,
+  relay: { bytes(): number } | undefined,
+  probe: (counter: () => number) => Promise<ProbeLook[]>,
+): Promise<ProbeLook[]> | undefined {
+  if (!first.measureLink || !canProbe || relay === undefined) return undefined;
+  const pending = probe(() => relay.bytes());
+  // Awaited after the flush; until then a failure must not count as unhandled.
+  pending.catch(() => undefined);
+  return pending;
 }
 
 /** Lists the joiner's rsync modules; also proves TLS and the joiner's identity before anything is locked. */
@@ -119,7 +137,9 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
   // one flush() answers, set below.
   const gtidUuid = (args.gtid ?? '').split(':')[0] ?? '';
   const tarBytes = (): number => (existsSync(tarPath) ? statSync(tarPath).size : 0);
-  // Single copy: the data set is sized under the lock, after the flush.
+  // Single copy: the data set is sized under the lock, after the flush; while mysqld flushes only for auto's
+  // early probe.
+  const earlyProbeWanted = !twoPhase && settings.transfer === 'auto';
   let dirs = twoPhase ? databaseDirs(args.datadir) : [];
   let binlogTarBytes = 0;
   const facts: TransferFacts = {
@@ -164,9 +184,46 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
   };
   const canProbe = offered.has(`${module}${PROGRESS_MODULE_SUFFIX}`);
   const run = (pass: Pass): ReturnType<typeof runPass> => runPass(runnerFor(), pass, signal);
+  // Single copy: mysqld is asked to flush first, then auto sizes the data set and starts its link probe while
+  // mysqld flushes, when the link is idle anyway: neither delays the request, and the probe adds nothing to the
+  // SST's time unless the flush answers first (earlyProbe). Two-phase starts sending at once: its probe rides
+  // the byte total's pass below.
+  const flushing = twoPhase ? undefined : flush();
+  // Awaited below; this only keeps a failure during the synchronous work in between from going unhandled.
+  flushing?.catch(() => undefined);
+  if (earlyProbeWanted) dirs = databaseDirs(args.datadir);
+  const beforeFlush = earlyProbeWanted ? sizeOfData() : 0;
+  const probeInputs = {
+    run,
+    dir: tmpdir,
+    module,
+    workers: settings.backupThreads,
+    compressLine: compressBelow(facts.cores),
+  };
+  // When the early probe ended: the copy waited for it only if that was after the flush's answer.
+  let probeEnd = 0;
+  const early = !earlyProbeWanted
+    ? undefined
+    : earlyProbe(chooseTransfer({ ...facts, dataBytes: beforeFlush }), canProbe, relay, async (counter) => {
+        const looks = await probeLink({
+          ...probeInputs,
+          counter,
+          also: [],
+          dataBytes: beforeFlush,
+          // A second look only while mysqld still flushes: after that the copy would wait for it.
+          mayWiden: () => flushedAt === undefined,
+        });
+        probeEnd = Date.now();
+        return looks;
+      });
   let flushedFirst: SstState | undefined;
-  if (!twoPhase) {
-    flushedFirst = await flush();
+  if (flushing !== undefined) {
+    try {
+      flushedFirst = await flushing;
+    } finally {
+      // A failed flush fails the SST: the probe's pass is short and ends by itself; no rejection is left loose.
+      if (flushedFirst === undefined) await early?.catch(() => undefined);
+    }
     facts.clusterUuid = flushedFirst.uuid;
     dirs = databaseDirs(args.datadir);
   }
@@ -188,28 +245,28 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
       join(tmpdir, TOTAL_FILE),
       renderTotalFile(total, twoPhase ? { ...announcement, twoPhase: true } : announcement),
     );
+    // The early probe's looks, if it ran (and whether or not auto still wants them now).
+    const earlyLooks = await early;
+    if (earlyLooks !== undefined) {
+      const waited = Math.max(0, probeEnd - (flushedAt ?? probeEnd));
+      log.info(describeProbe(earlyLooks, 'while mysqld flushed its tables', waited));
+    }
     if (choice.measureLink) {
-      // auto: the link's speed (linkProbe.ts): live on the relay's counter, riding the total's pass; without the
-      // relay, from probes of two sizes after it. After the flush in a single copy too: sent while mysqld
-      // flushed (the link idle then) it was meant to cost nothing, but on the wan bench mysqld's flush then took
-      // longer by about as long as the probe ran (median +0.2 s at 1 Gbit/s and unshaped over 50 SSTs, +0.5 s at
-      // 200 Mbit/s), while riding the total's pass cost the copy 0.0-0.05 s at 1 Gbit/s (issue #17).
-      let looks;
-      if (relay !== undefined) {
+      // auto: the link's speed (linkProbe.ts): live on the relay's counter, taken during the flush or riding
+      // the total's pass; without the relay, from probes of two sizes after it.
+      let looks = earlyLooks;
+      if (looks === undefined && relay !== undefined) {
         looks = await probeLink({
-          run,
-          dir: tmpdir,
-          module,
-          workers: settings.backupThreads,
-          compressLine: compressBelow(facts.cores),
+          ...probeInputs,
           counter: () => relay.bytes(),
           also: [TOTAL_FILE],
           dataBytes: total,
+          mayWiden: () => true,
         });
         log.info(describeProbe(looks, "riding the byte total's pass"));
       }
       const live = looks === undefined ? undefined : linkOf(looks);
-      if (relay === undefined) await run(totalPass(tmpdir, module));
+      if (relay === undefined || early !== undefined) await run(totalPass(tmpdir, module));
       const link = live ?? (await probeTwoSizes(run, tmpdir, module, total));
       choice = chooseTransfer({ ...facts, link });
       log.info(`Transfer: ${choice.reason}`);

@@ -86,8 +86,8 @@ export function wideProbeBytes(dataBytes: number, connections: number): number {
 /**
  * Whether one connection's reading calls for the wide look: fast enough to be one CPU-bound connection, workers
  * to fill, and still below `compressLine` (transferMode.ts compressBelow, against the reading as a long copy
- * would see it): a reading already past the line decides for whole files, and a wide look would only cost
- * link time before the copy.
+ * would see it): a reading already past the line decides for whole files, and a wide look would only cost both
+ * cores for a moment while mysqld flushes.
  */
 export function shouldWiden(sample: LinkSample | undefined, workers: number, compressLine: number): boolean {
   if (sample === undefined || workers < 2) return false;
@@ -154,13 +154,15 @@ export interface LinkProbeInputs {
   dataBytes: number;
   /** backup-threads: the connections the copy will run. */
   workers: number;
+  /** Whether a second, wide look may still be taken (false once the copy could start: the flush answered). */
+  mayWiden: () => boolean;
   /** Where auto's compression line lies (compressBelow(cores)): only a reading below it may need the wide look. */
   compressLine: number;
 }
 
 /**
  * auto's probe, live on the relay's counter: one connection (probeLive); when it read a link at least
- * WIDEN_FROM fast, a second look with the copy's connections at once (probeWide). The looks, for
+ * WIDEN_FROM fast and time allows, a second look with the copy's connections at once (probeWide). The looks, for
  * the log; the last one that read anything is the link (linkOf).
  */
 export async function probeLink(inputs: LinkProbeInputs): Promise<ProbeLook[]> {
@@ -170,7 +172,7 @@ export async function probeLink(inputs: LinkProbeInputs): Promise<ProbeLook[]> {
     connections: 1,
     sample: await probeLive(run, counter, dir, module, inputs.also, dataBytes),
   };
-  if (!shouldWiden(first.sample, workers, inputs.compressLine)) return [first];
+  if (!shouldWiden(first.sample, workers, inputs.compressLine) || !inputs.mayWiden()) return [first];
   const connections = Math.min(workers, WIDE_MAX_CONNECTIONS);
   const bytes = wideProbeBytes(dataBytes, connections);
   const sample = await probeWide(run, counter, dir, module, connections, bytes);
@@ -259,10 +261,11 @@ export interface ProbeLook {
 
 /**
  * The probe's line in the donor's log: what it sent, what it read, and where it ran, e.g. `Link probe: 16.0 MiB
- * of zeros, read 150.1 MiB/s over its second half; then 2 x 32.0 MiB at once, read 455.0 MiB/s, riding the
- * byte total's pass`.
+ * of zeros, read 290.1 MiB/s over its second half; then 2 x 32.0 MiB at once, read 455.0 MiB/s, while mysqld
+ * flushed its tables (the copy waited 0.00 s for it)`. `waitedMs`: how long the copy could have been sending but
+ * waited for the probe instead.
  */
-export function describeProbe(looks: readonly ProbeLook[], where: string): string {
+export function describeProbe(looks: readonly ProbeLook[], where: string, waitedMs?: number): string {
   const reading = (sample: LinkSample | undefined, half: string): string =>
     sample === undefined
       ? 'no reading (the counter never passed half the probe)'
@@ -272,7 +275,8 @@ export function describeProbe(looks: readonly ProbeLook[], where: string): strin
       ? `${formatBytes(look.bytes)} of zeros, ${reading(look.sample, ' over its second half')}`
       : `then ${look.connections} x ${formatBytes(look.bytes)} at once, ${reading(look.sample, '')}`,
   );
-  return `Link probe: ${parts.join('; ')}, ${where}`;
+  const waited = waitedMs === undefined ? '' : ` (the copy waited ${(waitedMs / 1000).toFixed(2)} s for it)`;
+  return `Link probe: ${parts.join('; ')}, ${where}${waited}`;
 }
 
 /** Sends probes of two sizes in passes of their own until the difference took PROBE_MIN_MS; the sample. */

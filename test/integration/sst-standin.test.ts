@@ -214,9 +214,9 @@ describe('SST through the wrapper, driven like mysqld', () => {
     expect(existsSync(join(donor.datadir, 'sst_error'))).toBe(true); // mysqld's file: not ours to remove
   });
 
-  it('fails the same way with transfer = auto and copy = single, before any probe or data crossed', async () => {
-    // auto probes the link only after the flush (riding the byte total's pass): a failed flush ends the SST
-    // with exit 255 before a byte of probe or data is sent, and leaves no process or private directory.
+  it('fails the same way with transfer = auto and copy = single, its link probe under way while mysqld fails the flush', async () => {
+    // auto asks mysqld to flush, then probes the link while it flushes: a failed flush must still end the
+    // probe's pass, leave no process or private directory behind and exit 255.
     const cnf = join(base.path, 'donor-auto.cnf');
     writeFileSync(
       cnf,
@@ -243,9 +243,8 @@ describe('SST through the wrapper, driven like mysqld', () => {
       const jr = await j.wait();
       expect(jr.lines).toEqual([`ready ${payload}`]);
       expect(jr.exitCode).toBe(3);
-      // Only the module listing crossed: no probe (16 MiB) and no data before mysqld's answer.
-      expect(jr.stderr).toMatch(/closed: .*, module listing/);
-      expect(jr.stderr).not.toMatch(/closed: .*, in \d{7,} B,/);
+      // The probe did run (it starts right after `flush tables`): its 16 MiB crossed in a connection of its own.
+      expect(jr.stderr).toMatch(/Connection from \S+ \(chain verified\) closed: .*, in 1[67]\d{6} B,/);
       expectClean();
     } finally {
       rmSync(join(donor.datadir, 'bigdb'), { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { earlyProbe } from '../../../src/sst/donorCopy.js';
 import {
   describeProbe,
   linkOf,
@@ -14,6 +15,7 @@ import type { Pass } from '../../../src/sst/passes.js';
 import type { PassResult } from '../../../src/sst/rsyncPass.js';
 
 const MiB = 1024 * 1024;
+const relay = { bytes: (): number => 1234 };
 const dir = mkdtempSync(join(tmpdir(), 'probe-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -53,7 +55,11 @@ function fakeLink(rate: (connections: number) => number): {
 }
 
 /** probeLink over `link` for 1 GiB of data and two workers, auto's compression line at `compressLine`. */
-function probeOver(link: ReturnType<typeof fakeLink>, compressLine = 240 * MiB): Promise<ProbeLook[]> {
+function probeOver(
+  link: ReturnType<typeof fakeLink>,
+  mayWiden: boolean,
+  compressLine = 240 * MiB,
+): Promise<ProbeLook[]> {
   return probeLink({
     run: link.run,
     counter: link.counter,
@@ -62,6 +68,7 @@ function probeOver(link: ReturnType<typeof fakeLink>, compressLine = 240 * MiB):
     also: [],
     dataBytes: 1024 * MiB,
     workers: 2,
+    mayWiden: () => mayWiden,
     compressLine,
   });
 }
@@ -69,12 +76,39 @@ function probeOver(link: ReturnType<typeof fakeLink>, compressLine = 240 * MiB):
 const rateOf = (look: ProbeLook | undefined): number =>
   look?.sample === undefined ? 0 : (look.sample.wireBytes * 1000) / look.sample.ms;
 
-describe("auto's live link probe", () => {
-  it('logs what it sent, what it read and where', () => {
+describe('the link probe while mysqld flushes its tables', () => {
+  it('starts only when auto wants a reading, the joiner has a progress module and the relay counts', () => {
+    const calls: number[] = [];
+    const probe = async (counter: () => number): Promise<ProbeLook[]> => {
+      calls.push(counter());
+      return [];
+    };
+    expect(earlyProbe({ measureLink: false }, true, relay, probe)).toBeUndefined();
+    expect(earlyProbe({ measureLink: true }, false, relay, probe)).toBeUndefined();
+    expect(earlyProbe({ measureLink: true }, true, undefined, probe)).toBeUndefined();
+    expect(calls).toEqual([]);
+    expect(earlyProbe({ measureLink: true }, true, relay, probe)).toBeInstanceOf(Promise);
+    // The probe reads the relay's own counter.
+    expect(calls).toEqual([1234]);
+  });
+
+  it('hands over the looks, and a failed probe fails the SST when awaited, not before', async () => {
+    const looks = [{ bytes: 16 * MiB, connections: 1, sample: { wireBytes: 8 * MiB, ms: 80 } }];
+    await expect(earlyProbe({ measureLink: true }, true, relay, async () => looks)).resolves.toEqual(looks);
+    const failing = earlyProbe({ measureLink: true }, true, relay, async () => {
+      throw new Error('rsync exit 10');
+    });
+    // Nothing awaits it for a while (mysqld flushing): vitest fails the run on an unhandled rejection.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await expect(failing).rejects.toThrow('rsync exit 10');
+  });
+
+  it('logs what it sent, what it read and how long the copy waited for it', () => {
     const one = { bytes: 16 * MiB, connections: 1, sample: { wireBytes: 8 * MiB, ms: 40 } };
     const wide = { bytes: 32 * MiB, connections: 2, sample: { wireBytes: 32 * MiB, ms: 80 } };
-    expect(describeProbe([one], "riding the byte total's pass")).toBe(
-      "Link probe: 16.0 MiB of zeros, read 200.0 MiB/s over its second half, riding the byte total's pass",
+    expect(describeProbe([one], 'while mysqld flushed its tables', 50)).toBe(
+      'Link probe: 16.0 MiB of zeros, read 200.0 MiB/s over its second half, while mysqld flushed its tables ' +
+        '(the copy waited 0.05 s for it)',
     );
     expect(describeProbe([one, wide], "riding the byte total's pass")).toBe(
       'Link probe: 16.0 MiB of zeros, read 200.0 MiB/s over its second half; then 2 x 32.0 MiB at once, read ' +
@@ -108,7 +142,7 @@ describe("auto's live link probe", () => {
     // leaves the reading room on both sides (a wide look between 150 and ~670 MiB/s read), so a slow timer on a
     // loaded machine cannot move it out of the band (this fake link runs on real time).
     const link = fakeLink((n) => Math.min(n, 2) * 220 * MiB);
-    const looks = await probeOver(link, 960 * MiB);
+    const looks = await probeOver(link, true, 960 * MiB);
     expect(looks.map((l) => l.connections)).toEqual([1, 2]);
     expect(rateOf(looks[1])).toBeGreaterThan(rateOf(looks[0]) * 1.4);
     expect(link.passes).toEqual(
@@ -118,10 +152,13 @@ describe("auto's live link probe", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('takes one look on a slow link', async () => {
+  it('takes one look on a slow link, or when the copy could start (the flush answered)', async () => {
     const slow = fakeLink(() => 100 * MiB);
-    const one = await probeOver(slow);
+    const one = await probeOver(slow, true);
     expect(one).toHaveLength(1);
-    expect(slow.passes).toHaveLength(1);
+    const fast = fakeLink((n) => n * 300 * MiB);
+    const late = await probeOver(fast, false);
+    expect(late).toHaveLength(1);
+    expect(fast.passes).toHaveLength(1);
   });
 });
