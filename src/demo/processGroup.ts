@@ -4,7 +4,8 @@
  * or files for the next run.
  */
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { procInfo } from '../sst/lifecycle.js';
 import { atExit } from './exitCleanup.js';
 
 /** Tracked groups, each with the call that cancels its exit cleanup. */
@@ -28,25 +29,16 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/**
- * The fields of /proc/<pid>/stat after the command name: state (index 0) and process group (index 2). Undefined
- * when the process is gone.
- */
-function statFields(pid: number): string[] | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop()?.split(' ');
-  } catch {
-    return undefined;
-  }
-}
+/** Whether a process /proc describes has exited (a zombie waiting to be reaped, or dead). */
+const exited = (state: string): boolean => state === 'Z' || state === 'X';
 
 /**
  * Whether a process still runs. Not kill(pid, 0): a child of ours that exited stays a zombie until we reap it,
  * which an exit cleanup (synchronous) never does.
  */
 export function running(pid: number): boolean {
-  const state = statFields(pid)?.[0];
-  return state !== undefined && state !== 'Z' && state !== 'X';
+  const info = procInfo(pid);
+  return info !== undefined && !exited(info.state);
 }
 
 /** Whether any process of group `pgid` still runs (zombies do not count, as in `running`). */
@@ -54,8 +46,8 @@ function groupRunning(pgid: number): boolean {
   if (!signalGroup(pgid, 0)) return false;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const fields = statFields(Number(entry));
-    if (fields?.[2] === String(pgid) && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+    const info = procInfo(Number(entry));
+    if (info !== undefined && info.pgrp === pgid && !exited(info.state)) return true;
   }
   return false;
 }

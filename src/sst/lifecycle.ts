@@ -21,15 +21,22 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-/** The parent pid and command name of `pid`, from /proc; undefined when it cannot be read. */
-export function procInfo(pid: number): { ppid: number; comm: string } | undefined {
+/**
+ * The parent pid, command name, state (`R`, `S`, `Z`...) and process group of `pid`, from /proc; undefined when
+ * it cannot be read.
+ */
+export function procInfo(
+  pid: number,
+): { ppid: number; comm: string; state: string; pgrp: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm is in parentheses and may itself contain spaces or parentheses: split at the last ')'.
     const close = stat.lastIndexOf(')');
     const comm = stat.slice(stat.indexOf('(') + 1, close);
-    const ppid = Number(stat.slice(close + 2).split(' ')[1]);
-    return Number.isFinite(ppid) ? { ppid, comm } : undefined;
+    const [state = '', ppidText, pgrpText] = stat.slice(close + 2).split(' ');
+    const ppid = Number(ppidText);
+    const pgrp = Number(pgrpText);
+    return Number.isFinite(ppid) && Number.isFinite(pgrp) ? { ppid, comm, state, pgrp } : undefined;
   } catch {
     return undefined;
   }

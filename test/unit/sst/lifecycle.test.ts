@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +74,12 @@ describe('Lifecycle', () => {
 describe('process helpers', () => {
   it('reads /proc for our own process and finds our parent to watch', () => {
     expect(procInfo(process.pid)?.ppid).toBe(process.ppid);
+    // Running (or sleeping between ticks), in the process group ps reports.
+    expect(['R', 'S']).toContain(procInfo(process.pid)?.state);
+    const pgid = Number(
+      execFileSync('ps', ['-o', 'pgid=', '-p', String(process.pid)], { encoding: 'utf8' }).trim(),
+    );
+    expect(procInfo(process.pid)?.pgrp).toBe(pgid);
     expect(processAlive(process.pid)).toBe(true);
     expect(processAlive(2 ** 22 + 12345)).toBe(false);
     expect(ancestorsToWatch()[0]).toBe(process.ppid);
