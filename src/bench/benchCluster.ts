@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createCa, createNodeCert } from '../certs/index.js';
 import { GaleraCluster, mariadbAvailable, renderNodeConfig, type GaleraNode } from '../demo/galera.js';
-import { atExit } from '../demo/exitCleanup.js';
+import { deferCleanup } from '../demo/exitCleanup.js';
 
 /** A node of the bench cluster: its address, and the command that starts its mariadbd (e.g. `ip netns exec`). */
 export interface BenchSide {
@@ -103,7 +103,7 @@ export async function withBenchCluster<T>(
   const dir = mkdtempSync(join(tmpdir(), `sst-bench-${opts.suite}-`));
   chmodSync(dir, 0o755);
   // Interrupted: the nodes' groups are killed first (processGroup.ts), then the directory goes.
-  const forget = atExit(() => rmSync(dir, { recursive: true, force: true }));
+  const removeDir = deferCleanup(() => rmSync(dir, { recursive: true, force: true }));
   let cluster: GaleraCluster | undefined;
   try {
     const made = await createBenchCluster(dir, opts.cli, opts.sides);
@@ -111,7 +111,6 @@ export async function withBenchCluster<T>(
     return await body(made);
   } finally {
     await cluster?.stopAll().catch(() => undefined);
-    forget();
-    rmSync(dir, { recursive: true, force: true });
+    removeDir();
   }
 }

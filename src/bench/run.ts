@@ -7,7 +7,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
-import { atExit } from '../demo/exitCleanup.js';
+import { deferCleanup } from '../demo/exitCleanup.js';
 import { VERSION } from '../version.js';
 import { makePki } from './pki.js';
 import { stopAllProcesses } from './procs.js';
@@ -124,7 +124,7 @@ export async function runBench(opts: BenchCliOptions): Promise<void> {
   };
   const started = new Date();
   // Interrupted (command.ts: endOnSignals): the bench's processes are killed first (procs.ts), then this goes.
-  const forget = atExit(() => rmSync(dir, { recursive: true, force: true }));
+  const removeDir = deferCleanup(() => rmSync(dir, { recursive: true, force: true }));
   try {
     const pki = await makePki(join(dir, 'pki'));
     const ctx: RelayContext = {
@@ -162,9 +162,8 @@ export async function runBench(opts: BenchCliOptions): Promise<void> {
       await runSstSuite({ cli, rounds: plan.rounds, mib: plan.sstMib, onRun, progress });
     }
   } finally {
-    forget();
     await stopAllProcesses();
-    rmSync(dir, { recursive: true, force: true });
+    removeDir();
   }
   const rows = summarize(records);
   const cpu = cpus()[0]?.model ?? 'unknown CPU';

@@ -16,7 +16,7 @@
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
-import { atExit } from '../demo/exitCleanup.js';
+import { deferCleanup } from '../demo/exitCleanup.js';
 import type { BenchCliOptions } from './options.js';
 import { join } from 'node:path';
 import { treeBytes } from '../sst/datadirScan.js';
@@ -189,7 +189,7 @@ export async function runWanSuite(opts: {
   const [sideA, sideB] = link.sides;
   const shaped = openShapedLink(link);
   // Interrupted: the namespaces go too, after the nodes in them are killed (their cleanups are newer).
-  const forget = atExit(shaped.close);
+  const closeLink = deferCleanup(shaped.close);
   try {
     const sides = [sideA, sideB].map((side) => ({
       address: side.address,
@@ -290,8 +290,7 @@ export async function runWanSuite(opts: {
       },
     );
   } finally {
-    forget();
-    shaped.close();
+    closeLink();
   }
 }
 

@@ -33,6 +33,18 @@ export function atExit(cleanup: () => void): () => void {
   };
 }
 
+/**
+ * For what a `finally` block undoes anyway (a scratch directory, the bench's namespaces): registers `cleanup`
+ * with atExit, and returns the call that runs it now instead (once), for the `finally`.
+ */
+export function deferCleanup(cleanup: () => void): () => void {
+  const forget = atExit(cleanup);
+  return () => {
+    forget();
+    cleanup();
+  };
+}
+
 let installed = false;
 
 /**

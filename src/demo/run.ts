@@ -13,7 +13,7 @@ import { TransferError } from '../errors.js';
 import { SCRIPTS, donorCommand, joinerCommand, runStandinPair } from './contractDriver.js';
 import { GaleraCluster, mariadbAvailable } from './galera.js';
 import { findSummary, renderReport, type SstSummary } from './report.js';
-import { atExit } from './exitCleanup.js';
+import { deferCleanup } from './exitCleanup.js';
 
 /** Options of the demo. */
 export interface DemoOptions {
@@ -184,7 +184,7 @@ export async function runDemo(opts: DemoOptions): Promise<string> {
   const base = mkdtempSync(join(tmpdir(), 'sst-tunnel-demo-'));
   chmodSync(base, 0o755);
   // Interrupted: the nodes are killed first (their own exit cleanups are newer), then the directory goes.
-  const forget = atExit(() => opts.keep || rmSync(base, { recursive: true, force: true }));
+  const cleanup = deferCleanup(() => opts.keep || rmSync(base, { recursive: true, force: true }));
   try {
     const available = mariadbAvailable();
     const useGalera = opts.mode === 'galera' || (opts.mode === 'auto' && available.ok);
@@ -202,7 +202,6 @@ export async function runDemo(opts: DemoOptions): Promise<string> {
     opts.out(text);
     return text;
   } finally {
-    forget();
-    if (!opts.keep) rmSync(base, { recursive: true, force: true });
+    cleanup();
   }
 }

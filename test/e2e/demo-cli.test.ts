@@ -29,6 +29,12 @@ afterEach(() => rmSync(demoTmp, { recursive: true, force: true }));
 
 const leftInDemoTmp = (): string[] => readdirSync(demoTmp);
 
+/** No listener left on any of these addresses and ports. */
+function expectUnbound(...endpoints: (readonly [string, number])[]): void {
+  for (const [host, port] of endpoints)
+    expect(isListening(host, port), `${host}:${port} still bound`).toBe(false);
+}
+
 function runDemo(
   args: string[],
   timeoutMs: number,
@@ -88,11 +94,7 @@ describe('sst-tunnel demo', () => {
       expectTransferRows(r.stdout);
       expect(row(r.stdout, 'data')).toMatch(/^CHECKSUM TABLE equal on both nodes \(\d+ tables\)$/);
       expect(leftInDemoTmp()).toEqual([]);
-      for (const [host, port] of [
-        ['127.0.0.10', 3306],
-        ['127.0.0.11', 4444],
-      ] as const)
-        expect(isListening(host, port), `${host}:${port} still bound`).toBe(false);
+      expectUnbound(['127.0.0.10', 3306], ['127.0.0.11', 4444]);
     },
     320_000,
   );
@@ -167,11 +169,7 @@ describe('sst-tunnel demo', () => {
       expect(r.stderr).toContain('demo: ended by SIGTERM; stopping what it started');
       expect(await nothingLeft()).toEqual([]);
       expect(leftInDemoTmp()).toEqual([]);
-      for (const [host, port] of [
-        ['127.0.0.10', 3306],
-        ['127.0.0.10', 4567],
-      ] as const)
-        expect(isListening(host, port), `${host}:${port} still bound`).toBe(false);
+      expectUnbound(['127.0.0.10', 3306], ['127.0.0.10', 4567]);
     },
     180_000,
   );
