@@ -82,8 +82,13 @@ export function parseLinkBytes(text: string): { rx: number; tx: number } {
   return { rx: figure('RX'), tx: figure('TX') };
 }
 
+/** Runs one command; its stderr goes into the error (`tc qdisc del` on an unshaped end is expected to fail). */
 function run(cmd: string[]): string {
-  return execFileSync(cmd[0] as string, cmd.slice(1), { encoding: 'utf8', timeout: 30_000 });
+  return execFileSync(cmd[0] as string, cmd.slice(1), {
+    encoding: 'utf8',
+    timeout: 30_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Builds the link; on a failure half-way removes what was made and rethrows. */
