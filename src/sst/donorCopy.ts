@@ -37,6 +37,7 @@ import {
   chooseCompression,
   chooseTransfer,
   compressBelow,
+  cpuLanes,
   describeChoice,
   parseDatadirComment,
   parseJoinerCompressions,
@@ -198,7 +199,7 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
     dir: tmpdir,
     module,
     workers: settings.backupThreads,
-    compressLine: compressBelow(facts.cores),
+    compressLine: compressBelow(cpuLanes(facts.cores, facts.workers)),
   };
   // When the early probe ended: the copy waited for it only if that was after the flush's answer.
   let probeEnd = 0;
@@ -307,7 +308,7 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
     const next = chooseCompression(
       choice,
       { wireBytes: wire() - rootStart.wire, ms: Date.now() - rootStart.at },
-      facts.cores,
+      cpuLanes(facts.cores, facts.workers),
     );
     log.info(`Transfer: ${next.reason}`);
     choice = { ...next, measureLink: false };

@@ -38,7 +38,7 @@
  *   private progress module) in the same connection as the byte total, and reads the rate live from the relay's
  *   counter over the probe's second half (the socket buffers fill during the first; the set-up is before it). The
  *   link is "slow" below compressBelow(cores): what rsync's zstd (level 1) plus TLS can feed per core of this CPU
- *   times the cores. Measured on the 2-core bench host (issue #17): zstd beat whole files 2.6x at 1 Gbit/s
+ *   times the cores the copy's connections can use (cpuLanes: backup-threads, at most the cores). Measured on the 2-core bench host (issue #17): zstd beat whole files 2.6x at 1 Gbit/s
  *   (125 MB/s) and lost 1.4x on the unshaped veth (whole files moved ~470 MB/s, zstd ~320 MB/s of data,
  *   CPU-bound): the crossover sits near the zstd data rate, and the threshold at 120 MB/s a core (240 MB/s,
  *   ~1.9 Gbit/s here) leaves room for the probe's error on both sides. lz4 never won a measured link against
@@ -92,7 +92,16 @@ export function deltaBlockSize(bytes: number, min = DELTA_BLOCK_MIN): number {
  */
 export const ZSTD_RATE_PER_CORE = 120 * 1024 * 1024;
 
-/** Below this wire rate auto calls the link slow: compression and deltas pay. */
+/**
+ * The cores compression and deltas can use: each rsync connection compresses (or checksums) on one core, and
+ * backup-threads connections run at once. A donor of 16 cores with backup-threads = 2 feeds zstd ~240 MiB/s,
+ * not ~1.9 GiB/s: counting its cores would call a 10 GbE link slow and compress at a fraction of its rate.
+ */
+export function cpuLanes(cores: number, workers: number | undefined): number {
+  return Math.max(1, Math.min(cores, workers ?? cores));
+}
+
+/** Below this wire rate auto calls the link slow: compression and deltas pay. `cores`: cpuLanes. */
 export function compressBelow(cores: number): number {
   return ZSTD_RATE_PER_CORE * Math.max(1, cores);
 }
@@ -364,7 +373,8 @@ export function chooseTransfer(facts: TransferFacts): TransferChoice & { measure
   else if (facts.joiner === undefined) reasons.push('the joiner holds no datadir of a cluster it names');
   else reasons.push(`the joiner's datadir is of another cluster (${facts.joiner.uuid})`);
   const compressSettled = explicitCompress !== undefined || facts.compressOff;
-  const below = compressBelow(facts.cores);
+  const lanes = cpuLanes(facts.cores, facts.workers);
+  const below = compressBelow(lanes);
   // The link's rate (bytes/s), when known: a slow [sst] rlimit caps it, or the probe measured it.
   let rate: number | undefined;
   let small = false;
@@ -380,7 +390,7 @@ export function chooseTransfer(facts: TransferFacts): TransferChoice & { measure
     const read = facts.link.ms > 0 ? (facts.link.wireBytes * 1000) / facts.link.ms : Number.POSITIVE_INFINITY;
     rate = read / PROBE_READS;
     reasons.push(
-      `the link moved ${formatBytes(read)}/s on the probe (~${formatBytes(rate)}/s for a long copy), ${rate < below ? 'below' : 'at least'} the ${formatBytes(below)}/s zstd feeds on ${facts.cores} core(s)`,
+      `the link moved ${formatBytes(read)}/s on the probe (~${formatBytes(rate)}/s for a long copy), ${rate < below ? 'below' : 'at least'} the ${formatBytes(below)}/s zstd feeds on ${lanes} core(s)`,
     );
   }
   if (rate === undefined && !small && (same || !compressSettled)) {
@@ -392,7 +402,7 @@ export function chooseTransfer(facts: TransferFacts): TransferChoice & { measure
     };
   }
   const slow = rate !== undefined && rate < below;
-  const deltaLimit = deltaBelow(facts.cores);
+  const deltaLimit = deltaBelow(lanes);
   const delta = same && rate !== undefined && rate < deltaLimit;
   const mixLimit = mixedBelow();
   const mixed = !delta && same && rate !== undefined && rate < mixLimit && (facts.workers ?? 1) >= 2;
@@ -423,7 +433,8 @@ export function chooseTransfer(facts: TransferFacts): TransferChoice & { measure
 
 /**
  * auto without a probe (an original joiner): the first pass, whole and uncompressed, was the sample; compress
- * the remaining passes if the link is slower than compression. lz4 when the sample is too small to judge.
+ * the remaining passes if the link is slower than compression. lz4 when the sample is too small to judge, unless
+ * it already moved enough at a rate past the line.
  */
 export function chooseCompression(
   first: TransferChoice,
@@ -432,7 +443,10 @@ export function chooseCompression(
 ): TransferChoice & { changed: boolean } {
   const rate = sample.ms > 0 ? (sample.wireBytes * 1000) / sample.ms : 0;
   const below = compressBelow(cores);
-  if (sample.wireBytes < MIN_SAMPLE.bytes || sample.ms < MIN_SAMPLE.ms) {
+  // A short sample that already moved MIN_SAMPLE.bytes at the line's rate or faster is a fast link (rsync's
+  // set-up inside it only makes the reading lower): a 10 GbE LAN sends a 100 MiB root pass in 0.1 s.
+  const fastAnyway = sample.wireBytes >= MIN_SAMPLE.bytes && rate >= below;
+  if (!fastAnyway && (sample.wireBytes < MIN_SAMPLE.bytes || sample.ms < MIN_SAMPLE.ms)) {
     const choice = { delta: first.delta, compress: AUTO_COMPRESS_FAST };
     const reason = `${describeChoice(choice)} for the remaining passes (auto: the first pass moved only ${formatBytes(sample.wireBytes)} on the wire, too little to judge the link: the cheap compression)`;
     return { ...choice, reason, changed: true };

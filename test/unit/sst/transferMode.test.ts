@@ -3,6 +3,7 @@ import {
   chooseCompression,
   chooseTransfer,
   compressBelow,
+  cpuLanes,
   compressionBothHave,
   deltaBelow,
   deltaBlockSize,
@@ -204,6 +205,27 @@ describe('chooseTransfer()', () => {
     expect(chooseTransfer({ ...ours, cores: 4, link: probe(20 * MiB) }).delta).toBe(true);
   });
 
+  it('auto: the thresholds count only the cores backup-threads connections can use', () => {
+    expect(cpuLanes(16, 2)).toBe(2);
+    expect(cpuLanes(2, 16)).toBe(2);
+    expect(cpuLanes(4, undefined)).toBe(4);
+    expect(cpuLanes(0, 0)).toBe(1);
+    // A 16-core donor with backup-threads = 2 on a ~1 GiB/s link: two rsyncs feed zstd ~240 MiB/s, so whole files.
+    const tenGbe = chooseTransfer({ ...ours, cores: 16, workers: 2, link: probe(1000 * MiB) });
+    expect(tenGbe.compress).toBeUndefined();
+    expect(tenGbe.reason).toMatch(/at least the 240\.0 MiB\/s zstd feeds on 2 core\(s\)/);
+    // The same donor with a connection per core: zstd pays below 1.9 GiB/s.
+    expect(chooseTransfer({ ...ours, cores: 16, workers: 16, link: probe(1000 * MiB) }).compress).toBe(
+      'auto',
+    );
+    // Deltas likewise: 20 MiB/s is below deltaBelow(4) (deltas on every worker), not below deltaBelow(2) (two
+    // workers: a mixed copy instead).
+    const four = chooseTransfer({ ...ours, cores: 4, workers: 4, link: probe(20 * MiB) });
+    expect([four.delta, four.mixed]).toEqual([true, undefined]);
+    const two = chooseTransfer({ ...ours, cores: 4, workers: 2, link: probe(20 * MiB) });
+    expect([two.delta, two.mixed]).toEqual([true, true]);
+  });
+
   it('auto: a slow [sst] rlimit settles it without a probe; a data set too small to probe goes whole', () => {
     expect(chooseTransfer({ ...ours, rateLimit: 10 * MiB })).toMatchObject({
       delta: true,
@@ -266,6 +288,12 @@ describe('chooseCompression() (an original joiner: the root pass was the sample)
     const tiny = chooseCompression(first, { wireBytes: MiB, ms: 5000 });
     expect(tiny).toMatchObject({ compress: 'lz4', changed: true });
     expect(tiny.reason).toContain('too little to judge the link');
+    // Short, but already past the line: a fast link, whatever the rest of the pass would have shown.
+    const lan = chooseCompression(first, { wireBytes: 108 * MiB, ms: 100 }, 2);
+    expect(lan).toMatchObject({ compress: undefined, changed: false });
+    expect(lan.reason).toMatch(/1\.1 GiB\/s on the wire, at least 240\.0 MiB\/s/);
+    // Short and below the line: too short to tell the link from rsync's set-up.
+    expect(chooseCompression(first, { wireBytes: 16 * MiB, ms: 150 }, 2)).toMatchObject({ compress: 'lz4' });
   });
 });
 
