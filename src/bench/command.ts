@@ -43,6 +43,10 @@ export function registerBenchCommand(program: Command): void {
       '--wan-scenarios <ids>',
       'wan suite: full, rejoin (one row in 20 UPDATEd, spread), append (rows added, 1 in 20 more); rejoin and append exclude each other (default full,rejoin)',
     )
+    .option(
+      '--wan-copy <mode>',
+      "wan suite: our variants' [sst] copy, single or two-phase (default single: the transfer modes compared alone)",
+    )
     .option('--readonly-loads <ids>', 'readonly suite: quiet, write (default both)')
     .option(
       '--readonly-variants <ids>',

@@ -17,6 +17,7 @@ export interface BenchCliOptions {
   wanRates?: string;
   wanVariants?: string;
   wanScenarios?: string;
+  wanCopy?: string;
   readonlyLoads?: string;
   readonlyVariants?: string;
 }

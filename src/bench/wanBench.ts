@@ -58,6 +58,10 @@ export const WAN_VARIANTS = [
   },
 ] as const;
 
+/** Our variants' `[sst] copy` in the wan suite. */
+export type WanCopy = 'single' | 'two-phase';
+export const WAN_COPIES: readonly WanCopy[] = ['single', 'two-phase'];
+
 /** The scenarios: an empty joiner, or one holding a copy from before spread UPDATEs or appended rows. */
 export const WAN_SCENARIOS = ['full', 'rejoin', 'append'] as const;
 export type WanScenario = (typeof WAN_SCENARIOS)[number];
@@ -181,6 +185,8 @@ export async function runWanSuite(opts: {
   rates: number[];
   variants?: string[];
   scenarios?: WanScenario[];
+  /** Our variants' `[sst] copy` (default single). */
+  copy?: WanCopy;
   onRun: (r: WanRecord) => void;
   progress: (text: string) => void;
 }): Promise<WanRecord[]> {
@@ -200,10 +206,12 @@ export async function runWanSuite(opts: {
       async (made) => {
         const records: WanRecord[] = [];
         const { cluster, donor, joiner } = made;
-        // Ours with `copy = single`: this suite compares transfer modes on a link; two-phase (the default) would
-        // add its phase-2 re-send to every variant alike (the readonly suite measures that).
+        // Ours with `copy = single` unless --wan-copy says otherwise: this suite compares transfer modes on a
+        // link; two-phase (the product's default) adds its phase-2 re-send to every variant alike (the readonly
+        // suite measures that), and puts auto's probe before the first data pass instead of beside the flush.
+        const copy = opts.copy ?? 'single';
         const configure = (v: (typeof WAN_VARIANTS)[number]): void =>
-          configureSst(made, v.method === 'rsync_tunnel' ? { ...v, sst: { copy: 'single', ...v.sst } } : v);
+          configureSst(made, v.method === 'rsync_tunnel' ? { ...v, sst: { copy, ...v.sst } } : v);
         opts.progress(`[wan] bootstrapping ${donor.name} in ${sideA.ns} and loading ${opts.mib} MiB of rows`);
         await cluster.bootstrap();
         await loadWanRows(donor, opts.mib);
@@ -349,8 +357,15 @@ export function renderWanTable(records: WanRecord[]): string {
   return lines.join('\n');
 }
 
-/** `sst-tunnel bench --only wan`: checks the options, runs the suite, prints the table; `--json` keeps the runs. */
-export async function runWanCommand(opts: BenchCliOptions): Promise<void> {
+/** What `bench --only wan` will run, from its options; a UsageError names the first wrong one. Pure. */
+export function wanPlan(opts: BenchCliOptions): {
+  rates: number[];
+  variants: string[] | undefined;
+  scenarios: WanScenario[];
+  copy: WanCopy;
+  rounds: number;
+  mib: number;
+} {
   const number = (value: string, option: string): number => {
     const n = Number(value);
     if (!Number.isFinite(n) || n < 0) throw new UsageError(`Invalid value for ${option}: "${value}"`);
@@ -371,8 +386,17 @@ export async function runWanCommand(opts: BenchCliOptions): Promise<void> {
     throw new UsageError(
       `Invalid value for --wan-scenarios: "${opts.wanScenarios ?? ''}" (use full, and rejoin or append)`,
     );
+  const copy = (opts.wanCopy ?? 'single') as WanCopy;
+  if (!WAN_COPIES.includes(copy))
+    throw new UsageError(`Invalid value for --wan-copy: "${opts.wanCopy ?? ''}" (use single or two-phase)`);
   const rounds = opts.rounds === undefined ? 1 : number(opts.rounds, '--rounds');
   const mib = opts.sstMib === undefined ? 1024 : number(opts.sstMib, '--sst-mib');
+  return { rates, variants, scenarios, copy, rounds, mib };
+}
+
+/** `sst-tunnel bench --only wan`: checks the options, runs the suite, prints the table; `--json` keeps the runs. */
+export async function runWanCommand(opts: BenchCliOptions): Promise<void> {
+  const { rates, variants, scenarios, copy, rounds, mib } = wanPlan(opts);
   const progress = (text: string): void => void process.stderr.write(`${text}\n`);
   const started = new Date();
   const records = await runWanSuite({
@@ -382,6 +406,7 @@ export async function runWanCommand(opts: BenchCliOptions): Promise<void> {
     rates,
     ...(variants !== undefined && { variants }),
     scenarios,
+    copy,
     onRun: (r) =>
       progress(
         `[wan] round ${r.round} ${r.rateMbit === 0 ? 'unshaped' : `${r.rateMbit} Mbit/s`} ${r.scenario} ${r.variant}: ${r.error ?? `${r.wallS.toFixed(1)} s, ${(r.wireBytes / 2 ** 20).toFixed(0)} MiB on the wire for ${(r.dataBytes / 2 ** 20).toFixed(0)} MiB, CPU donor ${r.donorCpuS.toFixed(1)} s joiner ${r.joinerCpuS.toFixed(1)} s, checksums ${r.checksumsEqual ? 'equal' : 'DIFFERENT'}${r.transfer === undefined ? '' : ` (${r.transfer})`}`}`,
@@ -389,7 +414,7 @@ export async function runWanCommand(opts: BenchCliOptions): Promise<void> {
     progress,
   });
   process.stdout.write(
-    `sst-tunnel bench --only wan, ${started.toISOString()}, ${mib} MiB loaded, ${rounds} round(s)\n\n${renderWanTable(records)}\n`,
+    `sst-tunnel bench --only wan, ${started.toISOString()}, ${mib} MiB loaded, ${rounds} round(s), ours with copy = ${copy}\n\n${renderWanTable(records)}\n`,
   );
   if (opts.json !== undefined) writeFileSync(opts.json, `${JSON.stringify({ records }, null, 2)}\n`);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lastTransferChoice } from '../../../src/bench/wanBench.js';
+import { lastTransferChoice, wanPlan } from '../../../src/bench/wanBench.js';
 
 // Lines as mariadbd's error log holds them: the SST script's stderr, prefixed and stamped by mysqld.
 const PROBED =
@@ -19,5 +19,32 @@ describe('lastTransferChoice', () => {
   it('does not take an earlier SST’s split for a later one, and says nothing without a Transfer line', () => {
     expect(lastTransferChoice([PROBED, SPLIT, FIXED].join('\n'))).toBe('whole files + zstd');
     expect(lastTransferChoice('WSREP_SST: [INFO] donor: Sending 1.0 GiB\n')).toBeUndefined();
+  });
+});
+
+describe('wanPlan', () => {
+  it('runs our variants with copy = single unless --wan-copy says two-phase', () => {
+    expect(wanPlan({})).toEqual({
+      rates: [200, 1000, 0],
+      variants: undefined,
+      scenarios: ['full', 'rejoin'],
+      copy: 'single',
+      rounds: 1,
+      mib: 1024,
+    });
+    expect(
+      wanPlan({ wanCopy: 'two-phase', wanRates: '0', wanVariants: 'ours-whole, ours-auto', rounds: '3' }),
+    ).toMatchObject({ copy: 'two-phase', rates: [0], variants: ['ours-whole', 'ours-auto'], rounds: 3 });
+  });
+
+  it('names the option that is wrong', () => {
+    expect(() => wanPlan({ wanCopy: 'double' })).toThrow(
+      'Invalid value for --wan-copy: "double" (use single or two-phase)',
+    );
+    expect(() => wanPlan({ wanScenarios: 'rejoin,append' })).toThrow('Invalid value for --wan-scenarios');
+    expect(() => wanPlan({ wanVariants: 'ours,ours-auto' })).toThrow(
+      'Invalid value for --wan-variants: "ours"',
+    );
+    expect(() => wanPlan({ wanRates: '200,fast' })).toThrow('Invalid value for --wan-rates: "fast"');
   });
 });
