@@ -66,11 +66,15 @@ export function probePass(dir: string, module: string, also: string[] = [], file
 
 /**
  * One connection's reading at or past this may not be the link's: on a fast link one rsync connection is
- * CPU-bound (rsync, TLS and the joiner's writes on one core each: ~300 MiB/s on the bench host, less under load),
- * while the copy runs backup-threads connections at once. 1 Gbit/s reads 73-110 MiB/s; the unshaped veth
- * 126-550. From here the probe looks again, wide (probeWide).
+ * CPU-bound (rsync, TLS and the joiner's writes on one core each: ~300 MiB/s on the bench host, much less under
+ * load), while the copy runs backup-threads connections at once. From here the probe looks again, wide
+ * (probeWide). On the bench host 1 Gbit/s read 45-110 MiB/s and the unshaped veth 103-550 (119 single readings,
+ * issue #17): the two overlap under load, so the line sits where a 1 Gbit/s link rarely reaches and a loaded
+ * fast one often falls. At 150 (before), readings of 103 and 148 MiB/s on the unshaped veth sent zstd onto a link
+ * where it took 1.7x as long as whole files; a 1 Gbit/s reading past 100 costs only the wide look, which then
+ * reads the link (~115 MiB/s) and keeps zstd.
  */
-export const WIDEN_FROM = 150 * 1024 * 1024;
+export const WIDEN_FROM = 100 * 1024 * 1024;
 
 /** The wide probe: at most this many bytes on each connection, and at most this many connections. */
 export const WIDE_PROBE_BYTES = 32 * 1024 * 1024;
@@ -179,9 +183,17 @@ export async function probeLink(inputs: LinkProbeInputs): Promise<ProbeLook[]> {
   return [first, { bytes, connections, sample }];
 }
 
-/** The link the looks measured: the last reading. */
+/**
+ * The link the looks measured: the fastest reading. A moment of CPU load on either side (the donor is serving
+ * its clients) only ever lowers a reading, and none can pass the link's rate (the socket buffers fill during the
+ * half before each reading), so the fastest is the one least disturbed: usually the wide look, whose connections
+ * together move what one CPU-bound connection cannot.
+ */
 export function linkOf(looks: readonly ProbeLook[]): LinkSample | undefined {
-  return looks.findLast((look) => look.sample !== undefined)?.sample;
+  let best: LinkSample | undefined;
+  for (const { sample } of looks)
+    if (sample !== undefined && (best === undefined || readRate(sample) > readRate(best))) best = sample;
+  return best;
 }
 
 /** The sample two probes give: the difference in bytes over the difference in time, at least 1 ms. */
