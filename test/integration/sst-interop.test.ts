@@ -336,6 +336,41 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     expect(existsSync(join(joinerDir, 'db1', 'table with space.frm'))).toBe(false);
   });
 
+  it("our donor in auto mode judges an original joiner's link from the root pass (no probe module there)", async () => {
+    const joinerDir = join(base.path, 'original-auto-joiner');
+    await startOriginalJoiner(joinerDir, 14449);
+    const donorDir = join(base.path, 'ours-auto-donor');
+    mkdirSync(donorDir);
+    fillDonorDatadir(donorDir, join(base.path, 'external5'));
+    // A data set worth judging the link for (64 MiB and more), its bulk in the root pass (the system tablespace).
+    writeFileSync(join(donorDir, 'ibdata1'), randomBytes(72 * 1024 * 1024));
+    const cnf = join(base.path, 'ours-auto.cnf');
+    writeFileSync(cnf, `${readFileSync(ours.cnf, 'utf8')}\n[sst]\ntransfer = auto\ncopy = single\n`);
+    const donor = new StandinMysqld(
+      donorCommand({
+        address: '127.0.0.46:4444/rsync_tunnel_sst',
+        datadir: donorDir,
+        defaultsFile: cnf,
+        gtid: `${UUID}:14`,
+        binlog: 'mysql-bin',
+      }),
+      { datadir: donorDir, flushAnswer: `${UUID}:14 0` },
+    );
+    const result = await donor.wait();
+    expect(result.lines, result.stderr).toEqual(['flush tables', 'continue', `done ${UUID}:14 0`]);
+    expect(result.exitCode).toBe(0);
+    // First the undecided choice, then the decision from the root pass's own rate: no probe into a module the
+    // original joiner does not have.
+    expect(result.stderr).toMatch(
+      /Transfer: whole files \(auto: the joiner holds no datadir of a cluster it names; the link's speed decides the rest\)/,
+    );
+    expect(result.stderr).toMatch(
+      /Transfer: whole files( \+ compression| \+ lz4)? for the remaining passes \(auto: the first pass moved [\d.]+ [KMG]?i?B\/s on the wire, /,
+    );
+    expect(result.stderr).not.toContain('Link probe');
+    expectOriginalJoinerHas(donorDir, joinerDir);
+  });
+
   it('our donor sending deltas ([sst] transfer = delta) brings an original joiner holding an older copy up to date', async () => {
     const donorDir = join(base.path, 'ours-delta-donor');
     mkdirSync(donorDir);
