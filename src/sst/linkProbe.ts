@@ -129,8 +129,11 @@ export async function probeWide(
   return slopeSample(readings, (connections * bytesEach) / 2);
 }
 
-/** Reads `counter` every PROBE_POLL_MS while `work` runs, and once more after: bytes since the start, by time. */
-async function readWhile(counter: () => number, work: () => Promise<unknown>): Promise<CounterReading[]> {
+/**
+ * Starts reading `counter` every PROBE_POLL_MS; the call it returns stops, reads once more and gives the
+ * readings: bytes since the start, by time.
+ */
+export function startReading(counter: () => number): () => CounterReading[] {
   const t0 = performance.now();
   const b0 = counter();
   const readings: CounterReading[] = [];
@@ -138,12 +141,25 @@ async function readWhile(counter: () => number, work: () => Promise<unknown>): P
     readings.push({ ms: performance.now() - t0, bytes: counter() - b0 });
   };
   const timer = setInterval(read, PROBE_POLL_MS);
+  // Never what keeps the process alive (a pass that failed before the caller stopped it).
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    read();
+    return readings;
+  };
+}
+
+/** Reads `counter` every PROBE_POLL_MS while `work` runs, and once more after (startReading). */
+async function readWhile(counter: () => number, work: () => Promise<unknown>): Promise<CounterReading[]> {
+  const stop = startReading(counter);
+  let readings: CounterReading[] = [];
   try {
     await work();
   } finally {
-    clearInterval(timer);
+    // Stopped on a failure too: no timer is left behind.
+    readings = stop();
   }
-  read();
   return readings;
 }
 

@@ -5,6 +5,7 @@ import {
   probePass,
   probeSample,
   slopeSample,
+  startReading,
 } from '../../../src/sst/linkProbe.js';
 
 describe('link probe', () => {
@@ -90,6 +91,26 @@ describe('link probe', () => {
       ),
     ).toBeUndefined();
     expect(slopeSample([], 8 * MiB)).toBeUndefined();
+  });
+
+  it('reads a counter from where it stood at the start until stopped, and not after (the root pass as the sample)', async () => {
+    let bytes = 5000;
+    const grow = setInterval(() => (bytes += 1000), 1);
+    const stop = startReading(() => bytes);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    const readings = stop();
+    clearInterval(grow);
+    expect(readings.length).toBeGreaterThan(3);
+    // Bytes since the start, by time since the start, both never going back.
+    expect(readings[0]?.bytes).toBeLessThan(5000);
+    for (let i = 1; i < readings.length; i++) {
+      expect(readings[i]?.ms).toBeGreaterThanOrEqual(readings[i - 1]?.ms ?? 0);
+      expect(readings[i]?.bytes).toBeGreaterThanOrEqual(readings[i - 1]?.bytes ?? 0);
+    }
+    expect(readings.at(-1)?.bytes).toBeGreaterThan(0);
+    const count = readings.length;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(readings).toHaveLength(count);
   });
 
   it('probes with 16 MiB, at most an eighth of the data set, never below 8 MiB', () => {
