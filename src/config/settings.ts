@@ -95,7 +95,7 @@ export interface SstSettings {
   compressOff?: true;
   /**
    * `[sst] transfer`: whole files, rsync deltas against the joiner's files, or auto (transferMode.ts). Default
-   * whole, or delta when the script runs as `wsrep_sst_rsync_tunnel_wan` (SST_TUNNEL_SCRIPT, set by the shim).
+   * auto, or delta when the script runs as `wsrep_sst_rsync_tunnel_wan` (SST_TUNNEL_SCRIPT, set by the shim).
    */
   transfer: TransferSetting;
   /**

@@ -99,7 +99,7 @@ describe('settingsFrom()', () => {
       logBin: '/var/log/mysql/mysql-bin',
       logBinIndex: '/var/log/mysql/mysql-bin.index',
       logBasename: 'node1',
-      transfer: 'whole',
+      transfer: 'auto',
       copy: 'two-phase',
       notices: [],
     });
@@ -203,12 +203,14 @@ describe('settingsFrom()', () => {
       expect(() => settings(`delta-block = ${bad}`)).toThrow(/expected a block size from 512 to 128K bytes/);
   });
 
-  it('sends deltas by default only when run as the _wan method, and refuses an unknown transfer', () => {
+  it('chooses by itself (auto) by default, sends deltas by default only as the _wan method, refuses an unknown transfer', () => {
     expect(settings('', { SST_TUNNEL_SCRIPT: 'wsrep_sst_rsync_tunnel_wan' }).transfer).toBe('delta');
     expect(settings('transfer = whole', { SST_TUNNEL_SCRIPT: 'wsrep_sst_rsync_tunnel_wan' }).transfer).toBe(
       'whole',
     );
-    expect(settings('', { SST_TUNNEL_SCRIPT: 'wsrep_sst_rsync_tunnel' }).transfer).toBe('whole');
+    expect(settings('', { SST_TUNNEL_SCRIPT: 'wsrep_sst_rsync_tunnel' }).transfer).toBe('auto');
+    expect(settings('').transfer).toBe('auto');
+    expect(settings('transfer = WHOLE').transfer).toBe('whole');
     expect(() => settings('transfer = rsync_wan')).toThrow(/expected whole, delta or auto/);
   });
 

@@ -323,8 +323,8 @@ describe('flags and figures', () => {
 
   it('defaults to delta only under the _wan script name', () => {
     expect(defaultTransfer('wsrep_sst_rsync_tunnel_wan')).toBe('delta');
-    expect(defaultTransfer('wsrep_sst_rsync_tunnel')).toBe('whole');
-    expect(defaultTransfer(undefined)).toBe('whole');
+    expect(defaultTransfer('wsrep_sst_rsync_tunnel')).toBe('auto');
+    expect(defaultTransfer(undefined)).toBe('auto');
   });
 
   it('says bytes on the wire against bytes of data', () => {
