@@ -26,6 +26,7 @@ import { flushDirtyPages, roundOrder, warmTree } from './pageCache.js';
 import { openShapedLink, planLink } from './shapedLink.js';
 import { median } from './stats.js';
 import { TreeCpuSampler, type ClassSeconds } from './treeSampler.js';
+import { lastTransferChoice } from '../demo/report.js';
 
 /** The compared methods: MariaDB's rsync and rsync_wan (with stunnel TLS), and ours in each transfer mode. */
 export const WAN_VARIANTS = [
@@ -87,16 +88,15 @@ export interface WanRecord {
 }
 
 /**
- * The last transfer choice in a donor's error log: the mode and the link it measured, and a mixed copy's split.
- * Pure, for the bench's progress lines and its JSON.
+ * The last transfer choice in a donor's error log, for the bench's progress lines and its JSON: the mode, the
+ * link it measured and a mixed copy's split (demo/report.ts reads the lines). Pure.
  */
-export function lastTransferChoice(log: string): string | undefined {
-  const choice = [...log.matchAll(/Transfer: ([^(\n]+?) \((auto: )?([^\n]*)\)\s*$/gm)].at(-1);
-  if (choice === undefined) return undefined;
-  const link = /the link moved ([\d.]+ [KMG]?i?B\/s)/.exec(choice[3] ?? '')?.[1];
-  const after = log.slice((choice.index ?? 0) + choice[0].length);
-  const split = /Mixed copy: (.*?)(?: \(\d{8} [\d:.]+\))?$/m.exec(after)?.[1];
-  return [choice[1], link === undefined ? undefined : `link ${link}`, split].filter(Boolean).join('; ');
+export function lastTransferSummary(log: string): string | undefined {
+  const seen = lastTransferChoice(log);
+  if (seen === undefined) return undefined;
+  return [seen.mode, seen.link === undefined ? undefined : `link ${seen.link}`, seen.split]
+    .filter(Boolean)
+    .join('; ');
 }
 
 const WORDS = [
@@ -269,7 +269,7 @@ export async function runWanSuite(opts: {
                     checksumsEqual: JSON.stringify([...a]) === JSON.stringify([...b]),
                   };
                   const transfer =
-                    v.method === 'rsync_tunnel' ? lastTransferChoice(donor.errorLog()) : undefined;
+                    v.method === 'rsync_tunnel' ? lastTransferSummary(donor.errorLog()) : undefined;
                   if (transfer !== undefined) record.transfer = transfer;
                 } catch (error) {
                   sampler.stop();

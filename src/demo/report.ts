@@ -55,6 +55,30 @@ export function findSummary(log: string, role: 'joiner' | 'donor'): SstSummary |
   return summary;
 }
 
+/** The last transfer choice in a donor's log: the mode, whether auto made it, the link it read, a mixed split. */
+export interface TransferChoiceSeen {
+  mode: string;
+  auto: boolean;
+  link?: string;
+  split?: string;
+}
+
+/**
+ * The donor's last `Transfer: <mode> (<reason>)` line, and the `Mixed copy:` line after it, parsed. Pure: the
+ * demo's report and the bench's progress lines read the same lines.
+ */
+export function lastTransferChoice(log: string): TransferChoiceSeen | undefined {
+  const choice = [...log.matchAll(/Transfer: ([^(\n]+?) \((auto: )?([^\n]*)\)\s*$/gm)].at(-1);
+  if (choice === undefined) return undefined;
+  const seen: TransferChoiceSeen = { mode: choice[1] ?? '', auto: choice[2] !== undefined };
+  const link = /the (?:link|first pass) moved ([\d.]+ [KMG]?i?B\/s)/.exec(choice[3] ?? '')?.[1];
+  if (link !== undefined) seen.link = link;
+  const after = log.slice((choice.index ?? 0) + choice[0].length);
+  const split = /Mixed copy: (.*?)(?: \(\d{8} [\d:.]+\))?$/m.exec(after)?.[1];
+  if (split !== undefined) seen.split = split;
+  return seen;
+}
+
 /** `label ........ value` lines, dots to a common column. */
 export function renderReport(title: string, rows: [string, string][]): string {
   const width = Math.max(...rows.map(([label]) => label.length)) + 4;

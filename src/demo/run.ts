@@ -12,7 +12,7 @@ import { createCa, createNodeCert } from '../certs/index.js';
 import { TransferError } from '../errors.js';
 import { SCRIPTS, donorCommand, joinerCommand, runStandinPair } from './contractDriver.js';
 import { GaleraCluster, mariadbAvailable } from './galera.js';
-import { findSummary, renderReport, type SstSummary } from './report.js';
+import { findSummary, lastTransferChoice, renderReport, type SstSummary } from './report.js';
 import { deferCleanup } from './exitCleanup.js';
 
 /** Options of the demo. */
@@ -45,7 +45,21 @@ async function makeCertificates(dir: string): Promise<Record<string, Record<stri
   return sst;
 }
 
-function transferRows(joiner: SstSummary | undefined, donor: SstSummary | undefined): [string, string][] {
+/** What the donor chose, and why in short: `whole files, by auto (the link read 331.5 MiB/s)`. */
+function modeRow(donorLog: string): [string, string][] {
+  const seen = lastTransferChoice(donorLog);
+  if (seen === undefined) return [];
+  const why = seen.auto
+    ? `, by auto${seen.link === undefined ? '' : ` (the link read ${seen.link})`}`
+    : ', as [sst] transfer says';
+  return [['transfer mode', `${seen.mode}${why}`]];
+}
+
+function transferRows(
+  joiner: SstSummary | undefined,
+  donor: SstSummary | undefined,
+  donorLog: string,
+): [string, string][] {
   const side = donor ?? joiner;
   if (side === undefined) return [['transfer', 'no summary line found in the logs']];
   return [
@@ -53,6 +67,7 @@ function transferRows(joiner: SstSummary | undefined, donor: SstSummary | undefi
       'transfer',
       `${side.bytes} in ${side.seconds.toFixed(1)} s (${side.rate}) over ${side.connections} TLS connections`,
     ],
+    ...modeRow(donorLog),
     ['TLS', side.tls ?? 'unknown'],
     ...(side.wire === undefined ? [] : [['data and wire', side.wire] as [string, string]]),
     ['joiner verified by the donor', donor?.peer ?? 'unknown'],
@@ -97,7 +112,11 @@ async function galeraDemo(base: string, opts: DemoOptions): Promise<Report> {
         ['certificates', `CA and node certificates made by sst-tunnel certs in ${pki}`],
         ['donor', `node1 ${NODES[0].address}, ${opts.sizeMiB} MiB in 3 databases, binary log on`],
         ['joiner', `node2 ${NODES[1].address}, Synced ${joinSeconds.toFixed(1)} s after it started`],
-        ...transferRows(findSummary(joiner.errorLog(), 'joiner'), findSummary(donor.errorLog(), 'donor')),
+        ...transferRows(
+          findSummary(joiner.errorLog(), 'joiner'),
+          findSummary(donor.errorLog(), 'donor'),
+          donor.errorLog(),
+        ),
         ['data', `CHECKSUM TABLE equal on both nodes (${sumDonor.size} tables)`],
       ],
     };
@@ -174,7 +193,7 @@ async function contractDemo(base: string, opts: DemoOptions, reason: string): Pr
       ['certificates', `CA and node certificates made by sst-tunnel certs`],
       ['joiner said to mysqld', jr.lines.join(' | ')],
       ['donor said to mysqld', dr.lines.join(' | ')],
-      ...transferRows(findSummary(jr.stderr, 'joiner'), findSummary(dr.stderr, 'donor')),
+      ...transferRows(findSummary(jr.stderr, 'joiner'), findSummary(dr.stderr, 'donor'), dr.stderr),
     ],
   };
 }

@@ -60,7 +60,11 @@ function expectTransferRows(report: string): void {
   );
   expect(row(report, 'TLS')).toMatch(/^TLSv1\.[23] \S+$/);
   expect(row(report, 'joiner verified by the donor')).toBe('SAN IP "127.0.0.11"');
-  // An empty joiner: whole files, compressed only if auto (the default) read a slow link on a loaded host.
+  // auto (the default) says what it chose and, when it probed, what it read.
+  expect(row(report, 'transfer mode')).toMatch(
+    /^whole files( \+ zstd)?, by auto( \(the link read [\d.]+ [KMG]?i?B\/s\))?$/,
+  );
+  // An empty joiner: whole files, compressed only if auto read a slow link on a loaded host.
   expect(row(report, 'data and wire')).toMatch(
     /^whole files( \+ zstd)?: [\d.]+ [KMG]iB of data, [\d.]+ [KMG]iB on the wire/,
   );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findSummary, renderReport } from '../../src/demo/report.js';
+import { findSummary, lastTransferChoice, renderReport } from '../../src/demo/report.js';
 import { summaryLine, type SessionFigures } from '../../src/sst/roleContext.js';
 import { wireVersusData } from '../../src/sst/transferMode.js';
 
@@ -78,6 +78,29 @@ describe('findSummary() on the lines the roles write today', () => {
       rate: '2.0 KiB/s',
       connections: 1,
     });
+  });
+});
+
+describe('lastTransferChoice()', () => {
+  const stamp = ' (20261207 02:13:37.524)';
+  const probed = `WSREP_SST: [INFO] donor: Transfer: whole files + zstd (auto: the joiner holds no datadir of a cluster it names; the link moved 75.8 MiB/s on the probe (~108.3 MiB/s for a long copy), below the 240.0 MiB/s zstd feeds on 2 core(s); zstd pays on a slow link)${stamp}`;
+  const fixed = `WSREP_SST: [INFO] donor: Transfer: delta ([sst] transfer = delta)${stamp}`;
+  const rootPass = `WSREP_SST: [INFO] donor: Transfer: whole files for the remaining passes (auto: the first pass moved 432.4 MiB/s on the wire, at least 240.0 MiB/s: compression would cost more than it saves)${stamp}`;
+
+  it("reads the last SST's mode, whether auto chose it, and the link it read", () => {
+    expect(lastTransferChoice(`${fixed}\nnoise\n${probed}\n`)).toEqual({
+      mode: 'whole files + zstd',
+      auto: true,
+      link: '75.8 MiB/s',
+    });
+    expect(lastTransferChoice(`${probed}\n${fixed}`)).toEqual({ mode: 'delta', auto: false });
+    // An original joiner: auto judged the link from the first pass.
+    expect(lastTransferChoice(rootPass)).toEqual({
+      mode: 'whole files for the remaining passes',
+      auto: true,
+      link: '432.4 MiB/s',
+    });
+    expect(lastTransferChoice('WSREP_SST: [INFO] donor: Sending 1.0 GiB\n')).toBeUndefined();
   });
 });
 

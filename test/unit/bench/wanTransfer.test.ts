@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lastTransferChoice, wanPlan } from '../../../src/bench/wanBench.js';
+import { lastTransferSummary, wanPlan } from '../../../src/bench/wanBench.js';
 
 // Lines as mariadbd's error log holds them: the SST script's stderr, prefixed and stamped by mysqld.
 const PROBED =
@@ -9,16 +9,16 @@ const SPLIT =
 const FIXED =
   'WSREP_SST: [INFO] donor: Transfer: whole files + zstd ([sst] transfer = whole) (20261206 16:01:02.000)';
 
-describe('lastTransferChoice', () => {
+describe('lastTransferSummary', () => {
   it("reads the last SST's choice, the link it measured and a mixed copy's split", () => {
-    expect(lastTransferChoice([FIXED, 'other', PROBED, 'more', SPLIT, ''].join('\n'))).toBe(
+    expect(lastTransferSummary([FIXED, 'other', PROBED, 'more', SPLIT, ''].join('\n'))).toBe(
       'whole files + zstd beside delta + zstd; link 23.6 MiB/s; whole files for directory wan_db1, directory wan_db2; deltas for directory wan_db3',
     );
   });
 
   it('does not take an earlier SST’s split for a later one, and says nothing without a Transfer line', () => {
-    expect(lastTransferChoice([PROBED, SPLIT, FIXED].join('\n'))).toBe('whole files + zstd');
-    expect(lastTransferChoice('WSREP_SST: [INFO] donor: Sending 1.0 GiB\n')).toBeUndefined();
+    expect(lastTransferSummary([PROBED, SPLIT, FIXED].join('\n'))).toBe('whole files + zstd');
+    expect(lastTransferSummary('WSREP_SST: [INFO] donor: Sending 1.0 GiB\n')).toBeUndefined();
   });
 });
 
