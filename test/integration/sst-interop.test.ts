@@ -156,6 +156,32 @@ function expectOriginalJoinerHas(donorDir: string, joinerDir: string): void {
   expect(treeDigest(joinerDir, skip)).toEqual(want);
 }
 
+/**
+ * Our donor (under the mysqld stand-in) sending to the original joiner on 127.0.0.46, with `seqno` as the state
+ * mysqld answers `flush tables` with; waits for it and checks it spoke the protocol to the end and exited 0.
+ */
+async function ourDonorToOriginal(
+  donorDir: string,
+  cnf: string,
+  seqno: number,
+  extra: Partial<ConstructorParameters<typeof StandinMysqld>[1]> = {},
+): Promise<Awaited<ReturnType<StandinMysqld['wait']>>> {
+  const donor = new StandinMysqld(
+    donorCommand({
+      address: '127.0.0.46:4444/rsync_tunnel_sst',
+      datadir: donorDir,
+      defaultsFile: cnf,
+      gtid: `${UUID}:${seqno}`,
+      binlog: 'mysql-bin',
+    }),
+    { datadir: donorDir, flushAnswer: `${UUID}:${seqno} 0`, ...extra },
+  );
+  const result = await donor.wait();
+  expect(result.lines, result.stderr).toEqual(['flush tables', 'continue', `done ${UUID}:${seqno} 0`]);
+  expect(result.exitCode).toBe(0);
+  return result;
+}
+
 describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel', () => {
   it('our joiner is filled by an original donor (socat forwarder + rsync://localhost)', async () => {
     const donorDir = original.datadir;
@@ -267,23 +293,9 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     const donorDir = join(base.path, 'ours-donor');
     mkdirSync(donorDir);
     fillDonorDatadir(donorDir, join(base.path, 'external2'));
-    const donor = new StandinMysqld(
-      donorCommand({
-        address: '127.0.0.46:4444/rsync_tunnel_sst',
-        datadir: donorDir,
-        defaultsFile: ours.cnf,
-        gtid: `${UUID}:11`,
-        binlog: 'mysql-bin',
-      }),
-      {
-        datadir: donorDir,
-        flushAnswer: `${UUID}:11 0`,
-        relayFrom: { payload: '127.0.0.46:4444/rsync_tunnel_sst' },
-      },
-    );
-    const result = await donor.wait();
-    expect(result.lines).toEqual(['flush tables', 'continue', `done ${UUID}:11 0`]);
-    expect(result.exitCode).toBe(0);
+    const result = await ourDonorToOriginal(donorDir, ours.cnf, 11, {
+      relayFrom: { payload: '127.0.0.46:4444/rsync_tunnel_sst' },
+    });
     // No binding asked, none sent: the original joiner's rsync daemon reads the plain rsync stream it expects.
     expect(result.stderr).toContain('The joiner did not ask for SST binding');
     expect(result.stderr).toMatch(/peer verified by SAN IP "127\.0\.0\.46"/);
@@ -315,19 +327,7 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
       mkdirSync(join(donorDir, 'newdb'));
       writeFileSync(join(donorDir, 'newdb', 't.ibd'), randomBytes(8192));
     };
-    const donor = new StandinMysqld(
-      donorCommand({
-        address: '127.0.0.46:4444/rsync_tunnel_sst',
-        datadir: donorDir,
-        defaultsFile: cnf,
-        gtid: `${UUID}:13`,
-        binlog: 'mysql-bin',
-      }),
-      { datadir: donorDir, flushAnswer: `${UUID}:13 0`, onFlush: beforeLock },
-    );
-    const result = await donor.wait();
-    expect(result.lines, result.stderr).toEqual(['flush tables', 'continue', `done ${UUID}:13 0`]);
-    expect(result.exitCode).toBe(0);
+    const result = await ourDonorToOriginal(donorDir, cnf, 13, { onFlush: beforeLock });
     expect(result.stderr).toMatch(/Phase 1 done: .* on the wire/);
     expect(result.stderr).toMatch(/Phase 2 \(read-only\): re-sending \d+ entries/);
     // The marker came after phase 2: the original joiner takes the SST as complete only then.
@@ -346,19 +346,7 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     writeFileSync(join(donorDir, 'ibdata1'), randomBytes(72 * 1024 * 1024));
     const cnf = join(base.path, 'ours-auto.cnf');
     writeFileSync(cnf, `${readFileSync(ours.cnf, 'utf8')}\n[sst]\ntransfer = auto\ncopy = single\n`);
-    const donor = new StandinMysqld(
-      donorCommand({
-        address: '127.0.0.46:4444/rsync_tunnel_sst',
-        datadir: donorDir,
-        defaultsFile: cnf,
-        gtid: `${UUID}:14`,
-        binlog: 'mysql-bin',
-      }),
-      { datadir: donorDir, flushAnswer: `${UUID}:14 0` },
-    );
-    const result = await donor.wait();
-    expect(result.lines, result.stderr).toEqual(['flush tables', 'continue', `done ${UUID}:14 0`]);
-    expect(result.exitCode).toBe(0);
+    const result = await ourDonorToOriginal(donorDir, cnf, 14);
     // First the undecided choice, then the decision from the root pass's own rate: no probe into a module the
     // original joiner does not have.
     expect(result.stderr).toMatch(
@@ -393,19 +381,7 @@ describe.skipIf(!haveSocat)('interop with the original socat-based rsync_tunnel'
     await startOriginalJoiner(joinerDir, 14447);
     const cnf = join(base.path, 'ours-delta.cnf');
     writeFileSync(cnf, `${readFileSync(ours.cnf, 'utf8')}\n[sst]\ntransfer = delta\n`);
-    const donor = new StandinMysqld(
-      donorCommand({
-        address: '127.0.0.46:4444/rsync_tunnel_sst',
-        datadir: donorDir,
-        defaultsFile: cnf,
-        gtid: `${UUID}:12`,
-        binlog: 'mysql-bin',
-      }),
-      { datadir: donorDir, flushAnswer: `${UUID}:12 0` },
-    );
-    const result = await donor.wait();
-    expect(result.lines, result.stderr).toEqual(['flush tables', 'continue', `done ${UUID}:12 0`]);
-    expect(result.exitCode).toBe(0);
+    const result = await ourDonorToOriginal(donorDir, cnf, 12);
     expect(result.stderr).toContain('Transfer: delta ([sst] transfer = delta)');
     expectOriginalJoinerHas(donorDir, joinerDir);
     // Deltas: far less than the 5.5 MiB of data crossed the tunnel (the changed page, the growth, the new file).
