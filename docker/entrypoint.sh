@@ -18,6 +18,8 @@
 #   CERTS_DIR        where ca.pem and the node's certificate and key are (read-only is fine), default /certs
 #   SST_RLIMIT       [sst] rlimit: the most bytes per second this node sends as a donor (e.g. 80M), so that an SST
 #                    leaves bandwidth to the cluster; unset = no limit
+#   SST_TRANSFER     [sst] transfer of this node as a donor: auto (the default: it chooses from the link it
+#                    measures), whole or delta
 set -eu
 CERTS_DIR=${CERTS_DIR:-/certs}
 DATADIR=/var/lib/mysql
@@ -72,6 +74,7 @@ tcert = $SST_DIR/cert.pem
 tkey  = $SST_DIR/key.pem
 EOF
   if [ -n "${SST_RLIMIT:-}" ]; then echo "rlimit = $SST_RLIMIT" >> "$CNF"; fi
+  if [ -n "${SST_TRANSFER:-}" ]; then echo "transfer = $SST_TRANSFER" >> "$CNF"; fi
 }
 
 start_node() {
@@ -80,6 +83,7 @@ start_node() {
   CLUSTER_NAME=${CLUSTER_NAME:-sst-tunnel}
   for v in NODE_NAME NODE_ADDRESS CLUSTER_MEMBERS CLUSTER_NAME; do eval "check $v \"\$$v\""; done
   if [ -n "${SST_RLIMIT:-}" ]; then printf '%s' "$SST_RLIMIT" | grep -Eq '^[0-9.]+[KkMmGgTt]?$' || die "SST_RLIMIT \"$SST_RLIMIT\" is not bytes per second (e.g. 80M)"; fi
+  case "${SST_TRANSFER:-auto}" in auto | whole | delta) ;; *) die "SST_TRANSFER \"$SST_TRANSFER\" is not auto, whole or delta" ;; esac
   install_certs
   install -d -o mysql -g mysql -m 0755 /run/mysqld
   install -d -o mysql -g mysql -m 0750 "$DATADIR"

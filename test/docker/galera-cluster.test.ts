@@ -26,8 +26,11 @@ const engine = await probeDockerEngine();
 if (!engine.ok) console.log(`Skipping the Docker cluster tests: ${engine.reason}`);
 
 const MEMBERS = 'node1,node2,node3';
-/** node2 donates at this rate: an SST from it lasts seconds, so "mid-SST" is a wide window, not a race. */
-const NODE2_RLIMIT = '8M';
+/**
+ * node2 donates at this rate, whole files: an SST from it lasts seconds, so "mid-SST" is a wide window, not a race
+ * (auto, the default, would compress below a slow rlimit and send the test's rows in a second).
+ */
+const NODE2_SST = { SST_RLIMIT: '8M', SST_TRANSFER: 'whole' };
 
 describe.skipIf(!engine.ok)('the sst-tunnel Galera image on a Docker network', () => {
   let lab: DockerLab;
@@ -71,7 +74,7 @@ describe.skipIf(!engine.ok)('the sst-tunnel Galera image on a Docker network', (
         'CREATE DATABASE shop; CREATE TABLE shop.items (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(64), qty INT) ENGINE=InnoDB; ' +
           "INSERT INTO shop.items (name, qty) SELECT CONCAT('item-', seq), seq FROM shop.seq_1_to_20000",
       );
-      await startNode('node2', cluster, { env: { SST_RLIMIT: NODE2_RLIMIT } });
+      await startNode('node2', cluster, { env: NODE2_SST });
       await startNode('node3', cluster);
       for (const name of ['node1', 'node2', 'node3']) {
         const node = need(name);
@@ -162,7 +165,7 @@ describe.skipIf(!engine.ok)('the sst-tunnel Galera image on a Docker network', (
       await need('node3').container.stop({ remove: true, removeVolumes: true });
       await clusterSize(node1, 2);
       await sql(node1, 'UPDATE shop.items SET qty = qty + 1 WHERE id % 5 = 0');
-      // node2 first (it sends at NODE2_RLIMIT), any other donor when node2 is gone (the trailing comma).
+      // node2 first (it sends at NODE2_SST's rlimit), any other donor when node2 is gone (the trailing comma).
       const before = node2.logs().length;
       const node3 = await startNode('node3', join(work, 'certs', 'cluster'), {
         args: ['--wsrep-sst-donor=node2,'],

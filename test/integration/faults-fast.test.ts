@@ -72,7 +72,9 @@ beforeAll(() => {
     { 'connect-timeout': '10', 'idle-timeout': '30', 'backup-threads': '2', 'progress-interval': '1' },
     // copy = single: the data moves inside the lock, after `flush tables`, the line order these tests expect (the
     // two-phase default sends it before; sst-two-phase, sst-interop and e2e/galera-two-phase cover that).
-    { donor: { rlimit: '8M', copy: 'single' } },
+    // transfer = whole: auto (the default) would compress below the slow rlimit, and these zero-filled files
+    // would cross in a moment instead of the 3 s a kill needs.
+    { donor: { rlimit: '8M', copy: 'single', transfer: 'whole' } },
   );
   // 24 MiB in 4 directories: 3 s at the 8 MiB/s limit, time enough to strike mid-transfer.
   for (let d = 0; d < 4; d++) {
