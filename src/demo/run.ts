@@ -12,7 +12,7 @@ import { createCa, createNodeCert } from '../certs/index.js';
 import { TransferError } from '../errors.js';
 import { SCRIPTS, donorCommand, joinerCommand, runStandinPair } from './contractDriver.js';
 import { GaleraCluster, mariadbAvailable } from './galera.js';
-import { findSummary, lastTransferChoice, renderReport, type SstSummary } from './report.js';
+import { findSummary, lastTransferChoice, renderReport } from './report.js';
 import { deferCleanup } from './exitCleanup.js';
 
 /** Options of the demo. */
@@ -55,11 +55,10 @@ function modeRow(donorLog: string): [string, string][] {
   return [['transfer mode', `${seen.mode}${why}`]];
 }
 
-function transferRows(
-  joiner: SstSummary | undefined,
-  donor: SstSummary | undefined,
-  donorLog: string,
-): [string, string][] {
+/** The report's transfer rows, from the two sides' logs (each read once by the caller). */
+function transferRows(joinerLog: string, donorLog: string): [string, string][] {
+  const joiner = findSummary(joinerLog, 'joiner');
+  const donor = findSummary(donorLog, 'donor');
   const side = donor ?? joiner;
   if (side === undefined) return [['transfer', 'no summary line found in the logs']];
   return [
@@ -112,11 +111,7 @@ async function galeraDemo(base: string, opts: DemoOptions): Promise<Report> {
         ['certificates', `CA and node certificates made by sst-tunnel certs in ${pki}`],
         ['donor', `node1 ${NODES[0].address}, ${opts.sizeMiB} MiB in 3 databases, binary log on`],
         ['joiner', `node2 ${NODES[1].address}, Synced ${joinSeconds.toFixed(1)} s after it started`],
-        ...transferRows(
-          findSummary(joiner.errorLog(), 'joiner'),
-          findSummary(donor.errorLog(), 'donor'),
-          donor.errorLog(),
-        ),
+        ...transferRows(joiner.errorLog(), donor.errorLog()),
         ['data', `CHECKSUM TABLE equal on both nodes (${sumDonor.size} tables)`],
       ],
     };
@@ -193,7 +188,7 @@ async function contractDemo(base: string, opts: DemoOptions, reason: string): Pr
       ['certificates', `CA and node certificates made by sst-tunnel certs`],
       ['joiner said to mysqld', jr.lines.join(' | ')],
       ['donor said to mysqld', dr.lines.join(' | ')],
-      ...transferRows(findSummary(jr.stderr, 'joiner'), findSummary(dr.stderr, 'donor'), dr.stderr),
+      ...transferRows(jr.stderr, dr.stderr),
     ],
   };
 }
