@@ -162,6 +162,8 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
     ...(prepared.rsyncCompressions !== undefined && { donorCompressions: prepared.rsyncCompressions }),
     ...(settings.rateLimit !== undefined && { rateLimit: settings.rateLimit }),
   };
+  // The cores the copy's connections can use: where auto's compression line lies (transferMode.ts cpuLanes).
+  const lanes = cpuLanes(facts.cores, facts.workers);
   const joinerCompressions = parseJoinerCompressions(offered.get(module));
   if (joinerCompressions !== undefined) facts.joinerCompressions = joinerCompressions;
   const planFor = (transfer: TransferChoice, now = { dirs, binlogTarBytes }): Plan => {
@@ -207,7 +209,7 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
     dir: tmpdir,
     module,
     workers: settings.backupThreads,
-    compressLine: compressBelow(cpuLanes(facts.cores, facts.workers)),
+    compressLine: compressBelow(lanes),
   };
   // When the early probe ended: the copy waited for it only if that was after the flush's answer.
   let probeEnd = 0;
@@ -323,7 +325,7 @@ export async function copyDataSet(ctx: RoleContext, transport: DonorTransport): 
       wireBytes: wire() - rootStart.wire,
       ms: Date.now() - rootStart.at,
     };
-    const next = chooseCompression(choice, sample, cpuLanes(facts.cores, facts.workers));
+    const next = chooseCompression(choice, sample, lanes);
     log.info(`Transfer: ${next.reason}`);
     choice = { ...next, measureLink: false };
     if (next.changed) plan = planFor(next);
