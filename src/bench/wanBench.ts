@@ -185,8 +185,8 @@ export async function runWanSuite(opts: {
   rates: number[];
   variants?: string[];
   scenarios?: WanScenario[];
-  /** Our variants' `[sst] copy` (default single). */
-  copy?: WanCopy;
+  /** Our variants' `[sst] copy` (wanPlan: single unless --wan-copy says two-phase). */
+  copy: WanCopy;
   onRun: (r: WanRecord) => void;
   progress: (text: string) => void;
 }): Promise<WanRecord[]> {
@@ -209,9 +209,8 @@ export async function runWanSuite(opts: {
         // Ours with `copy = single` unless --wan-copy says otherwise: this suite compares transfer modes on a
         // link; two-phase (the product's default) adds its phase-2 re-send to every variant alike (the readonly
         // suite measures that), and puts auto's probe before the first data pass instead of beside the flush.
-        const copy = opts.copy ?? 'single';
         const configure = (v: (typeof WAN_VARIANTS)[number]): void =>
-          configureSst(made, v.method === 'rsync_tunnel' ? { ...v, sst: { copy, ...v.sst } } : v);
+          configureSst(made, v.method === 'rsync_tunnel' ? { ...v, sst: { copy: opts.copy, ...v.sst } } : v);
         opts.progress(`[wan] bootstrapping ${donor.name} in ${sideA.ns} and loading ${opts.mib} MiB of rows`);
         await cluster.bootstrap();
         await loadWanRows(donor, opts.mib);
