@@ -38,10 +38,11 @@
  *   private progress module) in the same connection as the byte total, and reads the rate live from the relay's
  *   counter over the probe's second half (the socket buffers fill during the first; the set-up is before it). The
  *   link is "slow" below compressBelow(cores): what rsync's zstd (level 1) plus TLS can feed per core of this CPU
- *   times the cores the copy's connections can use (cpuLanes: backup-threads, at most the cores). Measured on the 2-core bench host (issue #17): zstd beat whole files 2.6x at 1 Gbit/s
- *   (125 MB/s) and lost 1.4x on the unshaped veth (whole files moved ~470 MB/s, zstd ~320 MB/s of data,
- *   CPU-bound): the crossover sits near the zstd data rate, and the threshold at 120 MB/s a core (240 MB/s,
- *   ~1.9 Gbit/s here) leaves room for the probe's error on both sides. lz4 never won a measured link against
+ *   times the cores the copy's connections can use (cpuLanes: backup-threads, at most the cores). Measured on
+ *   the 2-core bench host (issue #17): zstd beat whole files 2.6x at 1 Gbit/s (125 MB/s) and lost 1.4x on the
+ *   unshaped veth (whole files moved ~470 MB/s, zstd ~320 MB/s of data, CPU-bound): the crossover sits near
+ *   the zstd data rate, and the threshold at 120 MB/s a core (240 MB/s, ~1.9 Gbit/s here) leaves room for the
+ *   probe's error on both sides. lz4 never won a measured link against
  *   zstd (rsync's lz4 works in small blocks: at 1 Gbit/s it took 5.0 s to zstd's 3.9 s), so auto uses it only as
  *   the fallback when a side's rsync lacks zstd.
  * - Deltas when the joiner holds a datadir of this cluster (its grastate.dat uuid, from its module comment):
